@@ -1,0 +1,559 @@
+//! Balances: what each member paid, owes, sent and received, per currency, and who owes whom.
+//!
+//! `net = paid − owed + sent − received`: positive means the group owes the member. Settlements
+//! move nets but are not spending. The nets of a currency always add up to zero, and the
+//! pairwise debts add up, per member, to that member's net — all three views (nets, debts,
+//! plan) come from the same rows and so cannot disagree.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::Currency;
+use crate::split::{MemberKey, ParticipantRow};
+
+/// A sum went past what 64-bit minor units hold (about 9.2 × 10^16 EUR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a balance is too large to represent")]
+pub struct Overflow;
+
+/// One member's running totals in one currency, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Paid for expenses.
+    pub paid: i64,
+    /// Owed as shares of expenses.
+    pub owed: i64,
+    /// Repaid to others (settlements sent).
+    pub sent: i64,
+    /// Repaid by others (settlements received).
+    pub received: i64,
+}
+
+impl Totals {
+    /// `paid − owed + sent − received`.
+    pub fn net(&self) -> Result<i64, Overflow> {
+        let wide = i128::from(self.paid) - i128::from(self.owed) + i128::from(self.sent)
+            - i128::from(self.received);
+        i64::try_from(wide).map_err(|_| Overflow)
+    }
+
+    /// Adds `other` field by field.
+    pub fn add(&mut self, other: &Totals) -> Result<(), Overflow> {
+        self.paid = self.paid.checked_add(other.paid).ok_or(Overflow)?;
+        self.owed = self.owed.checked_add(other.owed).ok_or(Overflow)?;
+        self.sent = self.sent.checked_add(other.sent).ok_or(Overflow)?;
+        self.received = self.received.checked_add(other.received).ok_or(Overflow)?;
+        Ok(())
+    }
+
+    /// The same totals with every sign flipped (to undo a write).
+    pub fn negated(&self) -> Totals {
+        Totals {
+            paid: -self.paid,
+            owed: -self.owed,
+            sent: -self.sent,
+            received: -self.received,
+        }
+    }
+
+    /// Whether every field is zero.
+    pub fn is_zero(&self) -> bool {
+        *self == Totals::default()
+    }
+}
+
+/// A change to one member's totals in one currency; what stores add to their running totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalsDelta<K> {
+    /// The member.
+    pub user_id: K,
+    /// The currency.
+    pub currency: Currency,
+    /// What to add (may be negative).
+    pub delta: Totals,
+}
+
+/// A change to the debt between two members, stored with `a < b`: a positive amount means
+/// `a` owes `b` more, a negative one that `b` owes `a` more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairDelta<K> {
+    /// The currency.
+    pub currency: Currency,
+    /// The smaller member id.
+    pub a: K,
+    /// The larger member id.
+    pub b: K,
+    /// Minor units `a` owes `b` (signed).
+    pub amount: i64,
+}
+
+/// The totals changes of one expense's rows (negate for removal).
+pub fn expense_deltas<K: MemberKey>(
+    currency: Currency,
+    rows: &[ParticipantRow<K>],
+) -> Vec<TotalsDelta<K>> {
+    rows.iter()
+        .map(|r| TotalsDelta {
+            user_id: r.user_id.clone(),
+            currency,
+            delta: Totals {
+                paid: r.paid,
+                owed: r.owed,
+                ..Totals::default()
+            },
+        })
+        .collect()
+}
+
+/// The totals changes of one settlement: `from` repaid `to`.
+pub fn settlement_deltas<K: MemberKey>(
+    currency: Currency,
+    from: &K,
+    to: &K,
+    amount: i64,
+) -> Vec<TotalsDelta<K>> {
+    vec![
+        TotalsDelta {
+            user_id: from.clone(),
+            currency,
+            delta: Totals {
+                sent: amount,
+                ..Totals::default()
+            },
+        },
+        TotalsDelta {
+            user_id: to.clone(),
+            currency,
+            delta: Totals {
+                received: amount,
+                ..Totals::default()
+            },
+        },
+    ]
+}
+
+/// Who owes whom because of one expense: debtors (owed more than paid) owe creditors (paid
+/// more than owed), matched in member order. With one payer this is simply "each participant
+/// owes the payer their share"; with several it is an exact, deterministic decomposition.
+pub fn expense_pair_deltas<K: MemberKey>(
+    currency: Currency,
+    rows: &[ParticipantRow<K>],
+) -> Vec<PairDelta<K>> {
+    let mut creditors: Vec<(&K, i64)> = Vec::new();
+    let mut debtors: Vec<(&K, i64)> = Vec::new();
+    for r in rows {
+        let net = r.paid - r.owed;
+        if net > 0 {
+            creditors.push((&r.user_id, net));
+        } else if net < 0 {
+            debtors.push((&r.user_id, -net));
+        }
+    }
+    creditors.sort_by(|x, y| x.0.cmp(y.0));
+    debtors.sort_by(|x, y| x.0.cmp(y.0));
+    let mut out = Vec::new();
+    let (mut c, mut d) = (0, 0);
+    while c < creditors.len() && d < debtors.len() {
+        let amount = creditors[c].1.min(debtors[d].1);
+        out.push(pair_delta(currency, debtors[d].0, creditors[c].0, amount));
+        creditors[c].1 -= amount;
+        debtors[d].1 -= amount;
+        if creditors[c].1 == 0 {
+            c += 1;
+        }
+        if debtors[d].1 == 0 {
+            d += 1;
+        }
+    }
+    out
+}
+
+/// The debt change of a settlement: `from` repaid `to`, so `to` owes `from` that much more
+/// (or rather `from` owes `to` that much less).
+pub fn settlement_pair_delta<K: MemberKey>(
+    currency: Currency,
+    from: &K,
+    to: &K,
+    amount: i64,
+) -> PairDelta<K> {
+    pair_delta(currency, to, from, amount)
+}
+
+/// `debtor` owes `creditor` `amount` more, in the stored `a < b` orientation.
+pub fn pair_delta<K: MemberKey>(
+    currency: Currency,
+    debtor: &K,
+    creditor: &K,
+    amount: i64,
+) -> PairDelta<K> {
+    if debtor < creditor {
+        PairDelta {
+            currency,
+            a: debtor.clone(),
+            b: creditor.clone(),
+            amount,
+        }
+    } else {
+        PairDelta {
+            currency,
+            a: creditor.clone(),
+            b: debtor.clone(),
+            amount: -amount,
+        }
+    }
+}
+
+/// Flips the sign of every delta (to undo a write).
+pub fn negate_pairs<K: Clone>(deltas: &[PairDelta<K>]) -> Vec<PairDelta<K>> {
+    deltas
+        .iter()
+        .map(|d| PairDelta {
+            amount: -d.amount,
+            ..d.clone()
+        })
+        .collect()
+}
+
+/// Flips the sign of every delta (to undo a write).
+pub fn negate_totals<K: Clone>(deltas: &[TotalsDelta<K>]) -> Vec<TotalsDelta<K>> {
+    deltas
+        .iter()
+        .map(|d| TotalsDelta {
+            delta: d.delta.negated(),
+            ..d.clone()
+        })
+        .collect()
+}
+
+/// Sums the deltas of several writes, dropping what cancels out (an edit is "remove the old
+/// rows, add the new ones", and most of it usually cancels).
+pub fn merge_totals<K: MemberKey>(
+    deltas: impl IntoIterator<Item = TotalsDelta<K>>,
+) -> Result<Vec<TotalsDelta<K>>, Overflow> {
+    let mut sums: BTreeMap<(Currency, K), Totals> = BTreeMap::new();
+    for d in deltas {
+        sums.entry((d.currency, d.user_id))
+            .or_default()
+            .add(&d.delta)?;
+    }
+    Ok(sums
+        .into_iter()
+        .filter(|(_, t)| !t.is_zero())
+        .map(|((currency, user_id), delta)| TotalsDelta {
+            user_id,
+            currency,
+            delta,
+        })
+        .collect())
+}
+
+/// Sums pair deltas, dropping what cancels out.
+pub fn merge_pairs<K: MemberKey>(
+    deltas: impl IntoIterator<Item = PairDelta<K>>,
+) -> Result<Vec<PairDelta<K>>, Overflow> {
+    let mut sums: BTreeMap<(Currency, K, K), i64> = BTreeMap::new();
+    for d in deltas {
+        let slot = sums.entry((d.currency, d.a, d.b)).or_default();
+        *slot = slot.checked_add(d.amount).ok_or(Overflow)?;
+    }
+    Ok(sums
+        .into_iter()
+        .filter(|(_, amount)| *amount != 0)
+        .map(|((currency, a, b), amount)| PairDelta {
+            currency,
+            a,
+            b,
+            amount,
+        })
+        .collect())
+}
+
+/// Running totals per currency and member, built from rows and settlements (the full
+/// recomputation that stores' running totals are checked against, and the browser preview).
+#[derive(Debug, Clone)]
+pub struct BalanceSheet<K> {
+    currencies: BTreeMap<Currency, HashMap<K, Totals>>,
+}
+
+impl<K> Default for BalanceSheet<K> {
+    fn default() -> Self {
+        Self {
+            currencies: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: MemberKey> BalanceSheet<K> {
+    /// An empty sheet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one expense's participant rows.
+    pub fn add_rows(
+        &mut self,
+        currency: Currency,
+        rows: &[ParticipantRow<K>],
+    ) -> Result<(), Overflow> {
+        let members = self.currencies.entry(currency).or_default();
+        for r in rows {
+            let t = members.entry(r.user_id.clone()).or_default();
+            t.paid = t.paid.checked_add(r.paid).ok_or(Overflow)?;
+            t.owed = t.owed.checked_add(r.owed).ok_or(Overflow)?;
+        }
+        Ok(())
+    }
+
+    /// Adds one settlement: `from` repaid `to`.
+    pub fn add_settlement(
+        &mut self,
+        currency: Currency,
+        from: &K,
+        to: &K,
+        amount: i64,
+    ) -> Result<(), Overflow> {
+        let members = self.currencies.entry(currency).or_default();
+        let t = members.entry(from.clone()).or_default();
+        t.sent = t.sent.checked_add(amount).ok_or(Overflow)?;
+        let t = members.entry(to.clone()).or_default();
+        t.received = t.received.checked_add(amount).ok_or(Overflow)?;
+        Ok(())
+    }
+
+    /// Applies stored deltas (as a store's running totals would).
+    pub fn apply(&mut self, deltas: &[TotalsDelta<K>]) -> Result<(), Overflow> {
+        for d in deltas {
+            self.currencies
+                .entry(d.currency)
+                .or_default()
+                .entry(d.user_id.clone())
+                .or_default()
+                .add(&d.delta)?;
+        }
+        Ok(())
+    }
+
+    /// The currencies with at least one entry, in code order.
+    pub fn currencies(&self) -> impl Iterator<Item = Currency> + '_ {
+        self.currencies.keys().copied()
+    }
+
+    /// Every member's totals in `currency`, sorted by member.
+    pub fn totals(&self, currency: Currency) -> Vec<(K, Totals)> {
+        let mut out: Vec<(K, Totals)> = self
+            .currencies
+            .get(&currency)
+            .map(|m| m.iter().map(|(k, t)| (k.clone(), *t)).collect())
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Every member's net in `currency`, sorted by member.
+    pub fn nets(&self, currency: Currency) -> Result<Vec<(K, i64)>, Overflow> {
+        self.totals(currency)
+            .into_iter()
+            .map(|(k, t)| Ok((k, t.net()?)))
+            .collect()
+    }
+}
+
+/// One debt between two members, netted per pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Debt<K> {
+    /// Who owes.
+    pub from: K,
+    /// To whom.
+    pub to: K,
+    /// Minor units (positive).
+    pub amount: i64,
+    /// The currency.
+    pub currency: Currency,
+}
+
+/// Pairwise debts, accumulated from pair deltas (the same shape stores keep as running totals).
+#[derive(Debug, Clone)]
+pub struct DebtSheet<K> {
+    pairs: BTreeMap<(Currency, K, K), i64>,
+}
+
+impl<K> Default for DebtSheet<K> {
+    fn default() -> Self {
+        Self {
+            pairs: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: MemberKey> DebtSheet<K> {
+    /// An empty sheet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds pair deltas.
+    pub fn apply(&mut self, deltas: &[PairDelta<K>]) -> Result<(), Overflow> {
+        for d in deltas {
+            let slot = self
+                .pairs
+                .entry((d.currency, d.a.clone(), d.b.clone()))
+                .or_default();
+            *slot = slot.checked_add(d.amount).ok_or(Overflow)?;
+        }
+        Ok(())
+    }
+
+    /// The non-zero debts, ordered by currency, then debtor, then creditor.
+    pub fn debts(&self) -> Vec<Debt<K>> {
+        debts_from_pairs(
+            self.pairs
+                .iter()
+                .map(|((c, a, b), amount)| (*c, a.clone(), b.clone(), *amount)),
+        )
+    }
+}
+
+/// Turns stored pair totals `(currency, a, b, amount a owes b)` into directed debts.
+pub fn debts_from_pairs<K: MemberKey>(
+    pairs: impl IntoIterator<Item = (Currency, K, K, i64)>,
+) -> Vec<Debt<K>> {
+    let mut out: Vec<Debt<K>> = pairs
+        .into_iter()
+        .filter(|p| p.3 != 0)
+        .map(|(currency, a, b, amount)| {
+            if amount > 0 {
+                Debt {
+                    from: a,
+                    to: b,
+                    amount,
+                    currency,
+                }
+            } else {
+                Debt {
+                    from: b,
+                    to: a,
+                    amount: -amount,
+                    currency,
+                }
+            }
+        })
+        .collect();
+    out.sort_by(|x, y| (x.currency, &x.from, &x.to).cmp(&(y.currency, &y.from, &y.to)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur() -> Currency {
+        Currency::parse("EUR").expect("EUR")
+    }
+
+    fn row(user: &str, paid: i64, owed: i64) -> ParticipantRow<String> {
+        ParticipantRow {
+            user_id: user.to_string(),
+            paid,
+            owed,
+        }
+    }
+
+    #[test]
+    fn multi_payer_pairs_match_nets() {
+        let rows = vec![
+            row("a", 6000, 2500),
+            row("b", 4000, 2500),
+            row("c", 0, 2500),
+            row("d", 0, 2500),
+        ];
+        let mut debts = DebtSheet::new();
+        debts
+            .apply(&expense_pair_deltas(eur(), &rows))
+            .expect("no overflow");
+        let list = debts.debts();
+        let owed_to = |who: &str| -> i64 {
+            list.iter()
+                .filter(|d| d.to == who)
+                .map(|d| d.amount)
+                .sum::<i64>()
+                - list
+                    .iter()
+                    .filter(|d| d.from == who)
+                    .map(|d| d.amount)
+                    .sum::<i64>()
+        };
+        assert_eq!(
+            (owed_to("a"), owed_to("b"), owed_to("c"), owed_to("d")),
+            (3500, 1500, -2500, -2500)
+        );
+        assert_eq!(list.len(), 3, "{list:?}");
+    }
+
+    #[test]
+    fn settlement_moves_nets_and_debts() {
+        let mut sheet = BalanceSheet::new();
+        sheet
+            .add_rows(
+                eur(),
+                &[row("bob", 100_000, 50_000), row("alice", 0, 50_000)],
+            )
+            .expect("ok");
+        sheet
+            .add_settlement(eur(), &"alice".to_string(), &"bob".to_string(), 50_000)
+            .expect("ok");
+        assert_eq!(
+            sheet.nets(eur()).expect("ok"),
+            vec![("alice".to_string(), 0), ("bob".to_string(), 0)]
+        );
+
+        let mut debts = DebtSheet::new();
+        debts
+            .apply(&expense_pair_deltas(
+                eur(),
+                &[row("bob", 100_000, 50_000), row("alice", 0, 50_000)],
+            ))
+            .expect("ok");
+        assert_eq!(debts.debts().len(), 1);
+        debts
+            .apply(&[settlement_pair_delta(
+                eur(),
+                &"alice".to_string(),
+                &"bob".to_string(),
+                50_000,
+            )])
+            .expect("ok");
+        assert!(debts.debts().is_empty());
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_wrap() {
+        let mut sheet = BalanceSheet::new();
+        sheet
+            .add_rows(eur(), &[row("a", i64::MAX, 0)])
+            .expect("fits");
+        assert_eq!(sheet.add_rows(eur(), &[row("a", 1, 0)]), Err(Overflow));
+    }
+
+    #[test]
+    fn merged_edit_deltas_cancel() {
+        let old = expense_deltas(eur(), &[row("a", 1000, 500), row("b", 0, 500)]);
+        let new = expense_deltas(eur(), &[row("a", 1000, 400), row("b", 0, 600)]);
+        let merged = merge_totals(negate_totals(&old).into_iter().chain(new)).expect("ok");
+        assert_eq!(merged.len(), 2);
+        assert_eq!(
+            merged[0].delta,
+            Totals {
+                owed: -100,
+                ..Totals::default()
+            }
+        );
+        assert_eq!(
+            merged[1].delta,
+            Totals {
+                owed: 100,
+                ..Totals::default()
+            }
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! splitledger-core: the heart of splitledger.
+//!
+//! - [`money`]: ISO 4217 currencies and exact amounts (integer minor units inside);
+//! - [`split`]: payers and splits, allocated exactly by the largest remainder method;
+//! - [`balance`]: nets, running totals and pairwise debts;
+//! - [`settle`]: the settlement planner (provably minimal up to [`settle::EXACT_LIMIT`]);
+//! - [`preview`]: the same operations in the JSON shapes of the HTTP API (for the browser);
+//!
+//! and, with the `service` feature (on by default), the [`Ledger`] service with every
+//! operation and permission check, the async [`Storage`] trait and an in-memory store. The
+//! pure modules need no async runtime and no randomness, so they build for
+//! `wasm32-unknown-unknown` with `--no-default-features`.
+
+pub mod balance;
+pub mod error;
+pub mod money;
+pub mod preview;
+pub mod settle;
+pub mod split;
+
+pub use error::{FieldError, ValidationErrors};
+pub use money::{Currency, Money, MoneyError};

@@ -1,0 +1,390 @@
+//! The JSON-shaped pure operations behind the browser module and the server's views:
+//! `allocate`, `balances` and `settlement_plan`, taking and giving the shapes of the HTTP API
+//! (amounts as decimal strings). The wasm crate only converts JS values to and from these.
+
+use serde::{Deserialize, Serialize};
+
+use crate::balance::{BalanceSheet, Totals};
+use crate::error::{FieldError, ValidationErrors};
+use crate::money::{Currency, Money, MoneyError};
+use crate::settle;
+use crate::split::{self, MemberKey, PayerInput, Payment, Portion, SplitInput, SplitRequest};
+
+/// An expense input as the API takes it, plus `id` (seeds the tie-break) and `members` (the
+/// group's members in join order). Other expense fields (description, ...) are ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AllocateInput {
+    /// The expense id, any string.
+    pub id: String,
+    /// The group's member ids in join order.
+    pub members: Vec<String>,
+    /// The amount, a decimal string.
+    pub amount: String,
+    /// The ISO 4217 code (required here: there is no group to default to).
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The one payer, or
+    #[serde(default)]
+    pub paid_by: Option<String>,
+    /// several payers.
+    #[serde(default)]
+    pub payers: Option<Vec<PayerInput<String>>>,
+    /// How it is split.
+    pub split: SplitInput<String>,
+}
+
+/// One member and an amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmountEntry<K> {
+    /// The member.
+    pub user_id: K,
+    /// A decimal string.
+    pub amount: String,
+}
+
+/// What [`allocate`] returns: exactly what the server stores for that expense.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AllocateOutput<K> {
+    /// Who paid how much.
+    pub payers: Vec<AmountEntry<K>>,
+    /// Who owes how much.
+    pub shares: Vec<AmountEntry<K>>,
+}
+
+/// Parses a currency code as a request field.
+pub fn currency_field(code: Option<&str>, field: &str) -> Result<Currency, ValidationErrors> {
+    let code = code
+        .ok_or_else(|| ValidationErrors::one(field, "required", "a currency code is required"))?;
+    Currency::parse(code).map_err(|e| e.at(field).into())
+}
+
+/// Formats portions as API entries.
+pub fn entries<K: MemberKey>(currency: Currency, portions: &[Portion<K>]) -> Vec<AmountEntry<K>> {
+    portions
+        .iter()
+        .map(|p| AmountEntry {
+            user_id: p.user_id.clone(),
+            amount: currency.format(p.amount),
+        })
+        .collect()
+}
+
+/// Computes an expense's allocation from its API input.
+pub fn allocate(input: &AllocateInput) -> Result<AllocateOutput<String>, ValidationErrors> {
+    let currency = currency_field(input.currency.as_deref(), "currency")?;
+    let payment = Payment::from_fields(input.paid_by.clone(), input.payers.clone())?;
+    let allocation = split::allocate(&SplitRequest {
+        seed: &input.id,
+        amount: &input.amount,
+        currency,
+        payment: &payment,
+        split: &input.split,
+        members: &input.members,
+    })?;
+    Ok(AllocateOutput {
+        payers: entries(currency, &allocation.payers),
+        shares: entries(currency, &allocation.shares),
+    })
+}
+
+/// A stored expense's money, as the browser holds it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LedgerExpense {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Who paid how much.
+    pub payers: Vec<AmountEntry<String>>,
+    /// Who owes how much.
+    pub shares: Vec<AmountEntry<String>>,
+}
+
+/// A repayment, as the browser holds it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LedgerSettlement {
+    /// Who repaid.
+    pub from_user: String,
+    /// Who was repaid.
+    pub to_user: String,
+    /// A decimal string.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// A group's history, as [`balances`] takes it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LedgerInput {
+    /// Every expense.
+    #[serde(default)]
+    pub expenses: Vec<LedgerExpense>,
+    /// Every repayment.
+    #[serde(default)]
+    pub settlements: Vec<LedgerSettlement>,
+}
+
+/// One member's balance in one currency, as `GET /groups/{id}/balances` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberBalance<K> {
+    /// The member.
+    pub user_id: K,
+    /// The member's display name (the server fills it in; the browser has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Paid for expenses.
+    pub paid: Money,
+    /// Owed as shares.
+    pub owed: Money,
+    /// Repaid to others.
+    pub sent: Money,
+    /// Repaid by others.
+    pub received: Money,
+    /// `paid − owed + sent − received`.
+    pub net: Money,
+}
+
+/// Every member's balance in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CurrencyBalances<K> {
+    /// The currency.
+    pub currency: Currency,
+    /// One entry per member, sorted by member id.
+    pub members: Vec<MemberBalance<K>>,
+}
+
+/// A group's balances, one block per currency in code order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BalancesView<K> {
+    /// One block per currency.
+    pub balances: Vec<CurrencyBalances<K>>,
+}
+
+impl<K: MemberKey> BalancesView<K> {
+    /// Builds the view from totals per currency and member (`members` sorted by id).
+    pub fn from_totals(
+        blocks: impl IntoIterator<Item = (Currency, Vec<(K, Totals)>)>,
+    ) -> Result<Self, crate::balance::Overflow> {
+        let mut balances = Vec::new();
+        for (currency, members) in blocks {
+            let mut out = Vec::with_capacity(members.len());
+            for (user_id, t) in members {
+                let m = |minor| Money::from_minor(minor, currency);
+                out.push(MemberBalance {
+                    user_id,
+                    display_name: None,
+                    paid: m(t.paid),
+                    owed: m(t.owed),
+                    sent: m(t.sent),
+                    received: m(t.received),
+                    net: m(t.net()?),
+                });
+            }
+            balances.push(CurrencyBalances {
+                currency,
+                members: out,
+            });
+        }
+        Ok(Self { balances })
+    }
+
+    /// The settlement plan for these balances, every currency together.
+    pub fn plan(&self) -> Result<PlanView<K>, settle::PlanError> {
+        plan_nets(self.balances.iter().map(|block| {
+            let nets = block
+                .members
+                .iter()
+                .map(|m| (m.user_id.clone(), m.net.minor()))
+                .collect();
+            (block.currency, nets)
+        }))
+    }
+}
+
+/// Plans every currency's nets (one block per currency) into one view.
+pub fn plan_nets<K: MemberKey>(
+    blocks: impl IntoIterator<Item = (Currency, Vec<(K, i64)>)>,
+) -> Result<PlanView<K>, settle::PlanError> {
+    let mut transfers = Vec::new();
+    let mut optimal = true;
+    for (currency, nets) in blocks {
+        let plan = settle::plan(&nets)?;
+        optimal &= plan.optimal;
+        transfers.extend(plan.transfers.into_iter().map(|t| TransferView {
+            from: t.from,
+            to: t.to,
+            amount: Money::from_minor(t.amount, currency),
+            currency,
+        }));
+    }
+    Ok(PlanView { transfers, optimal })
+}
+
+/// Computes balances from a history.
+pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationErrors> {
+    let mut sheet = BalanceSheet::new();
+    let mut errors = ValidationErrors::default();
+    let overflow = |field: String| {
+        FieldError::new(
+            field,
+            "amount_too_large",
+            "the balances are too large to represent",
+        )
+    };
+    for (i, e) in input.expenses.iter().enumerate() {
+        let currency = match Currency::parse(&e.currency) {
+            Ok(c) => c,
+            Err(err) => {
+                errors.push(err.at(format!("expenses[{i}].currency")));
+                continue;
+            }
+        };
+        let mut parse = |list: &[AmountEntry<String>], name: &str| -> Vec<Portion<String>> {
+            list.iter()
+                .enumerate()
+                .filter_map(|(j, p)| match currency.parse_non_negative(&p.amount) {
+                    Ok(amount) => Some(Portion {
+                        user_id: p.user_id.clone(),
+                        amount,
+                    }),
+                    Err(err) => {
+                        errors.push(err.at(format!("expenses[{i}].{name}[{j}].amount")));
+                        None
+                    }
+                })
+                .collect()
+        };
+        let payers = parse(&e.payers, "payers");
+        let shares = parse(&e.shares, "shares");
+        let total = |l: &[Portion<String>]| l.iter().map(|p| i128::from(p.amount)).sum::<i128>();
+        if total(&payers) != total(&shares) {
+            errors.push(FieldError::new(
+                format!("expenses[{i}]"),
+                "sum_mismatch",
+                "payers and shares must add up to the same amount",
+            ));
+            continue;
+        }
+        if sheet
+            .add_rows(currency, &split::rows_from(&payers, &shares))
+            .is_err()
+        {
+            errors.push(overflow(format!("expenses[{i}]")));
+        }
+    }
+    for (i, s) in input.settlements.iter().enumerate() {
+        let parsed = Currency::parse(&s.currency)
+            .map_err(|e| e.at(format!("settlements[{i}].currency")))
+            .and_then(|c| {
+                c.parse_amount(&s.amount)
+                    .map(|a| (c, a))
+                    .map_err(|e: MoneyError| e.at(format!("settlements[{i}].amount")))
+            });
+        match parsed {
+            Ok(_) if s.from_user == s.to_user => errors.push(FieldError::new(
+                format!("settlements[{i}].to_user"),
+                "same_user",
+                "a repayment goes from one member to another",
+            )),
+            Ok((currency, amount)) => {
+                if sheet
+                    .add_settlement(currency, &s.from_user, &s.to_user, amount)
+                    .is_err()
+                {
+                    errors.push(overflow(format!("settlements[{i}]")));
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.into_result()?;
+    let blocks: Vec<_> = sheet.currencies().map(|c| (c, sheet.totals(c))).collect();
+    BalancesView::from_totals(blocks).map_err(|_| overflow("balances".into()).into())
+}
+
+/// One transfer of a plan, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransferView<K> {
+    /// Who pays.
+    pub from: K,
+    /// Who is paid.
+    pub to: K,
+    /// How much.
+    pub amount: Money,
+    /// In which currency.
+    pub currency: Currency,
+}
+
+/// A settlement plan, as `GET /groups/{id}/settlement-plan` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanView<K> {
+    /// The transfers, by currency, then payer, then payee.
+    pub transfers: Vec<TransferView<K>>,
+    /// Whether the number of transfers is proven minimal.
+    pub optimal: bool,
+}
+
+/// One member's balance as the browser passes it back (only `net` matters).
+#[derive(Debug, Clone, Deserialize)]
+pub struct NetInput {
+    /// The member.
+    pub user_id: String,
+    /// The net, a signed decimal string.
+    pub net: String,
+}
+
+/// One currency's balances as the browser passes them back.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CurrencyNetsInput {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// One entry per member.
+    pub members: Vec<NetInput>,
+}
+
+/// The output of [`balances`], as [`settlement_plan`] takes it back.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BalancesInput {
+    /// One block per currency.
+    pub balances: Vec<CurrencyNetsInput>,
+}
+
+/// Plans the fewest transfers for balances given back by the browser.
+pub fn settlement_plan(input: &BalancesInput) -> Result<PlanView<String>, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let mut blocks = Vec::new();
+    for (i, block) in input.balances.iter().enumerate() {
+        let currency = match Currency::parse(&block.currency) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(e.at(format!("balances[{i}].currency")));
+                continue;
+            }
+        };
+        let mut members = Vec::new();
+        for (j, m) in block.members.iter().enumerate() {
+            let negative = m.net.trim().starts_with('-');
+            let magnitude = m.net.trim().trim_start_matches('-');
+            match currency.parse_non_negative(magnitude) {
+                Ok(v) => members.push((m.user_id.clone(), if negative { -v } else { v })),
+                Err(e) => errors.push(e.at(format!("balances[{i}].members[{j}].net"))),
+            }
+        }
+        if members.iter().map(|(_, v)| i128::from(*v)).sum::<i128>() != 0 {
+            errors.push(FieldError::new(
+                format!("balances[{i}]"),
+                "nets_unbalanced",
+                "the nets of a currency must add up to zero",
+            ));
+            continue;
+        }
+        blocks.push((currency, members));
+    }
+    errors.into_result()?;
+    // Each block was checked to be balanced above, so planning cannot fail.
+    plan_nets(blocks).map_err(|_| {
+        ValidationErrors::one(
+            "balances",
+            "nets_unbalanced",
+            "the nets of a currency must add up to zero",
+        )
+    })
+}

@@ -1,0 +1,1 @@
+//! splitledger HTTP server (being built; see issue 4).

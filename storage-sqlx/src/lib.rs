@@ -1,0 +1,1 @@
+//! splitledger storage on PostgreSQL and SQLite (being built; see issue 3).

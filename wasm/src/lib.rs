@@ -1,0 +1,1 @@
+//! splitledger browser module (being built; see issue 5).
