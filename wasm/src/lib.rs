@@ -1,1 +1,222 @@
-//! splitledger browser module (being built; see issue 5).
+//! splitledger in the browser: balance and settlement previews computed by the same code as
+//! the server, so a page can show what an expense will do before anything is saved.
+//!
+//! Three functions, each a thin binding over [`splitledger_core::preview`]: [`allocate`],
+//! [`balances`] and [`settlement_plan`] (`settlementPlan` in JavaScript). They take and return
+//! plain JS objects in the JSON shapes of the HTTP API: amounts and ids as strings, `null`
+//! rather than `undefined`, arrays and plain objects rather than `Map`s. Each throws a JS
+//! `Error` whose `code` is the server's stable code for the same problem:
+//!
+//! - `"validation_failed"` (HTTP 422 on the server), with `errors`: the same
+//!   `[{field, code, message}]` the server answers;
+//! - `"bad_request"` (HTTP 400): the input does not have the expected shape (a missing field,
+//!   a number where a string belongs, ...); `errors` is then empty.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use splitledger_core::error::{VALIDATION_FAILED, ValidationErrors};
+use splitledger_core::preview;
+use wasm_bindgen::prelude::*;
+
+/// The stable code of an input that does not have the expected shape (HTTP 400).
+pub const BAD_REQUEST: &str = "bad_request";
+
+/// The stable code of a failure of the module itself (a result it could not convert).
+pub const INTERNAL_ERROR: &str = "internal_error";
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A member id: any string (the server uses UUIDs). */
+export type MemberId = string;
+
+/** An exact amount as a decimal string (`"12.34"`), never a number. */
+export type Amount = string;
+
+/** An ISO 4217 currency code (`"EUR"`). */
+export type CurrencyCode = string;
+
+/** One member and an amount. */
+export interface AmountEntry {
+  user_id: MemberId;
+  amount: Amount;
+}
+
+/** How an expense is split, as the HTTP API spells it. */
+export type SplitInput =
+  | { type: "equal"; /** Every member of `members` when absent or null. */ members?: MemberId[] | null }
+  | { type: "exact"; shares: { user_id: MemberId; amount: Amount }[] }
+  | { type: "percent"; shares: { user_id: MemberId; percent: string }[] }
+  | { type: "shares"; shares: { user_id: MemberId; weight: string }[] };
+
+/**
+ * An expense input as the HTTP API takes it, plus `id` (any string; it seeds the tie-break)
+ * and `members` (the group's member ids in join order). Give exactly one of `paid_by` and
+ * `payers`. Other expense fields (description, category, ...) are accepted and ignored.
+ */
+export interface AllocateInput {
+  id: string;
+  members: MemberId[];
+  amount: Amount;
+  /** Required here: there is no group to default to. */
+  currency: CurrencyCode | null;
+  paid_by?: MemberId | null;
+  payers?: AmountEntry[] | null;
+  split: SplitInput;
+  [field: string]: unknown;
+}
+
+/** Exactly what the server stores for an expense; each list adds up to its amount. */
+export interface Allocation {
+  payers: AmountEntry[];
+  shares: AmountEntry[];
+}
+
+/** A stored expense's money (e.g. an `Allocation` plus its currency). */
+export interface LedgerExpense {
+  currency: CurrencyCode;
+  payers: AmountEntry[];
+  shares: AmountEntry[];
+}
+
+/** A repayment. */
+export interface LedgerSettlement {
+  from_user: MemberId;
+  to_user: MemberId;
+  amount: Amount;
+  currency: CurrencyCode;
+}
+
+/** A group's history, as `balances` takes it. */
+export interface Ledger {
+  expenses?: LedgerExpense[];
+  settlements?: LedgerSettlement[];
+}
+
+/** One member's balance in one currency: `net = paid − owed + sent − received`. */
+export interface MemberBalance {
+  user_id: MemberId;
+  paid: Amount;
+  owed: Amount;
+  sent: Amount;
+  received: Amount;
+  /** Signed: positive when the member is owed money. */
+  net: Amount;
+}
+
+/** Every member's balance in one currency, sorted by member id. */
+export interface CurrencyBalances {
+  currency: CurrencyCode;
+  members: MemberBalance[];
+}
+
+/** What `balances` returns, as `GET /groups/{id}/balances` does (without `display_name`). */
+export interface Balances {
+  /** One block per currency, in code order. */
+  balances: CurrencyBalances[];
+}
+
+/** What `settlementPlan` takes: `Balances`, of which only each member's `net` is read. */
+export interface BalancesInput {
+  balances: { currency: CurrencyCode; members: { user_id: MemberId; net: Amount }[] }[];
+}
+
+/** One payment of a plan. */
+export interface Transfer {
+  from: MemberId;
+  to: MemberId;
+  amount: Amount;
+  currency: CurrencyCode;
+}
+
+/** What `settlementPlan` returns, as `GET /groups/{id}/settlement-plan` does. */
+export interface SettlementPlan {
+  /** By currency, then payer, then payee. */
+  transfers: Transfer[];
+  /** Whether the number of transfers is proven minimal. */
+  optimal: boolean;
+}
+
+/** One refused field, as the server's 422 answer lists it. */
+export interface FieldError {
+  field: string;
+  code: string;
+  message: string;
+}
+
+/** What the three functions throw. */
+export interface PreviewError extends Error {
+  /** The server's stable code for the same problem. */
+  code: "validation_failed" | "bad_request" | "internal_error";
+  /** The refused fields (empty unless `code` is `"validation_failed"`). */
+  errors: FieldError[];
+}
+"#;
+
+/// Computes an expense's allocation: exactly the `payers` and `shares` the server would store
+/// for it.
+///
+/// # Errors
+/// A JS `Error` with `code` `"validation_failed"` and `errors` when the expense is refused, or
+/// `"bad_request"` when `input` does not have the shape of an expense input.
+#[wasm_bindgen(js_name = allocate, unchecked_return_type = "Allocation")]
+pub fn allocate(
+    #[wasm_bindgen(unchecked_param_type = "AllocateInput")] input: JsValue,
+) -> Result<JsValue, JsValue> {
+    run(input, preview::allocate)
+}
+
+/// Computes every member's balance per currency from a group's expenses and repayments.
+///
+/// # Errors
+/// A JS `Error` with `code` `"validation_failed"` and `errors` when an entry is refused (e.g.
+/// payers and shares of an expense that do not add up to the same amount), or `"bad_request"`
+/// when `ledger` does not have the shape of a ledger.
+#[wasm_bindgen(js_name = balances, unchecked_return_type = "Balances")]
+pub fn balances(
+    #[wasm_bindgen(unchecked_param_type = "Ledger")] ledger: JsValue,
+) -> Result<JsValue, JsValue> {
+    run(ledger, preview::balances)
+}
+
+/// Plans the fewest transfers that settle the given balances (the output of [`balances`]).
+///
+/// # Errors
+/// A JS `Error` with `code` `"validation_failed"` and `errors` when a net is malformed or the
+/// nets of a currency do not add up to zero, or `"bad_request"` when `balances` does not have
+/// the shape of the output of [`balances`].
+#[wasm_bindgen(js_name = settlementPlan, unchecked_return_type = "SettlementPlan")]
+pub fn settlement_plan(
+    #[wasm_bindgen(unchecked_param_type = "BalancesInput")] balances: JsValue,
+) -> Result<JsValue, JsValue> {
+    run(balances, preview::settlement_plan)
+}
+
+/// Converts the input, calls `operation` and converts its answer, mapping each failure to the
+/// JS `Error` the module promises.
+fn run<I: DeserializeOwned, O: Serialize>(
+    input: JsValue,
+    operation: impl FnOnce(&I) -> Result<O, ValidationErrors>,
+) -> Result<JsValue, JsValue> {
+    let input: I = serde_wasm_bindgen::from_value(input)
+        .map_err(|e| error(BAD_REQUEST, &format!("malformed input: {e}"), &[]))?;
+    let output =
+        operation(&input).map_err(|e| error(VALIDATION_FAILED, &e.to_string(), e.errors()))?;
+    to_js(&output).map_err(|e| error(INTERNAL_ERROR, &e.to_string(), &[]))
+}
+
+/// A value in the JSON shapes of the HTTP API: plain objects, `null`, no `Map`.
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, serde_wasm_bindgen::Error> {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+}
+
+/// A JS `Error` with the given message, a `code` and the field `errors`.
+fn error(code: &str, message: &str, errors: &[splitledger_core::error::FieldError]) -> JsValue {
+    let error = js_sys::Error::new(message);
+    // Field errors are strings only, so converting them cannot fail; should it ever, the
+    // caller still gets an Error with its code and an empty list rather than no Error at all.
+    let errors = to_js(errors).unwrap_or_else(|_| js_sys::Array::new().into());
+    // Setting a property on a fresh, unfrozen Error cannot fail.
+    let _ = js_sys::Reflect::set(&error, &"code".into(), &code.into());
+    let _ = js_sys::Reflect::set(&error, &"errors".into(), &errors);
+    error.into()
+}
