@@ -20,3 +20,22 @@ pub mod split;
 
 pub use error::{FieldError, ValidationErrors};
 pub use money::{Currency, Money, MoneyError};
+
+#[cfg(feature = "service")]
+pub mod domain;
+#[cfg(feature = "service")]
+pub mod ledger;
+#[cfg(feature = "service")]
+pub mod memory;
+#[cfg(feature = "service")]
+pub mod storage;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+#[cfg(feature = "service")]
+pub use ledger::{Error, Ledger, LedgerConfig};
+#[cfg(feature = "service")]
+pub use memory::MemoryStorage;
+#[cfg(feature = "service")]
+pub use storage::{Storage, StorageError};

@@ -544,7 +544,7 @@ fn scaled(text: &str, decimals: u32, max: i64) -> Option<i128> {
         return None;
     }
     let factor = 10_i128.pow(decimals - value.scale());
-    Some(value.mantissa().checked_mul(factor)?)
+    value.mantissa().checked_mul(factor)
 }
 
 #[cfg(test)]

@@ -1,0 +1,580 @@
+//! The ledger's records: ids, users, groups, members, expenses, settlements, activity.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::ValidationErrors;
+use crate::money::{Currency, Money};
+use crate::split::{ParticipantRow, Portion, SplitInput, rows_from};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A fresh, time-ordered id (UUID v7), so new rows land at the end of indexes.
+            pub fn random() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0.hyphenated(), f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user's id.
+    UserId
+);
+id_type!(
+    /// A group's id.
+    GroupId
+);
+id_type!(
+    /// An expense's id.
+    ExpenseId
+);
+id_type!(
+    /// A settlement's id.
+    SettlementId
+);
+id_type!(
+    /// An activity entry's id.
+    ActivityId
+);
+
+/// A trimmed, lower-cased email address (compared case-insensitively by construction).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// Trims, lower-cases and checks the shape `local@domain.tld` (no spaces, at most 254
+    /// characters). Deliverability is not our business; typos are.
+    pub fn parse(text: &str) -> Result<Self, ValidationErrors> {
+        let email = text.trim().to_lowercase();
+        let bad = || ValidationErrors::one("email", "invalid_email", "not an email address");
+        if email.chars().count() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(bad());
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+        {
+            return Err(bad());
+        }
+        Ok(Self(email))
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = ValidationErrors;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(email: Email) -> Self {
+        email.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.0)
+    }
+}
+
+/// A person with an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: UserId,
+    /// Unique, normalised email.
+    pub email: Email,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Currency proposed for new groups, if chosen.
+    pub default_currency: Option<Currency>,
+    /// Sign-up time.
+    pub created_at: OffsetDateTime,
+    /// Last profile change.
+    pub updated_at: OffsetDateTime,
+}
+
+/// A user with their password hash, as stores keep it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The user.
+    pub user: User,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("user", &self.user)
+            .field("password_hash", &"<redacted>")
+            .finish()
+    }
+}
+
+/// SHA-256 digest of a session token; the only form in which stores see tokens.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenDigest(pub [u8; 32]);
+
+impl fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenDigest(<redacted>)")
+    }
+}
+
+/// A signed-in session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Digest of the token the client holds.
+    pub digest: TokenDigest,
+    /// Whose session.
+    pub user_id: UserId,
+    /// When it was issued.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// Failed logins recorded for one email (for throttling).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginFailures {
+    /// Failures in the current window.
+    pub count: u32,
+    /// The latest one.
+    pub last_at: Option<OffsetDateTime>,
+}
+
+/// A member's role in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including deleting the group and transferring ownership. One per group.
+    Owner,
+    /// Members, group settings, any expense.
+    Admin,
+    /// Adds expenses and settlements; edits what they created or paid.
+    Member,
+}
+
+impl Role {
+    /// `"owner"`, `"admin"` or `"member"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    /// Whether this role manages members and settings (owner or admin).
+    pub fn manages(self) -> bool {
+        matches!(self, Self::Owner | Self::Admin)
+    }
+}
+
+impl FromStr for Role {
+    type Err = ValidationErrors;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "owner" => Ok(Self::Owner),
+            "admin" => Ok(Self::Admin),
+            "member" => Ok(Self::Member),
+            _ => Err(ValidationErrors::one(
+                "role",
+                "invalid_role",
+                "one of owner, admin, member",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A group of people sharing expenses (or one person's personal ledger).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Id.
+    pub id: GroupId,
+    /// Name.
+    pub name: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Default currency of new expenses.
+    pub currency: Currency,
+    /// Who created it.
+    pub created_by: UserId,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last settings change.
+    pub updated_at: OffsetDateTime,
+}
+
+impl Group {
+    /// The group as activity details show it.
+    pub fn snapshot(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "description": self.description,
+            "currency": self.currency,
+        })
+    }
+}
+
+/// A group seen by one of its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupView {
+    /// The group.
+    pub group: Group,
+    /// The caller's role in it.
+    pub my_role: Role,
+}
+
+/// A membership as stores write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    /// The member.
+    pub user_id: UserId,
+    /// Their role.
+    pub role: Role,
+    /// When they joined.
+    pub joined_at: OffsetDateTime,
+}
+
+/// A member as shown in a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The member.
+    pub user_id: UserId,
+    /// Their display name.
+    pub display_name: String,
+    /// Their email.
+    pub email: Email,
+    /// Their role.
+    pub role: Role,
+    /// When they joined.
+    pub joined_at: OffsetDateTime,
+}
+
+/// An invitation code to join a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    /// The code (random, URL-safe).
+    pub code: String,
+    /// The group it opens.
+    pub group_id: GroupId,
+    /// Who created it.
+    pub created_by: UserId,
+    /// When.
+    pub created_at: OffsetDateTime,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+/// An expense with its computed allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expense {
+    /// Id (seeds the allocation's tie-break).
+    pub id: ExpenseId,
+    /// Its group.
+    pub group_id: GroupId,
+    /// What it was.
+    pub description: String,
+    /// The amount in minor units.
+    pub amount: i64,
+    /// The currency.
+    pub currency: Currency,
+    /// Who paid how much (sorted by member; adds up to `amount`).
+    pub payers: Vec<Portion<UserId>>,
+    /// Who owes how much (sorted by member; adds up to `amount`).
+    pub shares: Vec<Portion<UserId>>,
+    /// The split as requested, with an implicit "everyone" made explicit.
+    pub split: SplitInput<UserId>,
+    /// Optional category.
+    pub category: Option<String>,
+    /// Optional payment method (cash, card, ...).
+    pub payment_method: Option<String>,
+    /// When it happened.
+    pub occurred_on: Date,
+    /// Optional notes.
+    pub notes: Option<String>,
+    /// Optional JSON object (at most 16 KiB) for the embedding program.
+    pub metadata: Option<serde_json::Value>,
+    /// Who recorded it.
+    pub created_by: UserId,
+    /// When it was recorded.
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    pub updated_at: OffsetDateTime,
+    /// Starts at 1; every edit adds one.
+    pub version: i64,
+}
+
+impl Expense {
+    /// The amount with its currency.
+    pub fn money(&self) -> Money {
+        Money::from_minor(self.amount, self.currency)
+    }
+
+    /// The single payer, when there is exactly one.
+    pub fn paid_by(&self) -> Option<UserId> {
+        match self.payers.as_slice() {
+            [only] => Some(only.user_id),
+            _ => None,
+        }
+    }
+
+    /// One row per participant: Σ paid = Σ owed = amount.
+    pub fn rows(&self) -> Vec<ParticipantRow<UserId>> {
+        rows_from(&self.payers, &self.shares)
+    }
+
+    /// Whether `user` paid part of it.
+    pub fn is_payer(&self, user: UserId) -> bool {
+        self.payers.iter().any(|p| p.user_id == user)
+    }
+
+    /// The expense as activity details and exports show it (amounts as strings).
+    pub fn snapshot(&self) -> serde_json::Value {
+        let portions = |list: &[Portion<UserId>]| -> Vec<serde_json::Value> {
+            list.iter()
+                .map(|p| json!({"user_id": p.user_id, "amount": self.currency.format(p.amount)}))
+                .collect()
+        };
+        json!({
+            "id": self.id,
+            "description": self.description,
+            "amount": self.money(),
+            "currency": self.currency,
+            "payers": portions(&self.payers),
+            "shares": portions(&self.shares),
+            "split": self.split,
+            "category": self.category,
+            "payment_method": self.payment_method,
+            "occurred_on": self.occurred_on.to_string(),
+            "notes": self.notes,
+            "metadata": self.metadata,
+            "version": self.version,
+        })
+    }
+}
+
+/// A repayment between two members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    /// Id.
+    pub id: SettlementId,
+    /// Its group.
+    pub group_id: GroupId,
+    /// Who paid back.
+    pub from_user: UserId,
+    /// Who was paid back.
+    pub to_user: UserId,
+    /// Minor units.
+    pub amount: i64,
+    /// The currency.
+    pub currency: Currency,
+    /// When it happened.
+    pub occurred_on: Date,
+    /// Optional note.
+    pub note: Option<String>,
+    /// Who recorded it.
+    pub created_by: UserId,
+    /// When it was recorded.
+    pub created_at: OffsetDateTime,
+}
+
+impl Settlement {
+    /// The amount with its currency.
+    pub fn money(&self) -> Money {
+        Money::from_minor(self.amount, self.currency)
+    }
+
+    /// The settlement as activity details and exports show it.
+    pub fn snapshot(&self) -> serde_json::Value {
+        json!({
+            "id": self.id,
+            "from_user": self.from_user,
+            "to_user": self.to_user,
+            "amount": self.money(),
+            "currency": self.currency,
+            "occurred_on": self.occurred_on.to_string(),
+            "note": self.note,
+        })
+    }
+}
+
+/// One entry of a group's activity log: who did what, when, with before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    /// Id.
+    pub id: ActivityId,
+    /// Its group.
+    pub group_id: GroupId,
+    /// Who did it.
+    pub actor: UserId,
+    /// What, e.g. `"expense.updated"`.
+    pub action: String,
+    /// The kind of thing changed, e.g. `"expense"`.
+    pub entity: String,
+    /// Its id.
+    pub entity_id: Uuid,
+    /// When.
+    pub at: OffsetDateTime,
+    /// `{"before": ..., "after": ...}` (either may be null).
+    pub details: serde_json::Value,
+}
+
+/// Keyset position in a list ordered by date, then creation time, then id (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatedCursor {
+    /// Date of the last item seen.
+    pub occurred_on: Date,
+    /// Its creation time.
+    pub created_at: OffsetDateTime,
+    /// Its id.
+    pub id: Uuid,
+}
+
+/// Keyset position in the activity log (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityCursor {
+    /// Time of the last entry seen.
+    pub at: OffsetDateTime,
+    /// Its id.
+    pub id: ActivityId,
+}
+
+/// Filters of the expense list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpenseFilter {
+    /// Only expenses this member paid (part of).
+    pub paid_by: Option<UserId>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// On or after this date.
+    pub from: Option<Date>,
+    /// On or before this date.
+    pub to: Option<Date>,
+}
+
+impl ExpenseFilter {
+    /// Whether `expense` passes (the in-memory store's filter; SQL stores do it in SQL).
+    pub fn matches(&self, expense: &Expense) -> bool {
+        self.paid_by.is_none_or(|u| expense.is_payer(u))
+            && self
+                .category
+                .as_ref()
+                .is_none_or(|c| expense.category.as_ref() == Some(c))
+            && self.from.is_none_or(|d| expense.occurred_on >= d)
+            && self.to.is_none_or(|d| expense.occurred_on <= d)
+    }
+}
+
+/// The key a spending summary groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SummaryBy {
+    /// By category (`null` for none).
+    Category,
+    /// By month, `YYYY-MM` of `occurred_on`.
+    Month,
+    /// By member: each member's share of the spending.
+    Member,
+}
+
+/// One line of a spending summary (expenses only; repayments are not spending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// The category, the month (`YYYY-MM`) or the member id; `None` for no category.
+    pub key: Option<String>,
+    /// The currency.
+    pub currency: Currency,
+    /// Total in minor units (for members: their shares).
+    pub amount: i64,
+    /// How many expenses.
+    pub count: i64,
+}
+
+/// One member's running totals in one currency, as stores keep them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberTotals {
+    /// The member.
+    pub user_id: UserId,
+    /// The currency.
+    pub currency: Currency,
+    /// The totals.
+    pub totals: crate::balance::Totals,
+}
+
+/// A user's running totals in one group and currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGroupTotals {
+    /// The group.
+    pub group_id: GroupId,
+    /// Its name.
+    pub group_name: String,
+    /// The currency.
+    pub currency: Currency,
+    /// The totals.
+    pub totals: crate::balance::Totals,
+}

@@ -1,0 +1,399 @@
+//! Accounts, passwords, sessions and login throttling.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::{Error, Ledger, Result, blocking, required_text};
+use crate::domain::{Email, LoginFailures, Session, TokenDigest, User, UserId, UserRecord};
+use crate::error::{FieldError, ValidationErrors};
+use crate::money::Currency;
+use crate::storage::Storage;
+
+/// Shortest password accepted (characters).
+pub const MIN_PASSWORD: usize = 8;
+/// Longest password accepted (characters).
+pub const MAX_PASSWORD: usize = 128;
+
+/// A new account.
+#[derive(Clone)]
+pub struct SignUp {
+    /// Email (trimmed and compared case-insensitively).
+    pub email: String,
+    /// 8 to 128 characters.
+    pub password: String,
+    /// Name shown to others.
+    pub display_name: String,
+}
+
+impl std::fmt::Debug for SignUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignUp")
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .finish()
+    }
+}
+
+/// Profile changes; absent fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateProfile {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New email.
+    pub email: Option<String>,
+    /// New default currency (`Some(None)` clears it).
+    pub default_currency: Option<Option<String>>,
+}
+
+/// A password change.
+#[derive(Clone)]
+pub struct ChangePassword {
+    /// The password in use.
+    pub current_password: String,
+    /// The new one (8 to 128 characters).
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePassword { .. }")
+    }
+}
+
+/// A bearer token as the client holds it: 256 random bits, URL-safe base64. Stores only ever
+/// see its SHA-256 digest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    /// Wraps a token received from a client.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token text, to hand to the client.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The digest stores keep.
+    pub fn digest(&self) -> TokenDigest {
+        TokenDigest(Sha256::digest(self.0.as_bytes()).into())
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    /// The new session's token.
+    pub token: SessionToken,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+    /// Seconds until then.
+    pub expires_in: u64,
+    /// Who signed in.
+    pub user: User,
+}
+
+/// URL-safe random text of `bytes` random bytes.
+pub(crate) fn random_text(bytes: usize) -> Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(buf))
+}
+
+fn check_password(field: &str, password: &str, errors: &mut ValidationErrors) {
+    let n = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        errors.push(FieldError::new(
+            field,
+            "password_length",
+            format!("{MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        ));
+    }
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A real hash of nothing anyone knows, verified against when the email is unknown so that
+/// both failures take the same time.
+fn decoy_hash() -> Result<&'static str> {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    if let Some(h) = DECOY.get() {
+        return Ok(h);
+    }
+    let hash = hash_password(&random_text(24)?)?;
+    Ok(DECOY.get_or_init(|| hash))
+}
+
+fn display_name(value: &str, errors: &mut ValidationErrors) -> String {
+    required_text("display_name", value, 100, errors)
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Creates an account. The password is hashed (argon2id) on a blocking thread.
+    pub async fn sign_up(&self, request: SignUp) -> Result<User> {
+        let mut errors = ValidationErrors::default();
+        let email = Email::parse(&request.email)
+            .map_err(|e| errors.0.extend(e.0))
+            .ok();
+        let name = display_name(&request.display_name, &mut errors);
+        check_password("password", &request.password, &mut errors);
+        errors.into_result()?;
+        let email = email
+            .ok_or_else(|| Error::invalid("email", "invalid_email", "not an email address"))?;
+
+        let password = request.password;
+        let password_hash = blocking(move || hash_password(&password)).await??;
+        let now = self.now();
+        let user = User {
+            id: UserId::random(),
+            email,
+            display_name: name,
+            default_currency: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.storage
+            .insert_user(&UserRecord {
+                user: user.clone(),
+                password_hash,
+            })
+            .await?;
+        Ok(user)
+    }
+
+    /// Checks an email and password. Unknown email and wrong password give the same error
+    /// after the same work; repeated failures for one email are throttled.
+    pub async fn authenticate(&self, email: &str, password: &str) -> Result<User> {
+        // A malformed email is just another unknown one: same answer, same time.
+        let email = Email::parse(email).ok();
+        let now = self.now();
+        if let Some(email) = &email {
+            self.check_throttle(email, now).await?;
+        }
+        let record = match &email {
+            Some(e) => self.storage.user_by_email(e).await?,
+            None => None,
+        };
+        let hash = match &record {
+            Some(r) => r.password_hash.clone(),
+            None => decoy_hash()?.to_string(),
+        };
+        let password = password.to_string();
+        let valid = blocking(move || verify_password(&password, &hash)).await?;
+        match (record, valid) {
+            (Some(record), true) => {
+                if let Some(email) = &email {
+                    self.storage
+                        .set_login_failures(email, &LoginFailures::default())
+                        .await?;
+                }
+                Ok(record.user)
+            }
+            _ => {
+                if let Some(email) = &email {
+                    self.note_failure(email, now).await?;
+                }
+                Err(Error::InvalidCredentials)
+            }
+        }
+    }
+
+    async fn check_throttle(&self, email: &Email, now: OffsetDateTime) -> Result<()> {
+        let failures = self.storage.login_failures(email).await?;
+        let Some(last) = failures.last_at else {
+            return Ok(());
+        };
+        if failures.count < self.config.free_login_failures
+            || now - last > self.config.throttle_window
+        {
+            return Ok(());
+        }
+        let until = last + self.throttle_delay(failures.count);
+        if until > now {
+            let wait = (until - now).whole_seconds().max(1);
+            return Err(Error::Throttled {
+                retry_after_secs: u64::try_from(wait).unwrap_or(1),
+            });
+        }
+        Ok(())
+    }
+
+    fn throttle_delay(&self, count: u32) -> Duration {
+        let over = count
+            .saturating_sub(self.config.free_login_failures)
+            .min(20);
+        self.config
+            .throttle_base
+            .saturating_mul(1 << over)
+            .min(self.config.throttle_max)
+    }
+
+    async fn note_failure(&self, email: &Email, now: OffsetDateTime) -> Result<()> {
+        let old = self.storage.login_failures(email).await?;
+        let fresh = old
+            .last_at
+            .is_none_or(|last| now - last > self.config.throttle_window);
+        let count = if fresh {
+            1
+        } else {
+            old.count.saturating_add(1)
+        };
+        self.storage
+            .set_login_failures(
+                email,
+                &LoginFailures {
+                    count,
+                    last_at: Some(now),
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Authenticates and opens a session.
+    pub async fn login(&self, email: &str, password: &str) -> Result<LoginOutcome> {
+        let user = self.authenticate(email, password).await?;
+        self.open_session(user).await
+    }
+
+    /// Opens a session for a user already authenticated by other means.
+    pub async fn open_session(&self, user: User) -> Result<LoginOutcome> {
+        let token = SessionToken(random_text(32)?);
+        let now = self.now();
+        let ttl = self.config.session_ttl;
+        let expires_at = now + ttl;
+        self.storage
+            .insert_session(&Session {
+                digest: token.digest(),
+                user_id: user.id,
+                created_at: now,
+                expires_at,
+            })
+            .await?;
+        Ok(LoginOutcome {
+            token,
+            expires_at,
+            expires_in: ttl.as_secs(),
+            user,
+        })
+    }
+
+    /// The user of a live session; `Unauthenticated` for unknown, revoked or expired tokens.
+    pub async fn resolve_session(&self, token: &SessionToken) -> Result<User> {
+        self.storage
+            .session_user(&token.digest(), self.now())
+            .await?
+            .ok_or(Error::Unauthenticated)
+    }
+
+    /// Revokes a session (logout).
+    pub async fn logout(&self, token: &SessionToken) -> Result<()> {
+        if self.storage.delete_session(&token.digest()).await? {
+            Ok(())
+        } else {
+            Err(Error::Unauthenticated)
+        }
+    }
+
+    /// The caller's profile.
+    pub async fn me(&self, actor: UserId) -> Result<User> {
+        self.storage
+            .user_by_id(actor)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
+    /// Changes profile fields.
+    pub async fn update_profile(&self, actor: UserId, request: UpdateProfile) -> Result<User> {
+        let mut user = self.me(actor).await?;
+        let mut errors = ValidationErrors::default();
+        if let Some(name) = &request.display_name {
+            user.display_name = display_name(name, &mut errors);
+        }
+        if let Some(email) = &request.email {
+            match Email::parse(email) {
+                Ok(e) => user.email = e,
+                Err(e) => errors.0.extend(e.0),
+            }
+        }
+        if let Some(currency) = &request.default_currency {
+            user.default_currency = match currency.as_deref() {
+                None => None,
+                Some(code) => match Currency::parse(code) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        errors.push(e.at("default_currency"));
+                        None
+                    }
+                },
+            };
+        }
+        errors.into_result()?;
+        user.updated_at = self.now();
+        self.storage.update_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Changes the password after checking the current one, and revokes every other
+    /// session (the one in `keep`, the caller's, stays).
+    pub async fn change_password(
+        &self,
+        actor: UserId,
+        keep: Option<&SessionToken>,
+        request: ChangePassword,
+    ) -> Result<()> {
+        let mut errors = ValidationErrors::default();
+        check_password("new_password", &request.new_password, &mut errors);
+        errors.into_result()?;
+        let user = self.me(actor).await?;
+        let record = self
+            .storage
+            .user_by_email(&user.email)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        let (current, hash) = (request.current_password, record.password_hash);
+        if !blocking(move || verify_password(&current, &hash)).await? {
+            return Err(Error::invalid(
+                "current_password",
+                "wrong_password",
+                "the current password is wrong",
+            ));
+        }
+        let new = request.new_password;
+        let new_hash = blocking(move || hash_password(&new)).await??;
+        let digest = keep.map(SessionToken::digest);
+        self.storage
+            .set_password(actor, &new_hash, self.now(), digest.as_ref())
+            .await?;
+        Ok(())
+    }
+}

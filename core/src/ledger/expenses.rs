@@ -1,0 +1,805 @@
+//! Expenses and settlements: create (idempotently), list, read, edit, delete.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use time::Date;
+
+use super::{Error, Ledger, Result, cursor, optional_text, record, required_text};
+use crate::balance::{
+    PairDelta, TotalsDelta, expense_deltas, expense_pair_deltas, merge_pairs, merge_totals,
+    negate_pairs, negate_totals, settlement_deltas, settlement_pair_delta,
+};
+use crate::domain::{
+    DatedCursor, Expense, ExpenseFilter, ExpenseId, GroupId, Role, Settlement, SettlementId, UserId,
+};
+use crate::error::{FieldError, ValidationErrors};
+use crate::money::Currency;
+use crate::split::{self, PayerInput, Payment, SplitInput, SplitRequest};
+use crate::storage::{
+    ExpenseDelete, ExpenseUpdate, ExpenseWrite, IdempotencyClaim, Inserted, SettlementDelete,
+    SettlementWrite, Storage, StorageError,
+};
+
+/// Default page size.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page size.
+pub const MAX_LIMIT: u32 = 200;
+/// Largest `metadata` object, serialised (16 KiB).
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// A page size and the cursor of the previous page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub(super) fn limit(&self) -> Result<u32> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(Error::invalid(
+                "limit",
+                "out_of_range",
+                format!("from 1 to {MAX_LIMIT}"),
+            )),
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// The cursor of the next page, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows (the extra one says there is more).
+    pub(super) fn from_rows(mut rows: Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) -> Self {
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(cursor) } else { None };
+        Self {
+            items: rows,
+            next_cursor,
+        }
+    }
+
+    /// The same page with its items converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+/// A new expense, as the API takes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewExpense {
+    /// What it was (1 to 200 characters).
+    pub description: String,
+    /// A positive decimal string.
+    pub amount: String,
+    /// ISO 4217 code; the group's when absent.
+    pub currency: Option<String>,
+    /// The one member who paid it all, or
+    pub paid_by: Option<UserId>,
+    /// several payers with amounts adding up to `amount`.
+    pub payers: Option<Vec<PayerInput<UserId>>>,
+    /// How it is split.
+    pub split: SplitInput<UserId>,
+    /// Up to 50 characters.
+    pub category: Option<String>,
+    /// Up to 50 characters.
+    pub payment_method: Option<String>,
+    /// Today (UTC) when absent.
+    pub occurred_on: Option<Date>,
+    /// Up to 2000 characters.
+    pub notes: Option<String>,
+    /// Any JSON object up to 16 KiB.
+    pub metadata: Option<Value>,
+}
+
+/// Changes to an expense, naming the version they were based on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpensePatch {
+    /// The version read; the edit is refused if the expense has changed since.
+    pub version: i64,
+    /// New description.
+    pub description: Option<String>,
+    /// New amount.
+    pub amount: Option<String>,
+    /// New currency.
+    pub currency: Option<String>,
+    /// New single payer.
+    pub paid_by: Option<UserId>,
+    /// New payers.
+    pub payers: Option<Vec<PayerInput<UserId>>>,
+    /// New split.
+    pub split: Option<SplitInput<UserId>>,
+    /// New category (`Some(None)` clears).
+    pub category: Option<Option<String>>,
+    /// New payment method (`Some(None)` clears).
+    pub payment_method: Option<Option<String>>,
+    /// New date.
+    pub occurred_on: Option<Date>,
+    /// New notes (`Some(None)` clears).
+    pub notes: Option<Option<String>>,
+    /// New metadata (`Some(None)` clears).
+    pub metadata: Option<Option<Value>>,
+}
+
+impl ExpensePatch {
+    fn changes_money(&self) -> bool {
+        self.amount.is_some()
+            || self.currency.is_some()
+            || self.paid_by.is_some()
+            || self.payers.is_some()
+            || self.split.is_some()
+    }
+}
+
+/// A page request of expenses with filters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListExpenses {
+    /// Filters.
+    pub filter: ExpenseFilter,
+    /// Page size and cursor.
+    pub page: PageRequest,
+}
+
+/// A new repayment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewSettlement {
+    /// Who paid back.
+    pub from_user: UserId,
+    /// Who was paid back.
+    pub to_user: UserId,
+    /// A positive decimal string.
+    pub amount: String,
+    /// ISO 4217 code; the group's when absent.
+    pub currency: Option<String>,
+    /// Today (UTC) when absent.
+    pub occurred_on: Option<Date>,
+    /// Up to 500 characters.
+    pub note: Option<String>,
+}
+
+fn check_metadata(metadata: Option<&Value>, errors: &mut ValidationErrors) {
+    let Some(value) = metadata else { return };
+    if !value.is_object() {
+        errors.push(FieldError::new(
+            "metadata",
+            "metadata_not_object",
+            "must be a JSON object",
+        ));
+    } else if value.to_string().len() > MAX_METADATA_BYTES {
+        errors.push(FieldError::new(
+            "metadata",
+            "metadata_too_large",
+            "at most 16 KiB",
+        ));
+    }
+}
+
+fn check_key(key: Option<&str>) -> Result<Option<String>> {
+    let Some(key) = key else { return Ok(None) };
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::invalid(
+            "idempotency_key",
+            "invalid_idempotency_key",
+            "1 to 255 visible ASCII characters",
+        ));
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// A digest of the request, so a replay can be told from a reuse with another body.
+fn fingerprint(kind: &str, request: &impl Serialize) -> Result<String> {
+    let body = serde_json::to_vec(&(kind, request)).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn may_change_expense(role: Role, actor: UserId, expense: &Expense) -> Result<()> {
+    if role.manages() || expense.created_by == actor || expense.is_payer(actor) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only its creator, a payer or an admin may change this expense",
+        ))
+    }
+}
+
+fn expense_cursor(e: &Expense) -> String {
+    cursor::dated(&DatedCursor {
+        occurred_on: e.occurred_on,
+        created_at: e.created_at,
+        id: e.id.0,
+    })
+}
+
+fn settlement_cursor(s: &Settlement) -> String {
+    cursor::dated(&DatedCursor {
+        occurred_on: s.occurred_on,
+        created_at: s.created_at,
+        id: s.id.0,
+    })
+}
+
+struct Deltas {
+    totals: Vec<TotalsDelta<UserId>>,
+    pairs: Vec<PairDelta<UserId>>,
+}
+
+fn expense_effect(e: &Expense) -> Deltas {
+    let rows = e.rows();
+    Deltas {
+        totals: expense_deltas(e.currency, &rows),
+        pairs: expense_pair_deltas(e.currency, &rows),
+    }
+}
+
+fn overflow() -> Error {
+    Error::invalid("amount", "amount_too_large", "the balances would overflow")
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Records an expense. With an idempotency key, repeating the same request returns the
+    /// expense the first one created; the same key with another request is a conflict.
+    pub async fn create_expense(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        request: NewExpense,
+        idempotency_key: Option<&str>,
+    ) -> Result<Expense> {
+        let (g, _) = self.access(actor, group).await?;
+        let key = check_key(idempotency_key)?;
+        let mut errors = ValidationErrors::default();
+        let description = required_text("description", &request.description, 200, &mut errors);
+        let category = optional_text("category", request.category.as_deref(), 50, &mut errors);
+        let payment_method = optional_text(
+            "payment_method",
+            request.payment_method.as_deref(),
+            50,
+            &mut errors,
+        );
+        let notes = optional_text("notes", request.notes.as_deref(), 2000, &mut errors);
+        check_metadata(request.metadata.as_ref(), &mut errors);
+        let currency = match request.currency.as_deref() {
+            None => Some(g.currency),
+            Some(code) => Currency::parse(code)
+                .map_err(|e| errors.push(e.at("currency")))
+                .ok(),
+        };
+        let payment = Payment::from_fields(request.paid_by, request.payers.clone())
+            .map_err(|e| errors.0.extend(e.0))
+            .ok();
+        let (Some(currency), Some(payment)) = (currency, payment) else {
+            return Err(errors.into());
+        };
+        let members: Vec<UserId> = self
+            .storage
+            .members(group)
+            .await?
+            .iter()
+            .map(|m| m.user_id)
+            .collect();
+        let id = ExpenseId::random();
+        let seed = id.to_string();
+        let allocation = split::allocate(&SplitRequest {
+            seed: &seed,
+            amount: &request.amount,
+            currency,
+            payment: &payment,
+            split: &request.split,
+            members: &members,
+        });
+        let allocation = match allocation {
+            Ok(a) => Some(a),
+            Err(e) => {
+                errors.0.extend(e.0);
+                None
+            }
+        };
+        errors.into_result()?;
+        let allocation = allocation
+            .ok_or_else(|| Error::invalid("split", "invalid_split", "cannot allocate"))?;
+
+        let now = self.now();
+        let expense = Expense {
+            id,
+            group_id: group,
+            description,
+            amount: allocation.amount,
+            currency,
+            payers: allocation.payers,
+            shares: allocation.shares,
+            split: request.split.resolved(&members),
+            category,
+            payment_method,
+            occurred_on: request.occurred_on.unwrap_or(now.date()),
+            notes,
+            metadata: request.metadata.clone(),
+            created_by: actor,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let effect = expense_effect(&expense);
+        let idempotency = match key {
+            Some(key) => Some(IdempotencyClaim {
+                user_id: actor,
+                key,
+                fingerprint: fingerprint("expense", &request)?,
+            }),
+            None => None,
+        };
+        let write = ExpenseWrite {
+            activity: record(
+                group,
+                actor,
+                "expense.created",
+                id.0,
+                now,
+                Value::Null,
+                expense.snapshot(),
+            ),
+            expense,
+            totals: effect.totals,
+            pairs: effect.pairs,
+            idempotency,
+        };
+        match self.storage.insert_expense(&write).await? {
+            Inserted::Created => Ok(write.expense),
+            Inserted::Existing { fingerprint, id } => {
+                if Some(&fingerprint) != write.idempotency.as_ref().map(|c| &c.fingerprint) {
+                    return Err(Error::conflict(
+                        "idempotency_key_reused",
+                        "this idempotency key was used with a different request",
+                    ));
+                }
+                self.storage
+                    .expense(group, ExpenseId(id))
+                    .await?
+                    .ok_or(Error::NotFound("expense"))
+            }
+        }
+    }
+
+    /// One expense.
+    pub async fn expense(&self, actor: UserId, group: GroupId, id: ExpenseId) -> Result<Expense> {
+        self.access(actor, group).await?;
+        self.storage
+            .expense(group, id)
+            .await?
+            .ok_or(Error::NotFound("expense"))
+    }
+
+    /// A page of expenses, newest first.
+    pub async fn list_expenses(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        request: ListExpenses,
+    ) -> Result<Page<Expense>> {
+        self.access(actor, group).await?;
+        let limit = request.page.limit()?;
+        let after = request
+            .page
+            .cursor
+            .as_deref()
+            .map(cursor::parse_dated)
+            .transpose()?;
+        if let (Some(from), Some(to)) = (request.filter.from, request.filter.to)
+            && from > to
+        {
+            return Err(Error::invalid(
+                "from",
+                "invalid_range",
+                "from must not be after to",
+            ));
+        }
+        let rows = self
+            .storage
+            .list_expenses(group, &request.filter, after.as_ref(), limit + 1)
+            .await?;
+        Ok(Page::from_rows(rows, limit, expense_cursor))
+    }
+
+    /// Edits an expense (its creator, a payer, an admin or the owner), if `patch.version` is
+    /// still current. Changing the amount, currency, payers or split re-allocates it with the
+    /// same tie-break; other edits keep its rows as they are.
+    pub async fn update_expense(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        id: ExpenseId,
+        patch: ExpensePatch,
+    ) -> Result<Expense> {
+        let (_, role) = self.access(actor, group).await?;
+        let before = self
+            .storage
+            .expense(group, id)
+            .await?
+            .ok_or(Error::NotFound("expense"))?;
+        may_change_expense(role, actor, &before)?;
+        if before.version != patch.version {
+            return Err(Error::StaleVersion {
+                expected: patch.version,
+                current: before.version,
+            });
+        }
+        let mut errors = ValidationErrors::default();
+        let mut after = before.clone();
+        if let Some(d) = &patch.description {
+            after.description = required_text("description", d, 200, &mut errors);
+        }
+        if let Some(c) = &patch.category {
+            after.category = optional_text("category", c.as_deref(), 50, &mut errors);
+        }
+        if let Some(p) = &patch.payment_method {
+            after.payment_method = optional_text("payment_method", p.as_deref(), 50, &mut errors);
+        }
+        if let Some(n) = &patch.notes {
+            after.notes = optional_text("notes", n.as_deref(), 2000, &mut errors);
+        }
+        if let Some(m) = &patch.metadata {
+            check_metadata(m.as_ref(), &mut errors);
+            after.metadata = m.clone();
+        }
+        if let Some(d) = patch.occurred_on {
+            after.occurred_on = d;
+        }
+        if patch.changes_money() {
+            self.reallocate(group, &before, &patch, &mut after, &mut errors)
+                .await?;
+        }
+        errors.into_result()?;
+
+        let now = self.now();
+        after.updated_at = now;
+        after.version = before.version + 1;
+        let (old, new) = (expense_effect(&before), expense_effect(&after));
+        let update = ExpenseUpdate {
+            totals: merge_totals(negate_totals(&old.totals).into_iter().chain(new.totals))
+                .map_err(|_| overflow())?,
+            pairs: merge_pairs(negate_pairs(&old.pairs).into_iter().chain(new.pairs))
+                .map_err(|_| overflow())?,
+            activity: record(
+                group,
+                actor,
+                "expense.updated",
+                id.0,
+                now,
+                before.snapshot(),
+                after.snapshot(),
+            ),
+            expense: after,
+            expected_version: before.version,
+        };
+        match self.storage.update_expense(&update).await {
+            Ok(()) => Ok(update.expense),
+            Err(StorageError::StaleVersion) => Err(self.stale(group, id, patch.version).await),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn stale(&self, group: GroupId, id: ExpenseId, expected: i64) -> Error {
+        match self.storage.expense(group, id).await {
+            Ok(Some(e)) => Error::StaleVersion {
+                expected,
+                current: e.version,
+            },
+            Ok(None) => Error::NotFound("expense"),
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Recomputes `after`'s payers and shares from the patch and what it leaves unchanged.
+    async fn reallocate(
+        &self,
+        group: GroupId,
+        before: &Expense,
+        patch: &ExpensePatch,
+        after: &mut Expense,
+        errors: &mut ValidationErrors,
+    ) -> Result<()> {
+        let old = before.currency;
+        let currency = match &patch.currency {
+            Some(code) => match Currency::parse(code) {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.push(e.at("currency"));
+                    return Ok(());
+                }
+            },
+            None => old,
+        };
+        let payment = if patch.paid_by.is_some() || patch.payers.is_some() {
+            match Payment::from_fields(patch.paid_by, patch.payers.clone()) {
+                Ok(p) => p,
+                Err(e) => {
+                    errors.0.extend(e.0);
+                    return Ok(());
+                }
+            }
+        } else if let Some(single) = before.paid_by() {
+            Payment::Single(single)
+        } else {
+            Payment::Several(
+                before
+                    .payers
+                    .iter()
+                    .map(|p| PayerInput {
+                        user_id: p.user_id,
+                        amount: old.format(p.amount),
+                    })
+                    .collect(),
+            )
+        };
+        let amount = patch
+            .amount
+            .clone()
+            .unwrap_or_else(|| old.format(before.amount));
+        let split = patch.split.clone().unwrap_or_else(|| before.split.clone());
+        let members: Vec<UserId> = self
+            .storage
+            .members(group)
+            .await?
+            .iter()
+            .map(|m| m.user_id)
+            .collect();
+        let seed = before.id.to_string();
+        match split::allocate(&SplitRequest {
+            seed: &seed,
+            amount: &amount,
+            currency,
+            payment: &payment,
+            split: &split,
+            members: &members,
+        }) {
+            Ok(a) => {
+                after.amount = a.amount;
+                after.currency = currency;
+                after.payers = a.payers;
+                after.shares = a.shares;
+                after.split = split.resolved(&members);
+            }
+            Err(e) => errors.0.extend(e.0),
+        }
+        Ok(())
+    }
+
+    /// Deletes an expense (its creator, a payer, an admin or the owner).
+    pub async fn delete_expense(&self, actor: UserId, group: GroupId, id: ExpenseId) -> Result<()> {
+        let (_, role) = self.access(actor, group).await?;
+        // A concurrent edit changes the rows to undo; read again and retry a few times.
+        for _ in 0..3 {
+            let expense = self
+                .storage
+                .expense(group, id)
+                .await?
+                .ok_or(Error::NotFound("expense"))?;
+            may_change_expense(role, actor, &expense)?;
+            let effect = expense_effect(&expense);
+            let now = self.now();
+            let delete = ExpenseDelete {
+                group_id: group,
+                id,
+                expected_version: expense.version,
+                totals: negate_totals(&effect.totals),
+                pairs: negate_pairs(&effect.pairs),
+                activity: record(
+                    group,
+                    actor,
+                    "expense.deleted",
+                    id.0,
+                    now,
+                    expense.snapshot(),
+                    Value::Null,
+                ),
+            };
+            match self.storage.delete_expense(&delete).await {
+                Err(StorageError::StaleVersion) => continue,
+                Err(StorageError::NotFound) => return Err(Error::NotFound("expense")),
+                other => return Ok(other?),
+            }
+        }
+        Err(Error::conflict(
+            "busy",
+            "the expense keeps changing; try again",
+        ))
+    }
+
+    /// Records a repayment between two members (any member may record one).
+    pub async fn create_settlement(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        request: NewSettlement,
+        idempotency_key: Option<&str>,
+    ) -> Result<Settlement> {
+        let (g, _) = self.access(actor, group).await?;
+        let key = check_key(idempotency_key)?;
+        let mut errors = ValidationErrors::default();
+        let note = optional_text("note", request.note.as_deref(), 500, &mut errors);
+        let currency = match request.currency.as_deref() {
+            None => Some(g.currency),
+            Some(code) => Currency::parse(code)
+                .map_err(|e| errors.push(e.at("currency")))
+                .ok(),
+        };
+        let amount = currency.and_then(|c| {
+            c.parse_amount(&request.amount)
+                .map_err(|e| errors.push(e.at("amount")))
+                .ok()
+        });
+        if request.from_user == request.to_user {
+            errors.push(FieldError::new(
+                "to_user",
+                "same_user",
+                "a repayment goes from one member to another",
+            ));
+        }
+        let members = self.storage.members(group).await?;
+        for (field, user) in [
+            ("from_user", request.from_user),
+            ("to_user", request.to_user),
+        ] {
+            if !members.iter().any(|m| m.user_id == user) {
+                errors.push(FieldError::new(
+                    field,
+                    "not_a_member",
+                    format!("{user} is not a member of this group"),
+                ));
+            }
+        }
+        errors.into_result()?;
+        let (Some(currency), Some(amount)) = (currency, amount) else {
+            return Err(Error::invalid(
+                "amount",
+                "invalid_amount",
+                "not a valid amount",
+            ));
+        };
+        let now = self.now();
+        let settlement = Settlement {
+            id: SettlementId::random(),
+            group_id: group,
+            from_user: request.from_user,
+            to_user: request.to_user,
+            amount,
+            currency,
+            occurred_on: request.occurred_on.unwrap_or(now.date()),
+            note,
+            created_by: actor,
+            created_at: now,
+        };
+        let idempotency = match key {
+            Some(key) => Some(IdempotencyClaim {
+                user_id: actor,
+                key,
+                fingerprint: fingerprint("settlement", &request)?,
+            }),
+            None => None,
+        };
+        let write = SettlementWrite {
+            totals: settlement_deltas(currency, &settlement.from_user, &settlement.to_user, amount),
+            pairs: vec![settlement_pair_delta(
+                currency,
+                &settlement.from_user,
+                &settlement.to_user,
+                amount,
+            )],
+            activity: record(
+                group,
+                actor,
+                "settlement.created",
+                settlement.id.0,
+                now,
+                Value::Null,
+                settlement.snapshot(),
+            ),
+            settlement,
+            idempotency,
+        };
+        match self.storage.insert_settlement(&write).await? {
+            Inserted::Created => Ok(write.settlement),
+            Inserted::Existing { fingerprint, id } => {
+                if Some(&fingerprint) != write.idempotency.as_ref().map(|c| &c.fingerprint) {
+                    return Err(Error::conflict(
+                        "idempotency_key_reused",
+                        "this idempotency key was used with a different request",
+                    ));
+                }
+                self.storage
+                    .settlement(group, SettlementId(id))
+                    .await?
+                    .ok_or(Error::NotFound("settlement"))
+            }
+        }
+    }
+
+    /// A page of repayments, newest first.
+    pub async fn list_settlements(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        page: PageRequest,
+    ) -> Result<Page<Settlement>> {
+        self.access(actor, group).await?;
+        let limit = page.limit()?;
+        let after = page
+            .cursor
+            .as_deref()
+            .map(cursor::parse_dated)
+            .transpose()?;
+        let rows = self
+            .storage
+            .list_settlements(group, after.as_ref(), limit + 1)
+            .await?;
+        Ok(Page::from_rows(rows, limit, settlement_cursor))
+    }
+
+    /// Deletes a repayment (its creator, either party, an admin or the owner).
+    pub async fn delete_settlement(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        id: SettlementId,
+    ) -> Result<()> {
+        let (_, role) = self.access(actor, group).await?;
+        let s = self
+            .storage
+            .settlement(group, id)
+            .await?
+            .ok_or(Error::NotFound("settlement"))?;
+        if !(role.manages() || [s.created_by, s.from_user, s.to_user].contains(&actor)) {
+            return Err(Error::Forbidden(
+                "only its creator, either party or an admin may delete this repayment",
+            ));
+        }
+        let now = self.now();
+        let delete = SettlementDelete {
+            group_id: group,
+            id,
+            totals: negate_totals(&settlement_deltas(
+                s.currency,
+                &s.from_user,
+                &s.to_user,
+                s.amount,
+            )),
+            pairs: negate_pairs(&[settlement_pair_delta(
+                s.currency,
+                &s.from_user,
+                &s.to_user,
+                s.amount,
+            )]),
+            activity: record(
+                group,
+                actor,
+                "settlement.deleted",
+                id.0,
+                now,
+                s.snapshot(),
+                Value::Null,
+            ),
+        };
+        match self.storage.delete_settlement(&delete).await {
+            Err(StorageError::NotFound) => Err(Error::NotFound("settlement")),
+            other => Ok(other?),
+        }
+    }
+}

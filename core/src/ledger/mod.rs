@@ -1,0 +1,384 @@
+//! The [`Ledger`] service: every operation of the product, and the one place where
+//! permissions are checked, so the HTTP server and any embedding program obey the same rules.
+
+mod auth;
+mod cursor;
+mod expenses;
+mod groups;
+mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{Activity, ActivityId, Group, GroupId, Role, UserId};
+use crate::error::{FieldError, VALIDATION_FAILED, ValidationErrors};
+use crate::storage::{Storage, StorageError};
+
+pub use auth::{ChangePassword, LoginOutcome, SessionToken, SignUp, UpdateProfile};
+pub use expenses::{ExpensePatch, ListExpenses, NewExpense, NewSettlement, Page, PageRequest};
+pub use groups::{AddMember, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite};
+pub use views::{
+    DebtView, Export, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
+    SummaryRequest,
+};
+
+/// Why an operation was refused. Each variant has a stable [`Error::code`] and an HTTP
+/// [`Error::status`], so every edge maps it the same way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The input is invalid; nothing was written.
+    #[error("invalid input: {0}")]
+    Validation(ValidationErrors),
+    /// No valid session.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// Wrong email or password (the same answer for both).
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    /// Signed in and a member, but the role does not allow it.
+    #[error("not allowed: {0}")]
+    Forbidden(&'static str),
+    /// Unknown, or in a group the caller is not in.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A rule about the current state refused it.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code, e.g. `balance_not_zero`.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// The edit names a version that is no longer current.
+    #[error("the expense has changed since version {expected}; it is now at {current}")]
+    StaleVersion {
+        /// The version the edit named.
+        expected: i64,
+        /// The current version.
+        current: i64,
+    },
+    /// Too many failed logins for this email; try again later.
+    #[error("too many failed attempts; retry in {retry_after_secs} s")]
+    Throttled {
+        /// Seconds until the next attempt is allowed.
+        retry_after_secs: u64,
+    },
+    /// The database cannot be reached.
+    #[error("the service is unavailable")]
+    Unavailable(String),
+    /// Anything unexpected; the text is for logs, never for clients.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => VALIDATION_FAILED,
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict { code, .. } => code,
+            Self::StaleVersion { .. } => "stale_version",
+            Self::Throttled { .. } => "throttled",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Validation(_) => 422,
+            Self::Unauthenticated | Self::InvalidCredentials => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Conflict { .. } => 409,
+            Self::StaleVersion { .. } => 412,
+            Self::Throttled { .. } => 429,
+            Self::Unavailable(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// A conflict.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A one-field validation error.
+    pub fn invalid(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Validation(ValidationErrors::one(field, code, message))
+    }
+}
+
+impl From<ValidationErrors> for Error {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Validation(errors)
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(error: FieldError) -> Self {
+        Self::Validation(error.into())
+    }
+}
+
+impl From<StorageError> for Error {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::NotFound => Self::NotFound("resource"),
+            StorageError::Conflict(code) => Self::conflict(code, conflict_message(code)),
+            StorageError::StaleVersion => Self::StaleVersion {
+                expected: -1,
+                current: -1,
+            },
+            StorageError::NotMember(user) => Self::invalid(
+                "user_id",
+                "not_a_member",
+                format!("{user} is not a member of this group"),
+            ),
+            StorageError::BalanceNotZero => Self::conflict(
+                "balance_not_zero",
+                "the member's balance must be zero first",
+            ),
+            StorageError::Overflow => {
+                Self::invalid("amount", "amount_too_large", "the balances would overflow")
+            }
+            StorageError::Unavailable(detail) => Self::Unavailable(detail),
+            StorageError::Internal(detail) => Self::Internal(detail),
+        }
+    }
+}
+
+fn conflict_message(code: &str) -> &'static str {
+    match code {
+        "email_taken" => "an account with this email exists",
+        "already_member" => "already a member of this group",
+        "invite_code_taken" => "invite code collision; try again",
+        _ => "conflict with the current state",
+    }
+}
+
+/// Result of a Ledger operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where the Ledger gets the time from (tests move it; production reads the system clock).
+pub trait Clock: Send + Sync + 'static {
+    /// The current time.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// Tunable policies of the Ledger.
+#[derive(Debug, Clone)]
+pub struct LedgerConfig {
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+    /// Failed logins allowed for one email before throttling starts.
+    pub free_login_failures: u32,
+    /// Delay after the first throttled failure; doubles with each further one.
+    pub throttle_base: Duration,
+    /// Longest delay.
+    pub throttle_max: Duration,
+    /// Failures older than this are forgotten.
+    pub throttle_window: Duration,
+    /// Invite lifetime when none is asked for.
+    pub invite_ttl: Duration,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            free_login_failures: 5,
+            throttle_base: Duration::from_secs(1),
+            throttle_max: Duration::from_secs(15 * 60),
+            throttle_window: Duration::from_secs(15 * 60),
+            invite_ttl: Duration::from_secs(72 * 3600),
+        }
+    }
+}
+
+/// The ledger service over a store.
+pub struct Ledger<S> {
+    storage: Arc<S>,
+    clock: Arc<dyn Clock>,
+    config: LedgerConfig,
+}
+
+impl<S> Clone for Ledger<S> {
+    fn clone(&self) -> Self {
+        Self {
+            storage: Arc::clone(&self.storage),
+            clock: Arc::clone(&self.clock),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Ledger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage> Ledger<S> {
+    /// A ledger over `storage` with the default policies and the system clock.
+    pub fn new(storage: S) -> Self {
+        Self::with_config(storage, LedgerConfig::default())
+    }
+
+    /// A ledger with explicit policies.
+    pub fn with_config(storage: S, config: LedgerConfig) -> Self {
+        Self {
+            storage: Arc::new(storage),
+            clock: Arc::new(SystemClock),
+            config,
+        }
+    }
+
+    /// Replaces the clock (for tests of expiry and throttling).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store (for readiness checks and tests).
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// The policies.
+    pub fn config(&self) -> &LedgerConfig {
+        &self.config
+    }
+
+    /// Whether the store answers.
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.storage.ping().await?)
+    }
+
+    /// Now, truncated to microseconds so it survives a round trip through every database.
+    fn now(&self) -> OffsetDateTime {
+        let now = self.clock.now();
+        now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(now)
+    }
+
+    /// The group and the caller's role; not found if the caller is not a member, so a group
+    /// does not exist for outsiders.
+    async fn access(&self, actor: UserId, group: GroupId) -> Result<(Group, Role)> {
+        self.storage
+            .membership(group, actor)
+            .await?
+            .ok_or(Error::NotFound("group"))
+    }
+}
+
+/// An activity entry; the entity kind is the action's prefix (`"expense.updated"` → `"expense"`).
+fn record(
+    group: GroupId,
+    actor: UserId,
+    action: &str,
+    entity_id: Uuid,
+    at: OffsetDateTime,
+    before: serde_json::Value,
+    after: serde_json::Value,
+) -> Activity {
+    Activity {
+        id: ActivityId::random(),
+        group_id: group,
+        actor,
+        action: action.to_string(),
+        entity: action.split('.').next().unwrap_or(action).to_string(),
+        entity_id,
+        at,
+        details: serde_json::json!({ "before": before, "after": after }),
+    }
+}
+
+/// Trims a required text field and checks its length in characters.
+fn required_text(field: &str, value: &str, max: usize, errors: &mut ValidationErrors) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.push(FieldError::new(field, "required", "must not be empty"));
+    } else if value.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {max} characters"),
+        ));
+    } else if value.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            field,
+            "invalid_text",
+            "must not contain control characters",
+        ));
+    }
+    value.to_string()
+}
+
+/// Trims an optional text field: empty becomes `None`; checks the length. Multi-line text
+/// (notes) may contain newlines and tabs.
+fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    errors: &mut ValidationErrors,
+) -> Option<String> {
+    let value = value?.trim();
+    if value.is_empty() {
+        return None;
+    }
+    if value.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            "too_long",
+            format!("at most {max} characters"),
+        ));
+    } else if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        errors.push(FieldError::new(
+            field,
+            "invalid_text",
+            "must not contain control characters",
+        ));
+    }
+    Some(value.to_string())
+}
+
+/// Runs CPU-heavy work (password hashing) off the async executor.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,429 @@
+//! Read views: balances, debts, the settlement plan, the caller's balances, activity,
+//! spending summaries and exports. Balances, debts and the plan read running totals only,
+//! so their cost does not grow with the group's history.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+use time::Date;
+
+use super::expenses::{Page, PageRequest};
+use super::{Error, Ledger, Result, cursor};
+use crate::balance::{Totals, debts_from_pairs};
+use crate::domain::{
+    Activity, ActivityCursor, DatedCursor, Expense, ExpenseFilter, Group, GroupId, Member,
+    Settlement, SummaryBy, UserId,
+};
+use crate::money::{Currency, Money};
+use crate::preview::{BalancesView, PlanView, TransferView};
+use crate::storage::Storage;
+
+/// One debt between two members, netted per pair (same shape as a plan's transfer).
+pub type DebtView = TransferView<UserId>;
+
+/// The caller's net in one group and currency (positive: the group owes them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MyGroupBalance {
+    /// The group.
+    pub group_id: GroupId,
+    /// Its name.
+    pub group_name: String,
+    /// The currency.
+    pub currency: Currency,
+    /// The net.
+    pub net: Money,
+}
+
+/// The caller's totals in one currency over every group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MyCurrencyTotal {
+    /// The currency.
+    pub currency: Currency,
+    /// What others owe the caller (sum of positive nets).
+    pub owed_to_me: Money,
+    /// What the caller owes (sum of negative nets, as a positive amount).
+    pub i_owe: Money,
+    /// The difference.
+    pub net: Money,
+}
+
+/// What the caller owes and is owed, per group and per currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MyBalances {
+    /// Non-zero nets per group and currency.
+    pub groups: Vec<MyGroupBalance>,
+    /// Totals per currency.
+    pub totals: Vec<MyCurrencyTotal>,
+}
+
+/// A summary request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SummaryRequest {
+    /// The key to group by.
+    pub by: SummaryBy,
+    /// First date included.
+    pub from: Option<Date>,
+    /// Last date included.
+    pub to: Option<Date>,
+}
+
+/// One line of a spending summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryLine {
+    /// The category (`None`: uncategorised), the month `YYYY-MM`, or the member id.
+    pub key: Option<String>,
+    /// The currency.
+    pub currency: Currency,
+    /// Total spending (for members: their shares).
+    pub amount: Money,
+    /// Number of expenses.
+    pub count: i64,
+}
+
+/// Spending totals (expenses only; repayments are not spending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    /// The key.
+    pub by: SummaryBy,
+    /// One line per key and currency, ordered by key then currency.
+    pub items: Vec<SummaryLine>,
+}
+
+/// Everything in a group, for export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// The group.
+    pub group: Group,
+    /// Its members.
+    pub members: Vec<Member>,
+    /// Every expense, newest first.
+    pub expenses: Vec<Expense>,
+    /// Every repayment, newest first.
+    pub settlements: Vec<Settlement>,
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180), and defuses spreadsheet formulas.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+impl Export {
+    /// The export as JSON: `{group, members, expenses, settlements}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "group": {
+                "id": self.group.id,
+                "name": self.group.name,
+                "description": self.group.description,
+                "currency": self.group.currency,
+            },
+            "members": self.members.iter().map(|m| json!({
+                "user_id": m.user_id,
+                "display_name": m.display_name,
+                "email": m.email,
+                "role": m.role,
+            })).collect::<Vec<_>>(),
+            "expenses": self.expenses.iter().map(Expense::snapshot).collect::<Vec<_>>(),
+            "settlements": self.settlements.iter().map(Settlement::snapshot).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The export as CSV: one line per expense participant and per repayment, with
+    /// `paid` and `owed` columns, so a spreadsheet can total any member's balance.
+    pub fn to_csv(&self) -> String {
+        let names: HashMap<UserId, &str> = self
+            .members
+            .iter()
+            .map(|m| (m.user_id, m.display_name.as_str()))
+            .collect();
+        let name = |u: &UserId| {
+            names
+                .get(u)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| u.to_string())
+        };
+        let mut out = String::from(
+            "kind,id,date,description,category,currency,amount,user_id,user_name,paid,owed,sent,received\n",
+        );
+        for e in &self.expenses {
+            for r in e.rows() {
+                let fields = [
+                    "expense".to_string(),
+                    e.id.to_string(),
+                    e.occurred_on.to_string(),
+                    e.description.clone(),
+                    e.category.clone().unwrap_or_default(),
+                    e.currency.to_string(),
+                    e.money().to_string(),
+                    r.user_id.to_string(),
+                    name(&r.user_id),
+                    e.currency.format(r.paid),
+                    e.currency.format(r.owed),
+                    String::new(),
+                    String::new(),
+                ];
+                push_line(&mut out, &fields);
+            }
+        }
+        for s in &self.settlements {
+            for (user, sent, received) in [(s.from_user, s.amount, 0), (s.to_user, 0, s.amount)] {
+                let fields = [
+                    "settlement".to_string(),
+                    s.id.to_string(),
+                    s.occurred_on.to_string(),
+                    s.note.clone().unwrap_or_default(),
+                    String::new(),
+                    s.currency.to_string(),
+                    s.money().to_string(),
+                    user.to_string(),
+                    name(&user),
+                    String::new(),
+                    String::new(),
+                    s.currency.format(sent),
+                    s.currency.format(received),
+                ];
+                push_line(&mut out, &fields);
+            }
+        }
+        out
+    }
+}
+
+fn push_line(out: &mut String, fields: &[String]) {
+    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    out.push_str(&line.join(","));
+    out.push('\n');
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Every member's paid, owed, sent, received and net per currency (the group's currency
+    /// always, plus every currency in use). Former members appear while they have history.
+    pub async fn balances(&self, actor: UserId, group: GroupId) -> Result<BalancesView<UserId>> {
+        let (g, _) = self.access(actor, group).await?;
+        let members = self.storage.members(group).await?;
+        let totals = self.storage.member_totals(group).await?;
+
+        let mut blocks: BTreeMap<Currency, BTreeMap<UserId, Totals>> = BTreeMap::new();
+        blocks.entry(g.currency).or_default();
+        for t in &totals {
+            blocks
+                .entry(t.currency)
+                .or_default()
+                .insert(t.user_id, t.totals);
+        }
+        for block in blocks.values_mut() {
+            for m in &members {
+                block.entry(m.user_id).or_default();
+            }
+        }
+        let mut names: HashMap<UserId, String> = members
+            .iter()
+            .map(|m| (m.user_id, m.display_name.clone()))
+            .collect();
+        let former: Vec<UserId> = totals
+            .iter()
+            .map(|t| t.user_id)
+            .filter(|u| !names.contains_key(u))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !former.is_empty() {
+            for u in self.storage.users_by_id(&former).await? {
+                names.insert(u.id, u.display_name);
+            }
+        }
+        let mut view = BalancesView::from_totals(
+            blocks
+                .into_iter()
+                .map(|(c, m)| (c, m.into_iter().collect())),
+        )
+        .map_err(|_| Error::Internal("balance overflow".into()))?;
+        for block in &mut view.balances {
+            for m in &mut block.members {
+                m.display_name = names.get(&m.user_id).cloned();
+            }
+        }
+        Ok(view)
+    }
+
+    /// Who owes whom, netted per pair (not simplified).
+    pub async fn debts(&self, actor: UserId, group: GroupId) -> Result<Vec<DebtView>> {
+        self.access(actor, group).await?;
+        let pairs = self.storage.pair_totals(group).await?;
+        Ok(
+            debts_from_pairs(pairs.into_iter().map(|p| (p.currency, p.a, p.b, p.amount)))
+                .into_iter()
+                .map(|d| TransferView {
+                    from: d.from,
+                    to: d.to,
+                    amount: Money::from_minor(d.amount, d.currency),
+                    currency: d.currency,
+                })
+                .collect(),
+        )
+    }
+
+    /// The fewest transfers that settle every balance.
+    pub async fn settlement_plan(&self, actor: UserId, group: GroupId) -> Result<PlanView<UserId>> {
+        self.balances(actor, group)
+            .await?
+            .plan()
+            .map_err(|_| Error::Internal("running totals do not add up to zero".into()))
+    }
+
+    /// What the caller owes and is owed, per group and currency, and in total per currency.
+    pub async fn my_balances(&self, actor: UserId) -> Result<MyBalances> {
+        let rows = self.storage.user_totals(actor).await?;
+        let mut groups = Vec::new();
+        let mut totals: BTreeMap<Currency, (i64, i64)> = BTreeMap::new();
+        for r in rows {
+            let net = r
+                .totals
+                .net()
+                .map_err(|_| Error::Internal("balance overflow".into()))?;
+            if net == 0 {
+                continue;
+            }
+            let slot = totals.entry(r.currency).or_default();
+            if net > 0 {
+                slot.0 = slot.0.saturating_add(net);
+            } else {
+                slot.1 = slot.1.saturating_add(-net);
+            }
+            groups.push(MyGroupBalance {
+                group_id: r.group_id,
+                group_name: r.group_name,
+                currency: r.currency,
+                net: Money::from_minor(net, r.currency),
+            });
+        }
+        groups.sort_by(|a, b| {
+            (&a.group_name, a.group_id, a.currency).cmp(&(&b.group_name, b.group_id, b.currency))
+        });
+        let totals = totals
+            .into_iter()
+            .map(|(currency, (owed, owe))| MyCurrencyTotal {
+                currency,
+                owed_to_me: Money::from_minor(owed, currency),
+                i_owe: Money::from_minor(owe, currency),
+                net: Money::from_minor(owed - owe, currency),
+            })
+            .collect();
+        Ok(MyBalances { groups, totals })
+    }
+
+    /// A page of the activity log, newest first.
+    pub async fn activity(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        page: PageRequest,
+    ) -> Result<Page<Activity>> {
+        self.access(actor, group).await?;
+        let limit = page.limit()?;
+        let after = page
+            .cursor
+            .as_deref()
+            .map(cursor::parse_activity)
+            .transpose()?;
+        let rows = self
+            .storage
+            .list_activity(group, after.as_ref(), limit + 1)
+            .await?;
+        Ok(Page::from_rows(rows, limit, |a| {
+            cursor::activity(&ActivityCursor { at: a.at, id: a.id })
+        }))
+    }
+
+    /// Spending totals by category, month or member.
+    pub async fn summary(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        request: SummaryRequest,
+    ) -> Result<GroupSummary> {
+        self.access(actor, group).await?;
+        if let (Some(from), Some(to)) = (request.from, request.to)
+            && from > to
+        {
+            return Err(Error::invalid(
+                "from",
+                "invalid_range",
+                "from must not be after to",
+            ));
+        }
+        let mut rows = self
+            .storage
+            .summary(group, request.by, request.from, request.to)
+            .await?;
+        rows.sort_by(|a, b| (&a.key, a.currency).cmp(&(&b.key, b.currency)));
+        Ok(GroupSummary {
+            by: request.by,
+            items: rows
+                .into_iter()
+                .map(|r| SummaryLine {
+                    key: r.key,
+                    currency: r.currency,
+                    amount: Money::from_minor(r.amount, r.currency),
+                    count: r.count,
+                })
+                .collect(),
+        })
+    }
+
+    /// Everything in the group: members, expenses with their shares, repayments.
+    pub async fn export(&self, actor: UserId, group: GroupId) -> Result<Export> {
+        let (g, _) = self.access(actor, group).await?;
+        let members = self.storage.members(group).await?;
+        const BATCH: u32 = 500;
+        let mut expenses: Vec<Expense> = Vec::new();
+        loop {
+            let after = expenses.last().map(|e| DatedCursor {
+                occurred_on: e.occurred_on,
+                created_at: e.created_at,
+                id: e.id.0,
+            });
+            let batch = self
+                .storage
+                .list_expenses(group, &ExpenseFilter::default(), after.as_ref(), BATCH)
+                .await?;
+            let done = batch.len() < BATCH as usize;
+            expenses.extend(batch);
+            if done {
+                break;
+            }
+        }
+        let mut settlements: Vec<Settlement> = Vec::new();
+        loop {
+            let after = settlements.last().map(|s| DatedCursor {
+                occurred_on: s.occurred_on,
+                created_at: s.created_at,
+                id: s.id.0,
+            });
+            let batch = self
+                .storage
+                .list_settlements(group, after.as_ref(), BATCH)
+                .await?;
+            let done = batch.len() < BATCH as usize;
+            settlements.extend(batch);
+            if done {
+                break;
+            }
+        }
+        Ok(Export {
+            group: g,
+            members,
+            expenses,
+            settlements,
+        })
+    }
+}
