@@ -1,0 +1,259 @@
+// Drives the browser demo (examples/browser, with the web module in its pkg/ folder) in
+// headless Chromium through chromedriver, over plain WebDriver HTTP: no npm packages and no
+// browser downloads. Serves the folder itself from 127.0.0.1 on a free port, and stops the
+// server, chromedriver and Chromium when done, on failure and on timeout.
+//
+// Usage:
+//   node wasm/tests/browser.mjs test  examples/browser   a case is entered, the plan checked
+//   node wasm/tests/browser.mjs bench examples/browser [N] one preview of N expenses, timed
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), CHROMEDRIVER (default chromedriver).
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { createServer as createNetServer } from "node:net";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extname, join, normalize, resolve, sep } from "node:path";
+
+const [mode, rootArg, countArg] = process.argv.slice(2);
+if (!["test", "bench"].includes(mode) || !rootArg) {
+  console.error("usage: node browser.mjs test|bench ROOT [N]");
+  process.exit(2);
+}
+const root = resolve(rootArg);
+const limitSeconds = mode === "test" ? 120 : 300;
+
+const cleanups = [];
+async function cleanup() {
+  while (cleanups.length) {
+    try {
+      await cleanups.pop()();
+    } catch {
+      // Best effort: the process ends right after.
+    }
+  }
+}
+const deadline = setTimeout(async () => {
+  console.error(`browser ${mode}: gave up after ${limitSeconds} s`);
+  await cleanup();
+  process.exit(1);
+}, limitSeconds * 1000);
+
+// --- static server -----------------------------------------------------------------------------
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".ts": "text/plain; charset=utf-8",
+};
+
+function serve() {
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
+    let file = normalize(join(root, path));
+    if (file !== root && !file.startsWith(root + sep)) {
+      response.writeHead(403).end();
+      return;
+    }
+    try {
+      if (statSync(file).isDirectory()) file = join(file, "index.html");
+      const body = readFileSync(file);
+      response.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "cache-control": "no-store",
+      });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  return new Promise((done) => {
+    server.listen(0, "127.0.0.1", () => {
+      cleanups.push(() => new Promise((closed) => server.close(closed)));
+      done(server.address().port);
+    });
+  });
+}
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const probe = createNetServer();
+    probe.on("error", fail);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => done(port));
+    });
+  });
+}
+
+// --- WebDriver -------------------------------------------------------------------------------
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
+
+async function startDriver() {
+  const port = await freePort();
+  const driver = spawn(process.env.CHROMEDRIVER ?? "chromedriver", [`--port=${port}`], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  cleanups.push(async () => {
+    driver.kill("SIGTERM");
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      const status = await (await fetch(`${base}/status`)).json();
+      if (status.value?.ready) return base;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(100);
+  }
+  throw new Error("chromedriver did not start");
+}
+
+async function webdriver(base, method, path, body) {
+  const response = await fetch(base + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(answer.value)}`);
+  return answer.value;
+}
+
+async function openBrowser() {
+  const base = await startDriver();
+  const profile = mkdtempSync(join(tmpdir(), "splitledger-chromium-"));
+  cleanups.push(async () => rmSync(profile, { recursive: true, force: true }));
+  const session = await webdriver(base, "POST", "/session", {
+    capabilities: {
+      alwaysMatch: {
+        browserName: "chrome",
+        "goog:chromeOptions": {
+          binary: process.env.CHROMIUM ?? "/usr/bin/chromium",
+          args: [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            `--user-data-dir=${profile}`,
+          ],
+        },
+      },
+    },
+  });
+  const path = `/session/${session.sessionId}`;
+  cleanups.push(() => webdriver(base, "DELETE", path));
+  const call = (method, rest, body) => webdriver(base, method, path + rest, body);
+  return {
+    go: (url) => call("POST", "/url", { url }),
+    run: (script, ...args) => call("POST", "/execute/sync", { script, args }),
+    find: async (css) => (await call("POST", "/element", { using: "css selector", value: css }))[ELEMENT],
+    clear: (element) => call("POST", `/element/${element}/clear`, {}),
+    keys: (element, text) => call("POST", `/element/${element}/value`, { text }),
+    /** Polls `script` until it returns something truthy (or throws after `seconds`). */
+    async until(what, seconds, script, ...args) {
+      const end = Date.now() + seconds * 1000;
+      let last;
+      while (Date.now() < end) {
+        last = await this.run(script, ...args);
+        if (last) return last;
+        await sleep(100);
+      }
+      const error = await this.run("return document.getElementById('load-error')?.textContent");
+      throw new Error(`timed out waiting for ${what}${error ? `; the page says: ${error}` : ""}`);
+    },
+  };
+}
+
+// --- the checks -----------------------------------------------------------------------------
+
+const PLAN = `
+  const items = [...document.querySelectorAll('#plan li')].map((li) => li.textContent.trim());
+  return items.length === arguments[0] ? items : null;`;
+
+function expectEqual(actual, expected, what) {
+  if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+    throw new Error(`${what}: expected ${JSON.stringify(expected)}, the page shows ${JSON.stringify(actual)}`);
+  }
+  console.log(`ok: ${what}: ${JSON.stringify(actual)}`);
+}
+
+async function test(browser, port) {
+  // The Tricount FAQ: A pays 20 for B; B pays 30 shared by all three. A +10, B 0, C -10.
+  const group = {
+    members: ["A", "B", "C"],
+    expenses: [
+      { description: "Lunch", amount: "20.00", currency: "EUR", paid_by: "A", split: { type: "exact", shares: { B: "20.00" } } },
+      { description: "Taxi", amount: "30.00", currency: "EUR", paid_by: "B", split: { type: "equal", members: ["A", "B", "C"] } },
+    ],
+  };
+  await browser.go(`http://127.0.0.1:${port}/?case=${encodeURIComponent(JSON.stringify(group))}`);
+  let plan = await browser.until("the plan of the case", 20, PLAN, 1);
+  expectEqual(plan, ["C pays A 10.00 EUR"], "plan of the case entered from the URL");
+  const nets = await browser.run(
+    "return [...document.querySelectorAll('#balances tbody tr')].map((tr) => [tr.cells[0].textContent, tr.cells[3].textContent])",
+  );
+  expectEqual(nets, [["A", "+10.00"], ["B", "0.00"], ["C", "-10.00"]], "balances");
+
+  // A person types a fraction of a cent into the taxi's amount: refused inline, with the code.
+  const taxi = await browser.find('[data-expense]:nth-child(2) input.amount');
+  await browser.clear(taxi);
+  await browser.keys(taxi, "36.005");
+  const refusal = await browser.until(
+    "the inline error",
+    10,
+    `const row = document.querySelector('[data-expense]:nth-child(2)');
+     const li = row.querySelector('.errors li');
+     return li && row.querySelector('input.amount').getAttribute('aria-invalid') === 'true'
+       ? [li.dataset.code, li.textContent] : null;`,
+  );
+  expectEqual(refusal[0], "amount_too_precise", "inline error code");
+
+  // ...corrects it: the plan follows the keystrokes.
+  await browser.clear(taxi);
+  await browser.keys(taxi, "36.00");
+  plan = await browser.until("the updated plan", 10, PLAN, 2);
+  expectEqual(plan, ["C pays A 8.00 EUR", "C pays B 4.00 EUR"], "plan after typing 36.00");
+  const shares = await browser.run("return document.querySelector('[data-expense]:nth-child(2) .shares').textContent");
+  expectEqual(shares, "Shares: A 12.00 · B 12.00 · C 12.00", "shares of the taxi");
+}
+
+async function bench(browser, port) {
+  const count = Number(countArg ?? 10_000);
+  await browser.go(`http://127.0.0.1:${port}/?bench=${count}`);
+  const result = await browser.until(
+    "the benchmark",
+    limitSeconds - 20,
+    `const out = document.getElementById('bench');
+     if (out.dataset.error) return { error: out.dataset.error };
+     return out.dataset.medianMs ? { ...out.dataset, text: out.textContent } : null;`,
+  );
+  if (result.error) throw new Error(result.error);
+  const version = await browser.run("return navigator.userAgent");
+  console.log(result.text);
+  console.log(`browser: ${version}`);
+  console.log(`median_ms=${result.medianMs} balances_ms=${result.balancesMs} plan_ms=${result.planMs}`);
+}
+
+try {
+  const port = await serve();
+  const browser = await openBrowser();
+  await (mode === "test" ? test(browser, port) : bench(browser, port));
+  await cleanup();
+  clearTimeout(deadline);
+  if (mode === "test") console.log("browser test: passed");
+} catch (error) {
+  console.error(`browser ${mode}: ${error.message}`);
+  await cleanup();
+  process.exit(1);
+}
