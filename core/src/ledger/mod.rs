@@ -380,5 +380,3 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
         .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))
 }
 
-#[cfg(test)]
-mod tests;
