@@ -21,7 +21,8 @@ const SPLIT_KINDS = [
 ];
 
 let nextKey = 1;
-const state = { members: [], expenses: [] };
+// Repayments are recorded from the plan ("Mark paid") and keep the member names they had.
+const state = { members: [], expenses: [], settlements: [] };
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -247,7 +248,7 @@ function showErrors(row, input, error) {
   const list = row.querySelector(".errors");
   const errors = error.errors?.length ? error.errors : [{ field: "", message: error.message }];
   list.replaceChildren(
-    ...errors.map((e) => el("li", { text: `${describeField(e.field)}${e.message}`, "data-code": e.code ?? error.code })),
+    ...errors.map((e) => el("li", { text: `${describeField(e.field, input)}${e.message}`, "data-code": e.code ?? error.code })),
   );
   for (const e of errors) {
     const target = inputFor(row, input, e.field);
@@ -255,21 +256,29 @@ function showErrors(row, input, error) {
   }
 }
 
-function describeField(field) {
+/** A short human prefix for an error's field, naming the member when there is one. */
+function describeField(field, input) {
   if (!field) return "";
-  if (field === "amount") return "Amount: ";
-  if (field === "currency") return "Currency: ";
-  if (field === "paid_by") return "Paid by: ";
-  const share = /^split\.shares\[\d+\]\.(\w+)$/.exec(field);
-  if (share) return `${share[1][0].toUpperCase()}${share[1].slice(1)}: `;
+  const fixed = { amount: "Amount", currency: "Currency", paid_by: "Paid by", payers: "Paid by" }[field];
+  if (fixed) return `${fixed}: `;
+  const entry = /^split\.(shares|members)\[(\d+)\]/.exec(field);
+  if (entry) {
+    const item = (entry[1] === "shares" ? input.split.shares : input.split.members)?.[Number(entry[2])];
+    const name = typeof item === "string" ? item : item?.user_id;
+    if (name) return `${name}: `;
+  }
+  if (field.startsWith("split")) return "Split: ";
   return `${field}: `;
 }
 
 const money = (amount, currency) => `${amount} ${currency}`;
 
+/** The plan on screen, so "Mark paid" records exactly the transfer shown. */
+let lastPlan = { transfers: [], optimal: true };
+
 function recompute() {
   const started = performance.now();
-  const ledger = { expenses: [], settlements: [] };
+  const ledger = { expenses: [], settlements: state.settlements };
   for (const expense of state.expenses) {
     const row = document.querySelector(`[data-expense="${expense.key}"]`);
     if (!row) continue;
@@ -298,9 +307,12 @@ function recompute() {
     view = balances(ledger);
     plan = settlementPlan(view);
   } catch (error) {
+    // Every expense passed to balances was allocated by the module, so this is not expected;
+    // say so rather than show stale numbers.
     $("balances").replaceChildren(el("p", { class: "error", text: error.message }));
     $("plan").replaceChildren();
     $("plan-note").textContent = "";
+    lastPlan = { transfers: [], optimal: true };
     return;
   }
 
@@ -332,12 +344,36 @@ function recompute() {
   );
 
   $("plan").replaceChildren(
-    ...plan.transfers.map((t) =>
+    ...plan.transfers.map((t, i) =>
       el(
         "li",
         { "data-from": t.from, "data-to": t.to, "data-amount": t.amount, "data-currency": t.currency },
-        `${t.from} pays ${t.to} `,
-        el("span", { class: "amount", text: money(t.amount, t.currency) }),
+        el(
+          "span",
+          { class: "transfer" },
+          `${t.from} pays ${t.to} `,
+          el("span", { class: "amount", text: money(t.amount, t.currency) }),
+        ),
+        el("button", { type: "button", "data-action": `mark-paid:${i}`, text: "Mark paid" }),
+      ),
+    ),
+  );
+  lastPlan = plan;
+  $("repayments-title").hidden = state.settlements.length === 0;
+  $("repayments").replaceChildren(
+    ...state.settlements.map((s, i) =>
+      el(
+        "li",
+        {},
+        `${s.from_user} paid ${s.to_user} ${money(s.amount, s.currency)}`,
+        el("button", {
+          type: "button",
+          class: "remove",
+          title: "Remove repayment",
+          "aria-label": `Remove repayment ${i + 1}`,
+          "data-action": `remove-repayment:${i}`,
+          text: "×",
+        }),
       ),
     ),
   );
@@ -401,6 +437,11 @@ function onClick(event) {
   } else if (what === "remove-expense") {
     state.expenses = state.expenses.filter((x) => x.key !== Number(key));
     renderExpenses();
+  } else if (what === "mark-paid") {
+    const t = lastPlan.transfers[Number(key)];
+    if (t) state.settlements.push({ from_user: t.from, to_user: t.to, amount: t.amount, currency: t.currency });
+  } else if (what === "remove-repayment") {
+    state.settlements.splice(Number(key), 1);
   }
   recompute();
 }
@@ -448,6 +489,8 @@ function enterCase(group) {
       for (const [name, value] of Object.entries(split.shares ?? {})) type(`expense:${key}:value:${keyOf(name)}`, value);
     }
   });
+  document.activeElement?.blur();
+  window.scrollTo(0, 0);
 }
 
 function example() {

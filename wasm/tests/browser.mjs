@@ -160,6 +160,7 @@ async function openBrowser() {
     find: async (css) => (await call("POST", "/element", { using: "css selector", value: css }))[ELEMENT],
     clear: (element) => call("POST", `/element/${element}/clear`, {}),
     keys: (element, text) => call("POST", `/element/${element}/value`, { text }),
+    click: (element) => call("POST", `/element/${element}/click`, {}),
     /** Polls `script` until it returns something truthy (or throws after `seconds`). */
     async until(what, seconds, script, ...args) {
       const end = Date.now() + seconds * 1000;
@@ -178,7 +179,7 @@ async function openBrowser() {
 // --- the checks -----------------------------------------------------------------------------
 
 const PLAN = `
-  const items = [...document.querySelectorAll('#plan li')].map((li) => li.textContent.trim());
+  const items = [...document.querySelectorAll('#plan li .transfer')].map((t) => t.textContent.trim());
   return items.length === arguments[0] ? items : null;`;
 
 function expectEqual(actual, expected, what) {
@@ -226,6 +227,22 @@ async function test(browser, port) {
   expectEqual(plan, ["C pays A 8.00 EUR", "C pays B 4.00 EUR"], "plan after typing 36.00");
   const shares = await browser.run("return document.querySelector('[data-expense]:nth-child(2) .shares').textContent");
   expectEqual(shares, "Shares: A 12.00 · B 12.00 · C 12.00", "shares of the taxi");
+
+  // C pays A and says so: the plan keeps the other transfer, then everyone is settled.
+  await browser.click(await browser.find("#plan li:first-child button"));
+  plan = await browser.until("the plan after one repayment", 10, PLAN, 1);
+  expectEqual(plan, ["C pays B 4.00 EUR"], "plan after marking C → A paid");
+  await browser.click(await browser.find("#plan li:first-child button"));
+  const settled = await browser.until(
+    "the settled state",
+    10,
+    "return document.querySelectorAll('#plan li').length === 0 && document.getElementById('plan-note').textContent",
+  );
+  expectEqual(settled, "Everyone is settled up.", "note after both repayments");
+  const repayments = await browser.run(
+    "return [...document.querySelectorAll('#repayments li')].map((li) => li.firstChild.textContent)",
+  );
+  expectEqual(repayments, ["C paid A 8.00 EUR", "C paid B 4.00 EUR"], "repayments listed");
 }
 
 async function bench(browser, port) {
