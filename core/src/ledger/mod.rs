@@ -379,4 +379,3 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
         .await
         .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))
 }
-
