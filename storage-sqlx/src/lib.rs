@@ -1,1 +1,33 @@
-//! splitledger storage on PostgreSQL and SQLite (being built; see issue 3).
+//! splitledger's [`Storage`](splitledger_core::Storage) on PostgreSQL (the primary store) and
+//! SQLite (the embedded default), with sqlx.
+//!
+//! - [`PgStorage`] (feature `postgres`): `postgres://user@host:5432/db` URLs;
+//! - [`SqliteStorage`] (feature `sqlite`): `sqlite://path/to/file.db` (the file is created
+//!   if missing; WAL, foreign keys on, 5 s busy timeout) or `sqlite::memory:`.
+//!
+//! Every trait call is one transaction. Each store keeps running totals per (group, member,
+//! currency) and pair totals per (group, currency, a, b), updated in the same transaction as
+//! every write, so reading balances touches one row per member and currency however long
+//! the history. The migrations of each dialect are embedded ([`POSTGRES_MIGRATOR`],
+//! [`SQLITE_MIGRATOR`]) and applied by `migrate()`.
+
+mod common;
+mod types;
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "postgres")]
+pub use postgres::PgStorage;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStorage;
+
+/// The PostgreSQL schema migrations (`migrations/postgres`).
+#[cfg(feature = "postgres")]
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The SQLite schema migrations (`migrations/sqlite`).
+#[cfg(feature = "sqlite")]
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
