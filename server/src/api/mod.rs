@@ -1,0 +1,126 @@
+//! The `/api/v1` operations, one poem-openapi API struct per resource. Each operation parses
+//! the request, calls the Ledger and maps the result: no rules live here.
+
+pub mod auth;
+pub mod groups;
+pub mod ledger;
+pub mod models;
+pub mod views;
+
+use poem_openapi::{ApiResponse, OpenApiService, Tags};
+use splitledger_core::{Ledger, Storage};
+
+use crate::problem::ApiError;
+
+/// The result of every operation.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Groups of operations in the OpenAPI document.
+#[derive(Debug, Tags)]
+pub enum ApiTags {
+    /// Sign up, sign in, sign out.
+    Auth,
+    /// The caller's profile, password and balances.
+    Users,
+    /// Groups.
+    Groups,
+    /// Members of a group and their roles.
+    Members,
+    /// Invite codes.
+    Invites,
+    /// Expenses.
+    Expenses,
+    /// Repayments between members.
+    Settlements,
+    /// Balances, pairwise debts and the settlement plan.
+    Balances,
+    /// Activity log, spending summaries and exports.
+    Reports,
+}
+
+/// An empty success.
+#[derive(Debug, ApiResponse)]
+pub enum NoContent {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+/// How the session cookie is set.
+#[derive(Debug, Clone)]
+pub struct CookiePolicy {
+    /// Send it with `Secure` (only over HTTPS).
+    pub secure: bool,
+}
+
+impl CookiePolicy {
+    /// The `Set-Cookie` value for a new session.
+    pub fn set(&self, token: &str, max_age: u64) -> String {
+        format!(
+            "{}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{}",
+            crate::security::SESSION_COOKIE,
+            if self.secure { "; Secure" } else { "" }
+        )
+    }
+
+    /// The `Set-Cookie` value that removes the session cookie.
+    pub fn clear(&self) -> String {
+        self.set("", 0)
+    }
+}
+
+/// Every API struct, combined; the server nests it at `/api/v1`.
+pub type Apis<S> = (
+    auth::AuthApi<S>,
+    auth::UsersApi<S>,
+    groups::GroupsApi<S>,
+    groups::MembersApi<S>,
+    groups::InvitesApi<S>,
+    ledger::ExpensesApi<S>,
+    ledger::SettlementsApi<S>,
+    views::BalancesApi<S>,
+    views::ReportsApi<S>,
+);
+
+/// The OpenAPI service over a ledger (served at `/api/v1`).
+pub fn service<S: Storage>(
+    ledger: Ledger<S>,
+    cookies: CookiePolicy,
+    server_url: &str,
+) -> OpenApiService<Apis<S>, ()> {
+    let apis = (
+        auth::AuthApi {
+            ledger: ledger.clone(),
+            cookies,
+        },
+        auth::UsersApi {
+            ledger: ledger.clone(),
+        },
+        groups::GroupsApi {
+            ledger: ledger.clone(),
+        },
+        groups::MembersApi {
+            ledger: ledger.clone(),
+        },
+        groups::InvitesApi {
+            ledger: ledger.clone(),
+        },
+        ledger::ExpensesApi {
+            ledger: ledger.clone(),
+        },
+        ledger::SettlementsApi {
+            ledger: ledger.clone(),
+        },
+        views::BalancesApi {
+            ledger: ledger.clone(),
+        },
+        views::ReportsApi { ledger },
+    );
+    OpenApiService::new(apis, "splitledger", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Shared-expense ledger: groups, expenses with exact splits, balances and the \
+             fewest transfers that settle them. Amounts are decimal strings; every error is \
+             `application/problem+json`.",
+        )
+        .server(server_url)
+}

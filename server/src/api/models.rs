@@ -1,0 +1,1063 @@
+//! The JSON bodies of the API (poem-openapi objects) and their conversions from and to the
+//! Ledger's types. Amounts and ids travel as strings; nothing here decides anything.
+
+use std::borrow::Cow;
+
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::{Enum, Object, Union};
+use serde_json::Value;
+use splitledger_core::domain::{
+    Activity, Expense, GroupView, Invite, Member, Role, Settlement, SummaryBy, User, UserId,
+};
+use splitledger_core::ledger::{DebtView, GroupSummary, MyBalances, Page};
+use splitledger_core::preview::{BalancesView, PlanView};
+use splitledger_core::split::{
+    ExactShare, PayerInput, PercentShare, Portion, SplitInput, WeightShare,
+};
+use splitledger_core::{Currency, Money};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+/// Marks the parse error of an amount sent as a JSON number (see [`Decimal`]).
+pub const NUMBER_NOT_ALLOWED: &str =
+    "decimals are JSON strings such as \"12.34\", never JSON numbers";
+
+/// A decimal written as a JSON string (`"12.34"`). A JSON number is refused rather than read
+/// through a float; the Ledger checks the digits against the currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decimal(pub String);
+
+impl Type for Decimal {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_decimal".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some("A decimal number as a string, e.g. \"12.34\"; never a JSON number."),
+            pattern: Some("^-?[0-9]+(\\.[0-9]+)?$".to_string()),
+            example: Some(Value::String("12.34".to_string())),
+            ..MetaSchema::new_with_format("string", "decimal")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for Decimal {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(text)) => Ok(Self(text)),
+            Some(Value::Number(_)) => Err(ParseError::custom(NUMBER_NOT_ALLOWED)),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for Decimal {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}
+
+/// A member's role in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum RoleName {
+    /// Everything, including deleting the group and transferring ownership.
+    Owner,
+    /// Members, group settings, any expense.
+    Admin,
+    /// Adds expenses and settlements; edits what they created or paid.
+    Member,
+}
+
+impl From<Role> for RoleName {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Owner => Self::Owner,
+            Role::Admin => Self::Admin,
+            Role::Member => Self::Member,
+        }
+    }
+}
+
+impl From<RoleName> for Role {
+    fn from(role: RoleName) -> Self {
+        match role {
+            RoleName::Owner => Self::Owner,
+            RoleName::Admin => Self::Admin,
+            RoleName::Member => Self::Member,
+        }
+    }
+}
+
+/// A person with an account.
+#[derive(Debug, Clone, Object)]
+pub struct UserBody {
+    /// Id.
+    pub id: Uuid,
+    /// Email (normalised: trimmed, lower-case).
+    pub email: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Currency proposed for new groups, if chosen.
+    pub default_currency: Option<String>,
+    /// Sign-up time.
+    pub created_at: OffsetDateTime,
+    /// Last profile change.
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<User> for UserBody {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id.0,
+            email: u.email.to_string(),
+            display_name: u.display_name,
+            default_currency: u.default_currency.map(|c| c.code().to_string()),
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// A new account.
+#[derive(Debug, Clone, Object)]
+pub struct SignUpBody {
+    /// Email address (unique, compared case-insensitively).
+    pub email: String,
+    /// 8 to 128 characters.
+    #[oai(write_only)]
+    pub password: String,
+    /// Name shown to others (1 to 100 characters).
+    pub display_name: String,
+}
+
+/// Email and password.
+#[derive(Debug, Clone, Object)]
+pub struct LoginBody {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    #[oai(write_only)]
+    pub password: String,
+}
+
+/// A session token (OAuth2 token response).
+#[derive(Debug, Clone, Object)]
+pub struct TokenBody {
+    /// The session token: send it as `Authorization: Bearer TOKEN`.
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// A new session, with the user it belongs to.
+#[derive(Debug, Clone, Object)]
+pub struct SessionBody {
+    /// The session token (also set as the HttpOnly session cookie).
+    pub access_token: String,
+    /// Always `bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    /// When it expires.
+    pub expires_at: OffsetDateTime,
+    /// Who signed in.
+    pub user: UserBody,
+}
+
+/// An OAuth2 password grant (form-encoded).
+#[derive(Debug, Clone, Object, serde::Deserialize)]
+pub struct TokenForm {
+    /// Must be `password`.
+    pub grant_type: String,
+    /// The account's email.
+    pub username: String,
+    /// The password.
+    #[oai(write_only)]
+    pub password: String,
+    /// Ignored (no scopes).
+    pub scope: Option<String>,
+    /// Ignored (public client).
+    pub client_id: Option<String>,
+    /// Ignored (public client).
+    #[oai(write_only)]
+    pub client_secret: Option<String>,
+}
+
+/// Profile changes; absent fields stay as they are.
+#[derive(Debug, Clone, Object)]
+pub struct ProfilePatchBody {
+    /// New display name.
+    pub display_name: Option<String>,
+    /// New email.
+    pub email: Option<String>,
+    /// New default currency; `null` clears it.
+    pub default_currency: MaybeUndefined<String>,
+}
+
+/// A password change.
+#[derive(Debug, Clone, Object)]
+pub struct PasswordBody {
+    /// The password in use.
+    #[oai(write_only)]
+    pub current_password: String,
+    /// The new password (8 to 128 characters).
+    #[oai(write_only)]
+    pub new_password: String,
+}
+
+/// The caller's net in one group and currency.
+#[derive(Debug, Clone, Object)]
+pub struct MyGroupBalanceBody {
+    /// The group.
+    pub group_id: Uuid,
+    /// Its name.
+    pub group_name: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Positive: the group owes the caller; negative: the caller owes.
+    pub net: String,
+}
+
+/// The caller's totals in one currency over every group.
+#[derive(Debug, Clone, Object)]
+pub struct MyTotalBody {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// What others owe the caller.
+    pub owed_to_me: String,
+    /// What the caller owes.
+    pub i_owe: String,
+    /// `owed_to_me − i_owe`.
+    pub net: String,
+}
+
+/// What the caller owes and is owed.
+#[derive(Debug, Clone, Object)]
+pub struct MyBalancesBody {
+    /// Non-zero nets per group and currency.
+    pub groups: Vec<MyGroupBalanceBody>,
+    /// Totals per currency.
+    pub totals: Vec<MyTotalBody>,
+}
+
+impl From<MyBalances> for MyBalancesBody {
+    fn from(b: MyBalances) -> Self {
+        Self {
+            groups: b
+                .groups
+                .into_iter()
+                .map(|g| MyGroupBalanceBody {
+                    group_id: g.group_id.0,
+                    group_name: g.group_name,
+                    currency: g.currency.code().to_string(),
+                    net: g.net.to_string(),
+                })
+                .collect(),
+            totals: b
+                .totals
+                .into_iter()
+                .map(|t| MyTotalBody {
+                    currency: t.currency.code().to_string(),
+                    owed_to_me: t.owed_to_me.to_string(),
+                    i_owe: t.i_owe.to_string(),
+                    net: t.net.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A new group; the caller becomes its owner.
+#[derive(Debug, Clone, Object)]
+pub struct NewGroupBody {
+    /// 1 to 100 characters.
+    pub name: String,
+    /// Up to 1000 characters.
+    pub description: Option<String>,
+    /// ISO 4217 code; expenses default to it.
+    pub currency: String,
+}
+
+/// Settings changes; absent fields stay as they are.
+#[derive(Debug, Clone, Object)]
+pub struct GroupPatchBody {
+    /// New name.
+    pub name: Option<String>,
+    /// New description; `null` clears it.
+    pub description: MaybeUndefined<String>,
+    /// New default currency (existing expenses keep theirs).
+    pub currency: Option<String>,
+}
+
+/// A member of a group.
+#[derive(Debug, Clone, Object)]
+pub struct MemberBody {
+    /// The member.
+    pub user_id: Uuid,
+    /// Their display name.
+    pub display_name: String,
+    /// Their email.
+    pub email: String,
+    /// Their role.
+    pub role: RoleName,
+    /// When they joined.
+    pub joined_at: OffsetDateTime,
+}
+
+impl From<Member> for MemberBody {
+    fn from(m: Member) -> Self {
+        Self {
+            user_id: m.user_id.0,
+            display_name: m.display_name,
+            email: m.email.to_string(),
+            role: m.role.into(),
+            joined_at: m.joined_at,
+        }
+    }
+}
+
+/// A group, as one of its members sees it.
+#[derive(Debug, Clone, Object)]
+pub struct GroupBody {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Default currency of new expenses (ISO 4217).
+    pub currency: String,
+    /// Who created it.
+    pub created_by: Uuid,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last settings change.
+    pub updated_at: OffsetDateTime,
+    /// The caller's role.
+    pub my_role: RoleName,
+    /// The members in join order (on `GET /groups/{group_id}` only).
+    #[oai(skip_serializing_if_is_none)]
+    pub members: Option<Vec<MemberBody>>,
+}
+
+impl From<GroupView> for GroupBody {
+    fn from(v: GroupView) -> Self {
+        let g = v.group;
+        Self {
+            id: g.id.0,
+            name: g.name,
+            description: g.description,
+            currency: g.currency.code().to_string(),
+            created_by: g.created_by.0,
+            created_at: g.created_at,
+            updated_at: g.updated_at,
+            my_role: v.my_role.into(),
+            members: None,
+        }
+    }
+}
+
+/// A page of groups.
+#[derive(Debug, Clone, Object)]
+pub struct GroupPage {
+    /// The groups, newest first.
+    pub items: Vec<GroupBody>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A person to add, by the email of their account.
+#[derive(Debug, Clone, Object)]
+pub struct AddMemberBody {
+    /// The account's email.
+    pub email: String,
+    /// `member` (default) or `admin` (the owner only).
+    pub role: Option<RoleName>,
+}
+
+/// A role change.
+#[derive(Debug, Clone, Object)]
+pub struct RoleBody {
+    /// The new role; `owner` transfers ownership (the previous owner becomes admin).
+    pub role: RoleName,
+}
+
+/// An invite to create.
+#[derive(Debug, Clone, Object)]
+pub struct NewInviteBody {
+    /// Lifetime in hours, 1 to 720 (default 72).
+    pub expires_in_hours: Option<u32>,
+}
+
+/// An invite code.
+#[derive(Debug, Clone, Object)]
+pub struct InviteBody {
+    /// The code to pass to `POST /invites/{code}/accept`.
+    pub code: String,
+    /// The group it opens.
+    pub group_id: Uuid,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+impl From<Invite> for InviteBody {
+    fn from(i: Invite) -> Self {
+        Self {
+            code: i.code,
+            group_id: i.group_id.0,
+            expires_at: i.expires_at,
+        }
+    }
+}
+
+/// A member and an amount.
+#[derive(Debug, Clone, Object)]
+pub struct AmountEntryBody {
+    /// The member.
+    pub user_id: Uuid,
+    /// A decimal string, e.g. `"12.34"`.
+    pub amount: Decimal,
+}
+
+/// An exact share.
+#[derive(Debug, Clone, Object)]
+pub struct ExactShareBody {
+    /// The member who owes it.
+    pub user_id: Uuid,
+    /// A decimal string; the shares add up to the expense's amount.
+    pub amount: Decimal,
+}
+
+/// A percentage share.
+#[derive(Debug, Clone, Object)]
+pub struct PercentShareBody {
+    /// The member.
+    pub user_id: Uuid,
+    /// A decimal string with up to 2 decimals; the percentages add up to exactly 100.
+    pub percent: Decimal,
+}
+
+/// A weighted share.
+#[derive(Debug, Clone, Object)]
+pub struct WeightShareBody {
+    /// The member.
+    pub user_id: Uuid,
+    /// A positive decimal string (e.g. 2:1:1).
+    pub weight: Decimal,
+}
+
+/// Equal split.
+#[derive(Debug, Clone, Object)]
+pub struct EqualSplit {
+    /// The members sharing; absent means every current member.
+    pub members: Option<Vec<Uuid>>,
+}
+
+/// Exact amounts per member.
+#[derive(Debug, Clone, Object)]
+pub struct ExactSplit {
+    /// One entry per member.
+    pub shares: Vec<ExactShareBody>,
+}
+
+/// Percentages per member.
+#[derive(Debug, Clone, Object)]
+pub struct PercentSplit {
+    /// One entry per member.
+    pub shares: Vec<PercentShareBody>,
+}
+
+/// Weights per member.
+#[derive(Debug, Clone, Object)]
+pub struct SharesSplit {
+    /// One entry per member.
+    pub shares: Vec<WeightShareBody>,
+}
+
+/// How an expense is split, by `type`.
+#[derive(Debug, Clone, Union)]
+#[oai(discriminator_name = "type", one_of)]
+pub enum SplitBody {
+    /// `{"type": "equal", "members": [...]}`.
+    #[oai(mapping = "equal")]
+    Equal(EqualSplit),
+    /// `{"type": "exact", "shares": [{"user_id", "amount"}]}`.
+    #[oai(mapping = "exact")]
+    Exact(ExactSplit),
+    /// `{"type": "percent", "shares": [{"user_id", "percent"}]}`.
+    #[oai(mapping = "percent")]
+    Percent(PercentSplit),
+    /// `{"type": "shares", "shares": [{"user_id", "weight"}]}`.
+    #[oai(mapping = "shares")]
+    Shares(SharesSplit),
+}
+
+impl From<SplitBody> for SplitInput<UserId> {
+    fn from(s: SplitBody) -> Self {
+        match s {
+            SplitBody::Equal(e) => SplitInput::Equal {
+                members: e.members.map(|m| m.into_iter().map(UserId).collect()),
+            },
+            SplitBody::Exact(e) => SplitInput::Exact {
+                shares: e
+                    .shares
+                    .into_iter()
+                    .map(|s| ExactShare {
+                        user_id: UserId(s.user_id),
+                        amount: s.amount.0,
+                    })
+                    .collect(),
+            },
+            SplitBody::Percent(p) => SplitInput::Percent {
+                shares: p
+                    .shares
+                    .into_iter()
+                    .map(|s| PercentShare {
+                        user_id: UserId(s.user_id),
+                        percent: s.percent.0,
+                    })
+                    .collect(),
+            },
+            SplitBody::Shares(w) => SplitInput::Shares {
+                shares: w
+                    .shares
+                    .into_iter()
+                    .map(|s| WeightShare {
+                        user_id: UserId(s.user_id),
+                        weight: s.weight.0,
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+impl From<SplitInput<UserId>> for SplitBody {
+    fn from(s: SplitInput<UserId>) -> Self {
+        match s {
+            SplitInput::Equal { members } => Self::Equal(EqualSplit {
+                members: members.map(|m| m.into_iter().map(|u| u.0).collect()),
+            }),
+            SplitInput::Exact { shares } => Self::Exact(ExactSplit {
+                shares: shares
+                    .into_iter()
+                    .map(|s| ExactShareBody {
+                        user_id: s.user_id.0,
+                        amount: Decimal(s.amount),
+                    })
+                    .collect(),
+            }),
+            SplitInput::Percent { shares } => Self::Percent(PercentSplit {
+                shares: shares
+                    .into_iter()
+                    .map(|s| PercentShareBody {
+                        user_id: s.user_id.0,
+                        percent: Decimal(s.percent),
+                    })
+                    .collect(),
+            }),
+            SplitInput::Shares { shares } => Self::Shares(SharesSplit {
+                shares: shares
+                    .into_iter()
+                    .map(|s| WeightShareBody {
+                        user_id: s.user_id.0,
+                        weight: Decimal(s.weight),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
+pub(crate) fn payers_in(payers: Option<Vec<AmountEntryBody>>) -> Option<Vec<PayerInput<UserId>>> {
+    payers.map(|list| {
+        list.into_iter()
+            .map(|p| PayerInput {
+                user_id: UserId(p.user_id),
+                amount: p.amount.0,
+            })
+            .collect()
+    })
+}
+
+/// A new expense.
+#[derive(Debug, Clone, Object)]
+pub struct NewExpenseBody {
+    /// What it was (1 to 200 characters).
+    pub description: String,
+    /// A positive decimal string, e.g. `"12.34"` (never a JSON number).
+    pub amount: Decimal,
+    /// ISO 4217 code; the group's when absent.
+    pub currency: Option<String>,
+    /// The one member who paid it all (give this or `payers`).
+    pub paid_by: Option<Uuid>,
+    /// Several payers with amounts adding up to `amount` (give this or `paid_by`).
+    pub payers: Option<Vec<AmountEntryBody>>,
+    /// How it is split.
+    pub split: SplitBody,
+    /// Up to 50 characters.
+    pub category: Option<String>,
+    /// Up to 50 characters (cash, card, ...).
+    pub payment_method: Option<String>,
+    /// `YYYY-MM-DD`; today (UTC) when absent.
+    pub occurred_on: Option<Date>,
+    /// Up to 2000 characters.
+    pub notes: Option<String>,
+    /// Any JSON object up to 16 KiB, for the embedding program.
+    pub metadata: Option<Value>,
+}
+
+/// Changes to an expense, naming the version they are based on.
+#[derive(Debug, Clone, Object)]
+pub struct ExpensePatchBody {
+    /// The version read; if the expense has changed since, 412.
+    pub version: i64,
+    /// New description.
+    pub description: Option<String>,
+    /// New amount (decimal string).
+    pub amount: Option<Decimal>,
+    /// New currency.
+    pub currency: Option<String>,
+    /// New single payer.
+    pub paid_by: Option<Uuid>,
+    /// New payers.
+    pub payers: Option<Vec<AmountEntryBody>>,
+    /// New split.
+    pub split: Option<SplitBody>,
+    /// New category; `null` clears it.
+    pub category: MaybeUndefined<String>,
+    /// New payment method; `null` clears it.
+    pub payment_method: MaybeUndefined<String>,
+    /// New date.
+    pub occurred_on: Option<Date>,
+    /// New notes; `null` clears them.
+    pub notes: MaybeUndefined<String>,
+    /// New metadata; `null` clears it.
+    pub metadata: MaybeUndefined<Value>,
+}
+
+pub(crate) fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+fn portions(currency: Currency, list: Vec<Portion<UserId>>) -> Vec<AmountEntryBody> {
+    list.into_iter()
+        .map(|p| AmountEntryBody {
+            user_id: p.user_id.0,
+            amount: Decimal(currency.format(p.amount)),
+        })
+        .collect()
+}
+
+/// An expense with its computed allocation.
+#[derive(Debug, Clone, Object)]
+pub struct ExpenseBody {
+    /// Id.
+    pub id: Uuid,
+    /// Its group.
+    pub group_id: Uuid,
+    /// What it was.
+    pub description: String,
+    /// The amount, a decimal string.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// The single payer, when there is exactly one.
+    pub paid_by: Option<Uuid>,
+    /// Who paid how much (adds up to `amount`).
+    pub payers: Vec<AmountEntryBody>,
+    /// Who owes how much (adds up to `amount`).
+    pub shares: Vec<AmountEntryBody>,
+    /// The split as requested (an equal split among everyone lists the members).
+    pub split: SplitBody,
+    /// Category.
+    pub category: Option<String>,
+    /// Payment method.
+    pub payment_method: Option<String>,
+    /// When it happened.
+    pub occurred_on: Date,
+    /// Notes.
+    pub notes: Option<String>,
+    /// The embedding program's JSON object.
+    pub metadata: Option<Value>,
+    /// Who recorded it.
+    pub created_by: Uuid,
+    /// When it was recorded.
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    pub updated_at: OffsetDateTime,
+    /// Starts at 1; every edit adds one. Name it in `PATCH`.
+    pub version: i64,
+}
+
+impl From<Expense> for ExpenseBody {
+    fn from(e: Expense) -> Self {
+        let paid_by = e.paid_by().map(|u| u.0);
+        Self {
+            id: e.id.0,
+            group_id: e.group_id.0,
+            description: e.description,
+            amount: e.currency.format(e.amount),
+            currency: e.currency.code().to_string(),
+            paid_by,
+            payers: portions(e.currency, e.payers),
+            shares: portions(e.currency, e.shares),
+            split: e.split.into(),
+            category: e.category,
+            payment_method: e.payment_method,
+            occurred_on: e.occurred_on,
+            notes: e.notes,
+            metadata: e.metadata,
+            created_by: e.created_by.0,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            version: e.version,
+        }
+    }
+}
+
+/// A page of expenses.
+#[derive(Debug, Clone, Object)]
+pub struct ExpensePage {
+    /// Newest first (by date, then recording time).
+    pub items: Vec<ExpenseBody>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Expense>> for ExpensePage {
+    fn from(p: Page<Expense>) -> Self {
+        Self {
+            items: p.items.into_iter().map(Into::into).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
+/// A new repayment.
+#[derive(Debug, Clone, Object)]
+pub struct NewSettlementBody {
+    /// Who paid back.
+    pub from_user: Uuid,
+    /// Who was paid back.
+    pub to_user: Uuid,
+    /// A positive decimal string (never a JSON number).
+    pub amount: Decimal,
+    /// ISO 4217 code; the group's when absent.
+    pub currency: Option<String>,
+    /// `YYYY-MM-DD`; today (UTC) when absent.
+    pub occurred_on: Option<Date>,
+    /// Up to 500 characters.
+    pub note: Option<String>,
+}
+
+/// A repayment between two members.
+#[derive(Debug, Clone, Object)]
+pub struct SettlementBody {
+    /// Id.
+    pub id: Uuid,
+    /// Its group.
+    pub group_id: Uuid,
+    /// Who paid back.
+    pub from_user: Uuid,
+    /// Who was paid back.
+    pub to_user: Uuid,
+    /// A decimal string.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// When it happened.
+    pub occurred_on: Date,
+    /// Note.
+    pub note: Option<String>,
+    /// Who recorded it.
+    pub created_by: Uuid,
+    /// When it was recorded.
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Settlement> for SettlementBody {
+    fn from(s: Settlement) -> Self {
+        Self {
+            id: s.id.0,
+            group_id: s.group_id.0,
+            from_user: s.from_user.0,
+            to_user: s.to_user.0,
+            amount: s.currency.format(s.amount),
+            currency: s.currency.code().to_string(),
+            occurred_on: s.occurred_on,
+            note: s.note,
+            created_by: s.created_by.0,
+            created_at: s.created_at,
+        }
+    }
+}
+
+/// A page of repayments.
+#[derive(Debug, Clone, Object)]
+pub struct SettlementPage {
+    /// Newest first.
+    pub items: Vec<SettlementBody>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One member's balance in one currency.
+#[derive(Debug, Clone, Object)]
+pub struct MemberBalanceBody {
+    /// The member.
+    pub user_id: Uuid,
+    /// Their display name.
+    #[oai(skip_serializing_if_is_none)]
+    pub display_name: Option<String>,
+    /// Paid for expenses.
+    pub paid: String,
+    /// Owed as shares of expenses.
+    pub owed: String,
+    /// Repaid to others.
+    pub sent: String,
+    /// Repaid by others.
+    pub received: String,
+    /// `paid − owed + sent − received`; positive: the group owes them.
+    pub net: String,
+}
+
+/// Every member's balance in one currency.
+#[derive(Debug, Clone, Object)]
+pub struct CurrencyBalancesBody {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// One entry per member, sorted by member id; the nets add up to zero.
+    pub members: Vec<MemberBalanceBody>,
+}
+
+/// A group's balances, one block per currency.
+#[derive(Debug, Clone, Object)]
+pub struct BalancesBody {
+    /// One block per currency, in code order.
+    pub balances: Vec<CurrencyBalancesBody>,
+}
+
+impl From<BalancesView<UserId>> for BalancesBody {
+    fn from(v: BalancesView<UserId>) -> Self {
+        let s = |m: Money| m.to_string();
+        Self {
+            balances: v
+                .balances
+                .into_iter()
+                .map(|b| CurrencyBalancesBody {
+                    currency: b.currency.code().to_string(),
+                    members: b
+                        .members
+                        .into_iter()
+                        .map(|m| MemberBalanceBody {
+                            user_id: m.user_id.0,
+                            display_name: m.display_name,
+                            paid: s(m.paid),
+                            owed: s(m.owed),
+                            sent: s(m.sent),
+                            received: s(m.received),
+                            net: s(m.net),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A payment from one member to another.
+#[derive(Debug, Clone, Object)]
+pub struct TransferBody {
+    /// Who pays.
+    pub from: Uuid,
+    /// Who receives.
+    pub to: Uuid,
+    /// A decimal string.
+    pub amount: String,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+impl From<DebtView> for TransferBody {
+    fn from(t: DebtView) -> Self {
+        Self {
+            from: t.from.0,
+            to: t.to.0,
+            amount: t.amount.to_string(),
+            currency: t.currency.code().to_string(),
+        }
+    }
+}
+
+/// Who owes whom, netted per pair (not simplified).
+#[derive(Debug, Clone, Object)]
+pub struct DebtsBody {
+    /// One entry per pair and currency with a debt.
+    pub debts: Vec<TransferBody>,
+}
+
+/// The fewest transfers that settle every balance.
+#[derive(Debug, Clone, Object)]
+pub struct PlanBody {
+    /// The transfers; empty when everyone is settled.
+    pub transfers: Vec<TransferBody>,
+    /// Whether the plan is proven minimal (false only above the exact planner's limit).
+    pub optimal: bool,
+}
+
+impl From<PlanView<UserId>> for PlanBody {
+    fn from(p: PlanView<UserId>) -> Self {
+        Self {
+            transfers: p.transfers.into_iter().map(Into::into).collect(),
+            optimal: p.optimal,
+        }
+    }
+}
+
+/// One entry of a group's activity log.
+#[derive(Debug, Clone, Object)]
+pub struct ActivityBody {
+    /// Id.
+    pub id: Uuid,
+    /// Who did it.
+    pub actor: Uuid,
+    /// What, e.g. `expense.updated`.
+    pub action: String,
+    /// The kind of thing changed, e.g. `expense`.
+    pub entity: String,
+    /// Its id.
+    pub entity_id: Uuid,
+    /// When.
+    pub at: OffsetDateTime,
+    /// `{"before": ..., "after": ...}` (either may be null).
+    pub details: Value,
+}
+
+impl From<Activity> for ActivityBody {
+    fn from(a: Activity) -> Self {
+        Self {
+            id: a.id.0,
+            actor: a.actor.0,
+            action: a.action,
+            entity: a.entity,
+            entity_id: a.entity_id,
+            at: a.at,
+            details: a.details,
+        }
+    }
+}
+
+/// A page of the activity log.
+#[derive(Debug, Clone, Object)]
+pub struct ActivityPage {
+    /// Newest first.
+    pub items: Vec<ActivityBody>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The key a spending summary groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum SummaryKey {
+    /// By category (`null` key for none).
+    Category,
+    /// By month (`YYYY-MM`).
+    Month,
+    /// By member (each member's share of the spending).
+    Member,
+}
+
+impl From<SummaryKey> for SummaryBy {
+    fn from(k: SummaryKey) -> Self {
+        match k {
+            SummaryKey::Category => Self::Category,
+            SummaryKey::Month => Self::Month,
+            SummaryKey::Member => Self::Member,
+        }
+    }
+}
+
+impl From<SummaryBy> for SummaryKey {
+    fn from(k: SummaryBy) -> Self {
+        match k {
+            SummaryBy::Category => Self::Category,
+            SummaryBy::Month => Self::Month,
+            SummaryBy::Member => Self::Member,
+        }
+    }
+}
+
+/// One line of a spending summary.
+#[derive(Debug, Clone, Object)]
+pub struct SummaryLineBody {
+    /// The category (`null`: none), the month `YYYY-MM`, or the member id.
+    pub key: Option<String>,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Total spending (for members: their shares), a decimal string.
+    pub amount: String,
+    /// Number of expenses.
+    pub count: i64,
+}
+
+/// Spending totals (expenses only; repayments are not spending).
+#[derive(Debug, Clone, Object)]
+pub struct SummaryBody {
+    /// The key.
+    pub by: SummaryKey,
+    /// One line per key and currency.
+    pub items: Vec<SummaryLineBody>,
+}
+
+impl From<GroupSummary> for SummaryBody {
+    fn from(s: GroupSummary) -> Self {
+        Self {
+            by: s.by.into(),
+            items: s
+                .items
+                .into_iter()
+                .map(|l| SummaryLineBody {
+                    key: l.key,
+                    currency: l.currency.code().to_string(),
+                    amount: l.amount.to_string(),
+                    count: l.count,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// `{group, members, expenses, settlements}`.
+    Json,
+    /// One line per expense participant and per repayment.
+    Csv,
+}

@@ -1,0 +1,232 @@
+//! Settings, each a command-line flag and an environment variable, with sane defaults: with
+//! nothing set, the server listens on 127.0.0.1:8080 over an SQLite file in the working
+//! directory.
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The command line of `splitledger-server`.
+#[derive(Debug, Parser)]
+#[command(name = "splitledger-server", version, about = "splitledger's HTTP API")]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings.
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (JSON) and exit.
+    Openapi,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Server settings.
+#[derive(Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// Database: `sqlite://FILE` (created if missing), `postgres://USER:PASS@HOST/DB`, or
+    /// `memory:` (nothing kept; for trials).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://splitledger.db")]
+    pub database_url: String,
+
+    /// Session lifetime: seconds, or a number with a unit `s`, `m`, `h`, `d` (e.g. `30d`).
+    #[arg(long, env = "TOKEN_TTL", default_value = "30d", value_parser = parse_duration)]
+    pub token_ttl: Duration,
+
+    /// Origins allowed by CORS, comma-separated (`*` for any); none: CORS off.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    #[arg(long, env = "COOKIE_SECURE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
+
+    /// Largest request body accepted, in bytes (`K`/`M` suffixes for KiB/MiB).
+    #[arg(long, env = "BODY_LIMIT", default_value = "1M", value_parser = parse_size)]
+    pub body_limit: usize,
+
+    /// How long a shutdown waits for requests in flight.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+}
+
+impl Settings {
+    /// Defaults, as with nothing set (for tests and embedding).
+    pub fn defaults() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".to_string(),
+            database_url: "sqlite://splitledger.db".to_string(),
+            token_ttl: Duration::from_secs(30 * 24 * 3600),
+            cors_origins: Vec::new(),
+            log_format: LogFormat::Text,
+            cookie_secure: false,
+            body_limit: 1024 * 1024,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("token_ttl", &self.token_ttl)
+            .field("cors_origins", &self.cors_origins)
+            .field("log_format", &self.log_format)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("body_limit", &self.body_limit)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish()
+    }
+}
+
+/// The URL with any password replaced by `***`, safe to log.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+        None => url.to_string(),
+    }
+}
+
+/// Parses `90`, `90s`, `15m`, `12h` or `30d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 90, 90s, 15m, 12h or 30d"))?;
+    let factor = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` (use s, m, h or d)"
+            ));
+        }
+    };
+    let secs = n
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too long"))?;
+    if secs == 0 {
+        return Err("the duration must be positive".to_string());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// Parses `65536`, `64K` or `1M` (binary units).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (number, factor) = match text.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&text[..i], 1024),
+        Some((i, 'M' | 'm')) => (&text[..i], 1024 * 1024),
+        _ => (text, 1),
+    };
+    let n: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size like 65536, 64K or 1M"))?;
+    n.checked_mul(factor)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("`{text}` is not a usable size"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(2_592_000)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("3w").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1M"), Ok(1_048_576));
+        assert_eq!(parse_size("64K"), Ok(65_536));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("x").is_err());
+    }
+
+    #[test]
+    fn passwords_never_reach_debug() {
+        let mut s = Settings::defaults();
+        s.database_url = "postgres://app:s3cret@db.example:5432/ledger?sslmode=require".into();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:***@db.example:5432/ledger"),
+            "{shown}"
+        );
+        assert_eq!(
+            redact_url("sqlite://splitledger.db"),
+            "sqlite://splitledger.db"
+        );
+        assert_eq!(redact_url("postgres://app@h/db"), "postgres://app@h/db");
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        let cli = Cli::try_parse_from([
+            "splitledger-server",
+            "--token-ttl",
+            "12h",
+            "--cors-origins",
+            "https://a.example,https://b.example",
+            "--cookie-secure",
+            "true",
+            "migrate",
+        ])
+        .map_err(|e| e.to_string());
+        let cli = match cli {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(cli.command, Some(Command::Migrate));
+        assert_eq!(cli.settings.token_ttl, Duration::from_secs(43_200));
+        assert_eq!(cli.settings.cors_origins.len(), 2);
+        assert!(cli.settings.cookie_secure);
+    }
+}

@@ -1,0 +1,228 @@
+//! Building and running the server: the route tree, the store chosen from the URL, the
+//! listener (port 0 works, for tests) and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use poem::endpoint::make;
+use poem::http::StatusCode;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::{CookieJarManager, Cors};
+use poem::web::Json;
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get};
+use splitledger_core::{Ledger, LedgerConfig, MemoryStorage, Storage};
+
+use crate::api::{self, CookiePolicy};
+use crate::middleware::{BodyLimit, RequestId};
+use crate::problem::{Problem, problem_from_error};
+use crate::security::SessionResolver;
+use crate::settings::Settings;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The database URL names no store this server knows.
+    #[error("unsupported database URL `{0}`: use sqlite://FILE, postgres://... or memory:")]
+    UnsupportedDatabase(String),
+    /// The store could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(String),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The Ledger's policies from the settings.
+pub fn ledger_config(settings: &Settings) -> LedgerConfig {
+    LedgerConfig {
+        session_ttl: settings.token_ttl,
+        ..LedgerConfig::default()
+    }
+}
+
+/// The whole route tree over a ledger: `/api/v1`, `/openapi.json`, `/docs`, `/health`,
+/// `/health/ready`, with problem responses for every error, request ids, the body limit,
+/// CORS and the session cookie.
+pub fn routes<S: Storage>(
+    ledger: Ledger<S>,
+    settings: &Settings,
+) -> impl Endpoint<Output = Response> + use<S> {
+    let service = api::service(
+        ledger.clone(),
+        CookiePolicy {
+            secure: settings.cookie_secure,
+        },
+        "/api/v1",
+    );
+    let spec = service.spec_endpoint();
+    let docs = service.swagger_ui();
+    let ready_ledger = ledger.clone();
+    let ready = make(move |_| {
+        let ledger = ready_ledger.clone();
+        async move {
+            match ledger.ready().await {
+                Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "readiness check failed");
+                    Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the database does not answer",
+                    )
+                    .into_http()
+                }
+            }
+        }
+    });
+    let health = make(|_| async { Json(serde_json::json!({"status": "ok"})) });
+
+    let origins: Vec<String> = settings
+        .cors_origins
+        .iter()
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    let cors_on = !origins.is_empty();
+    let cors = if origins.iter().any(|o| o == "*") {
+        Cors::new()
+    } else {
+        Cors::new().allow_origins(origins).allow_credentials(true)
+    }
+    .expose_header("x-request-id")
+    .expose_header("retry-after");
+
+    Route::new()
+        .nest("/api/v1", service)
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .at("/health", get(health))
+        .at("/health/ready", get(ready))
+        .catch_all_error(|e| async move { problem_from_error(e) })
+        .with(BodyLimit(settings.body_limit))
+        .with_if(cors_on, cors)
+        .data(SessionResolver(Arc::new(ledger)))
+        .with(CookieJarManager::new())
+        .with(RequestId)
+        .map_to_response()
+}
+
+/// The OpenAPI document, as `splitledger-server openapi` prints it.
+pub fn openapi_json() -> String {
+    api::service(
+        Ledger::new(MemoryStorage::new()),
+        CookiePolicy { secure: false },
+        "/api/v1",
+    )
+    .spec()
+}
+
+/// A server bound to its address, ready to run.
+pub struct Application {
+    acceptor: TcpAcceptor,
+    endpoint: poem::endpoint::BoxEndpoint<'static, Response>,
+    addr: SocketAddr,
+    shutdown_timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Opens the store named by `settings.database_url` (migrating it) and binds the
+    /// listener.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let url = settings.database_url.as_str();
+        if url == "memory:" || url == "memory://" {
+            tracing::warn!("using the in-memory store: nothing will be kept");
+            return Self::with_storage(MemoryStorage::new(), settings).await;
+        }
+        crate::stores::open_and_build(settings).await
+    }
+
+    /// Binds the listener over a ready store (tests use this with the in-memory store).
+    pub async fn with_storage<S: Storage>(
+        storage: S,
+        settings: &Settings,
+    ) -> Result<Self, StartupError> {
+        let ledger = Ledger::with_config(storage, ledger_config(settings));
+        let endpoint = routes(ledger, settings).boxed();
+        let bind_error = |source| StartupError::Bind {
+            addr: settings.bind.clone(),
+            source,
+        };
+        let acceptor = TcpListener::bind(settings.bind.clone())
+            .into_acceptor()
+            .await
+            .map_err(bind_error)?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
+        Ok(Self {
+            acceptor,
+            endpoint,
+            addr,
+            shutdown_timeout: settings.shutdown_timeout,
+        })
+    }
+
+    /// The address it listens on (the real port when bound to port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes, then finishes the requests in flight (up to the
+    /// shutdown timeout).
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> std::io::Result<()> {
+        tracing::info!(addr = %self.addr, "listening");
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(self.endpoint, signal, Some(self.shutdown_timeout))
+            .await
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+        () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
