@@ -1,18 +1,101 @@
-//! The SQL stores, chosen once at start from the database URL (static dispatch).
+//! The SQL stores, chosen once at start from the database URL; the rest of the server is
+//! generic over the store (static dispatch).
 
-use crate::settings::Settings;
+use std::path::PathBuf;
+
+use splitledger_core::StorageError;
+use splitledger_storage_sqlx::{PgStorage, SqliteStorage};
+
+use crate::settings::{Settings, redact_url};
 use crate::startup::{Application, StartupError};
 
-/// Opens the SQL store named by the URL, migrates it and builds the application.
-pub(crate) async fn open_and_build(settings: &Settings) -> Result<Application, StartupError> {
-    Err(StartupError::UnsupportedDatabase(
-        crate::settings::redact_url(&settings.database_url),
-    ))
+/// The kind of store a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Postgres,
+    Sqlite,
 }
 
-/// Applies the migrations of the store named by the URL.
+fn kind(url: &str) -> Result<Kind, StartupError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Kind::Postgres)
+    } else if url.starts_with("sqlite:") {
+        Ok(Kind::Sqlite)
+    } else {
+        Err(StartupError::UnsupportedDatabase(redact_url(url)))
+    }
+}
+
+fn database(error: StorageError) -> StartupError {
+    StartupError::Database(error.to_string())
+}
+
+/// Where an SQLite URL puts its file, made absolute for the log.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    let path = PathBuf::from(path);
+    Some(if path.is_absolute() {
+        path
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(&path))
+            .unwrap_or(path)
+    })
+}
+
+async fn open_postgres(url: &str) -> Result<PgStorage, StartupError> {
+    tracing::info!(database = %redact_url(url), "opening PostgreSQL");
+    let store = PgStorage::connect(url).await.map_err(database)?;
+    store.migrate().await.map_err(database)?;
+    Ok(store)
+}
+
+async fn open_sqlite(url: &str) -> Result<SqliteStorage, StartupError> {
+    match sqlite_file(url) {
+        Some(file) => tracing::info!(file = %file.display(), "opening SQLite (created if missing)"),
+        None => tracing::info!(database = %url, "opening SQLite in memory"),
+    }
+    let store = SqliteStorage::connect(url).await.map_err(database)?;
+    store.migrate().await.map_err(database)?;
+    Ok(store)
+}
+
+/// Opens the SQL store named by the URL, applies its migrations and builds the application.
+pub(crate) async fn open_and_build(settings: &Settings) -> Result<Application, StartupError> {
+    let url = settings.database_url.as_str();
+    match kind(url)? {
+        Kind::Postgres => Application::with_storage(open_postgres(url).await?, settings).await,
+        Kind::Sqlite => Application::with_storage(open_sqlite(url).await?, settings).await,
+    }
+}
+
+/// Applies the migrations of the store named by the URL (the `migrate` subcommand).
 pub async fn migrate(settings: &Settings) -> Result<(), StartupError> {
-    Err(StartupError::UnsupportedDatabase(
-        crate::settings::redact_url(&settings.database_url),
-    ))
+    let url = settings.database_url.as_str();
+    match kind(url)? {
+        Kind::Postgres => open_postgres(url).await.map(drop),
+        Kind::Sqlite => open_sqlite(url).await.map(drop),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_store() {
+        assert_eq!(kind("postgres://u@h/db").ok(), Some(Kind::Postgres));
+        assert_eq!(kind("postgresql://u@h/db").ok(), Some(Kind::Postgres));
+        assert_eq!(kind("sqlite://splitledger.db").ok(), Some(Kind::Sqlite));
+        assert!(kind("mysql://u:secret@h/db").is_err_and(|e| !e.to_string().contains("secret")));
+        let file = sqlite_file("sqlite://splitledger.db?mode=rwc");
+        assert!(file.is_some_and(|f| f.is_absolute() && f.ends_with("splitledger.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+    }
 }
