@@ -1,1 +1,137 @@
-fn main() {}
+//! Core arithmetic benchmarks: nets over a million participant rows, the exact planner at
+//! 12, 16 and 20 nets, the heuristic at 100,000 members, and one allocation.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use splitledger::Currency;
+use splitledger::balance::BalanceSheet;
+use splitledger::domain::UserId;
+use splitledger::settle::plan;
+use splitledger::split::{ParticipantRow, Payment, SplitInput, SplitRequest, allocate};
+
+/// xorshift: deterministic inputs without a randomness dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// `n` non-zero nets with no two that cancel and (almost surely) no zero-sum subset short
+/// of the whole: the planner's worst case.
+fn hard_nets(n: usize, rng: &mut Rng) -> Vec<(UserId, i64)> {
+    let mut values: Vec<i64> = (0..n - 1)
+        .map(|i| {
+            let v = 1_000_000 + rng.next(10_000_000) as i64;
+            if i % 2 == 0 { v } else { -v }
+        })
+        .collect();
+    let sum: i64 = values.iter().sum();
+    values.push(-sum);
+    values.into_iter().map(|v| (UserId::random(), v)).collect()
+}
+
+fn nets_over_rows(c: &mut Criterion) {
+    let eur = Currency::parse("EUR").expect("EUR");
+    let members: Vec<UserId> = (0..50).map(|_| UserId::random()).collect();
+    let mut rng = Rng(7);
+    // 200,000 expenses of five participants each: 1,000,000 rows.
+    let expenses: Vec<Vec<ParticipantRow<UserId>>> = (0..200_000)
+        .map(|_| {
+            let amount = 500 + rng.next(100_000) as i64;
+            let start = rng.next(46) as usize;
+            let payer = start + rng.next(5) as usize;
+            (0..5)
+                .map(|k| {
+                    let user = start + k;
+                    let owed = amount / 5 + if k == 0 { amount % 5 } else { 0 };
+                    let paid = if user == payer { amount } else { 0 };
+                    ParticipantRow {
+                        user_id: members[user],
+                        paid,
+                        owed,
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    c.bench_function("nets over 1,000,000 participant rows", |b| {
+        b.iter(|| {
+            let mut sheet = BalanceSheet::new();
+            for rows in &expenses {
+                sheet.add_rows(eur, rows).expect("fits");
+            }
+            black_box(sheet.nets(eur).expect("fits"))
+        })
+    });
+}
+
+fn exact_plan(c: &mut Criterion) {
+    let mut group = c.benchmark_group("exact plan");
+    let mut rng = Rng(11);
+    for n in [12, 16, 20] {
+        let nets = hard_nets(n, &mut rng);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &nets, |b, nets| {
+            b.iter(|| {
+                let p = plan(black_box(nets)).expect("balanced");
+                assert!(p.optimal);
+                p
+            })
+        });
+    }
+    group.finish();
+}
+
+fn heuristic_plan(c: &mut Criterion) {
+    let mut rng = Rng(13);
+    let nets = hard_nets(100_000, &mut rng);
+    c.bench_function("heuristic plan, 100,000 members", |b| {
+        b.iter(|| {
+            let p = plan(black_box(&nets)).expect("balanced");
+            assert!(!p.optimal);
+            p
+        })
+    });
+}
+
+fn one_allocation(c: &mut Criterion) {
+    let eur = Currency::parse("EUR").expect("EUR");
+    let members: Vec<UserId> = (0..8).map(|_| UserId::random()).collect();
+    let payment = Payment::Single(members[0]);
+    let split = SplitInput::Equal { members: None };
+    let seed = UserId::random().to_string();
+    c.bench_function("allocate 100.00 equally among 8", |b| {
+        b.iter(|| {
+            allocate(&SplitRequest {
+                seed: &seed,
+                amount: "100.00",
+                currency: eur,
+                payment: &payment,
+                split: &split,
+                members: &members,
+            })
+            .expect("valid")
+        })
+    });
+}
+
+fn config() -> Criterion {
+    // Short runs: the benchmarks must fit a 2-core CI machine.
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = nets_over_rows, exact_plan, heuristic_plan, one_allocation
+}
+criterion_main!(benches);

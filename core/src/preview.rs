@@ -360,10 +360,30 @@ pub fn settlement_plan(input: &BalancesInput) -> Result<PlanView<String>, Valida
             }
         };
         let mut members = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (j, m) in block.members.iter().enumerate() {
-            let negative = m.net.trim().starts_with('-');
-            let magnitude = m.net.trim().trim_start_matches('-');
-            match currency.parse_non_negative(magnitude) {
+            if !seen.insert(m.user_id.as_str()) {
+                errors.push(FieldError::new(
+                    format!("balances[{i}].members[{j}].user_id"),
+                    "duplicate_member",
+                    format!("{} is listed twice", m.user_id),
+                ));
+                continue;
+            }
+            let text = m.net.trim();
+            let (negative, magnitude) = match text.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, text),
+            };
+            // Exactly one sign, directly followed by digits: "--1" and "- 1" are not numbers.
+            let parsed = if magnitude.starts_with(['-', '+'])
+                || magnitude.starts_with(char::is_whitespace)
+            {
+                Err(MoneyError::Invalid)
+            } else {
+                currency.parse_non_negative(magnitude)
+            };
+            match parsed {
                 Ok(v) => members.push((m.user_id.clone(), if negative { -v } else { v })),
                 Err(e) => errors.push(e.at(format!("balances[{i}].members[{j}].net"))),
             }

@@ -176,3 +176,28 @@ fn plan_cases() {
         );
     }
 }
+
+#[test]
+fn settlement_plan_input_is_strict() {
+    let input = |nets: &[(&str, &str)]| -> preview::BalancesInput {
+        serde_json::from_value(serde_json::json!({
+            "balances": [{"currency": "EUR", "members": nets.iter().map(|(u, n)| serde_json::json!({"user_id": u, "net": n})).collect::<Vec<_>>()}]
+        }))
+        .expect("shape")
+    };
+    let ok = preview::settlement_plan(&input(&[("a", "-1.00"), ("b", "1.00")])).expect("valid");
+    assert_eq!(ok.transfers.len(), 1);
+    for (nets, code) in [
+        (vec![("a", "--1.00"), ("b", "1.00")], "invalid_amount"),
+        (vec![("a", "- 1.00"), ("b", "1.00")], "invalid_amount"),
+        (vec![("a", "-1.001"), ("b", "1.001")], "amount_too_precise"),
+        (vec![("a", "-1.00"), ("a", "1.00")], "duplicate_member"),
+        (vec![("a", "-1.00"), ("b", "2.00")], "nets_unbalanced"),
+    ] {
+        let errors = preview::settlement_plan(&input(&nets)).expect_err("refused");
+        assert!(
+            errors.errors().iter().any(|e| e.code == code),
+            "{nets:?}: {errors:?}"
+        );
+    }
+}
