@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use splitledger_core::Currency;
 use splitledger_core::balance::{PairDelta, Totals, TotalsDelta};
 use splitledger_core::domain::{
-    Activity, ActivityId, Email, Expense, ExpenseId, Group, GroupId, Invite, Member,
-    MemberTotals, Role, Settlement, SettlementId, SummaryRow, User, UserGroupTotals, UserId,
-    UserRecord,
+    Activity, ActivityId, Email, Expense, ExpenseId, Group, GroupId, Invite, Member, MemberTotals,
+    Role, Settlement, SettlementId, SummaryRow, User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::split::{ExactShare, PercentShare, Portion, SplitInput, WeightShare};
 use splitledger_core::storage::{StorageError, StorageResult};
@@ -252,12 +251,18 @@ pub(crate) fn participants(expense: &Expense) -> StorageResult<Vec<Participant>>
     };
     for p in &expense.payers {
         let row = rows.entry(p.user_id).or_insert_with(|| blank(p.user_id));
-        row.paid = row.paid.checked_add(p.amount).ok_or(StorageError::Overflow)?;
+        row.paid = row
+            .paid
+            .checked_add(p.amount)
+            .ok_or(StorageError::Overflow)?;
         row.payer = true;
     }
     for s in &expense.shares {
         let row = rows.entry(s.user_id).or_insert_with(|| blank(s.user_id));
-        row.owed = row.owed.checked_add(s.amount).ok_or(StorageError::Overflow)?;
+        row.owed = row
+            .owed
+            .checked_add(s.amount)
+            .ok_or(StorageError::Overflow)?;
         row.sharer = true;
     }
     Ok(rows.into_values().collect())

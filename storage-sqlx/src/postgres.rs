@@ -960,15 +960,14 @@ impl Storage for PgStorage {
 
     async fn delete_expense(&self, delete: &ExpenseDelete) -> StorageResult<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "DELETE FROM expenses WHERE id = $1 AND group_id = $2 AND version = $3",
-        )
-        .bind(DbUuid(delete.id.0))
-        .bind(DbUuid(delete.group_id.0))
-        .bind(delete.expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(pg_error)?;
+        let done =
+            sqlx::query("DELETE FROM expenses WHERE id = $1 AND group_id = $2 AND version = $3")
+                .bind(DbUuid(delete.id.0))
+                .bind(DbUuid(delete.group_id.0))
+                .bind(delete.expected_version)
+                .execute(&mut *tx)
+                .await
+                .map_err(pg_error)?;
         if done.rows_affected() == 0 {
             return Err(version_miss(&mut tx, delete.group_id, delete.id).await);
         }
@@ -1054,7 +1053,9 @@ impl Storage for PgStorage {
         if rows.is_empty() {
             group_exists(&mut tx, group).await?;
         }
-        rows.into_iter().map(SettlementRow::into_settlement).collect()
+        rows.into_iter()
+            .map(SettlementRow::into_settlement)
+            .collect()
     }
 
     async fn delete_settlement(&self, delete: &SettlementDelete) -> StorageResult<()> {

@@ -10,11 +10,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::error::ErrorKind;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::error::ErrorKind;
 use sqlx::{Sqlite, Transaction};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -450,11 +450,12 @@ impl Storage for SqliteStorage {
 
     async fn users_by_id(&self, ids: &[UserId]) -> StorageResult<Vec<User>> {
         let raw = id_list(ids.iter().map(|u| u.0));
-        let rows: Vec<UserRow> = sqlx::query_as("SELECT * FROM users WHERE id IN (SELECT value FROM json_each($1))")
-            .bind(&raw)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(sqlite_error)?;
+        let rows: Vec<UserRow> =
+            sqlx::query_as("SELECT * FROM users WHERE id IN (SELECT value FROM json_each($1))")
+                .bind(&raw)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(sqlite_error)?;
         let users = rows
             .into_iter()
             .map(UserRow::into_user)
@@ -504,14 +505,12 @@ impl Storage for SqliteStorage {
         if done.rows_affected() == 0 {
             return Err(StorageError::NotFound);
         }
-        sqlx::query(
-            "DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR digest <> $2)",
-        )
-        .bind(DbUuid(user.0))
-        .bind(keep.map(|k| k.0.to_vec()))
-        .execute(&mut *tx)
-        .await
-        .map_err(sqlite_error)?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR digest <> $2)")
+            .bind(DbUuid(user.0))
+            .bind(keep.map(|k| k.0.to_vec()))
+            .execute(&mut *tx)
+            .await
+            .map_err(sqlite_error)?;
         commit(tx).await
     }
 
@@ -785,15 +784,13 @@ impl Storage for SqliteStorage {
         activity: &Activity,
     ) -> StorageResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query_scalar::<_, i32>(
-            "SELECT 1 FROM members WHERE group_id = $1 AND user_id = $2",
-        )
-        .bind(DbUuid(group.0))
-        .bind(DbUuid(user.0))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(sqlite_error)?
-        .ok_or(StorageError::NotFound)?;
+        sqlx::query_scalar::<_, i32>("SELECT 1 FROM members WHERE group_id = $1 AND user_id = $2")
+            .bind(DbUuid(group.0))
+            .bind(DbUuid(user.0))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(sqlite_error)?
+            .ok_or(StorageError::NotFound)?;
         let totals: Vec<TotalsRow> = sqlx::query_as(
             "SELECT user_id, currency, paid, owed, sent, received FROM member_totals \
              WHERE group_id = $1 AND user_id = $2",
@@ -999,15 +996,14 @@ impl Storage for SqliteStorage {
 
     async fn delete_expense(&self, delete: &ExpenseDelete) -> StorageResult<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "DELETE FROM expenses WHERE id = $1 AND group_id = $2 AND version = $3",
-        )
-        .bind(DbUuid(delete.id.0))
-        .bind(DbUuid(delete.group_id.0))
-        .bind(delete.expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(sqlite_error)?;
+        let done =
+            sqlx::query("DELETE FROM expenses WHERE id = $1 AND group_id = $2 AND version = $3")
+                .bind(DbUuid(delete.id.0))
+                .bind(DbUuid(delete.group_id.0))
+                .bind(delete.expected_version)
+                .execute(&mut *tx)
+                .await
+                .map_err(sqlite_error)?;
         if done.rows_affected() == 0 {
             return Err(version_miss(&mut tx, delete.group_id, delete.id).await);
         }
@@ -1093,7 +1089,9 @@ impl Storage for SqliteStorage {
         if rows.is_empty() {
             group_exists(&mut tx, group).await?;
         }
-        rows.into_iter().map(SettlementRow::into_settlement).collect()
+        rows.into_iter()
+            .map(SettlementRow::into_settlement)
+            .collect()
     }
 
     async fn delete_settlement(&self, delete: &SettlementDelete) -> StorageResult<()> {

@@ -100,12 +100,9 @@ mod sqlite {
         };
     }
 
-    via!(
-        DbUuid,
-        String,
-        |v| Ok(v.hyphenated().to_string()),
-        |raw| Uuid::parse_str(&raw)?
-    );
+    via!(DbUuid, String, |v| Ok(v.hyphenated().to_string()), |raw| {
+        Uuid::parse_str(&raw)?
+    });
     via!(
         DbTime,
         i64,

@@ -1,0 +1,128 @@
+//! The SQLite store opened from URLs: file creation, pragmas, persistence, in-memory
+//! databases, concurrent writers and all-or-nothing writes.
+#![cfg(feature = "sqlite")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use splitledger_core::Storage;
+use splitledger_core::conformance::{Fixture, expense_input};
+use splitledger_core::split::SplitInput;
+use splitledger_storage_sqlx::SqliteStorage;
+use sqlx::SqlitePool;
+
+fn temp_db(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "splitledger-sqlite-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[tokio::test]
+async fn file_is_created_configured_and_persistent() {
+    let path = temp_db("ledger.db");
+    assert!(!path.exists());
+    let url = format!("sqlite://{}", path.display());
+    let store = SqliteStorage::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(path.exists(), "the file is created");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+    let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(busy, 5000);
+
+    let f = Fixture::new(store);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let g = f.group(&ann, &[&bob]).await;
+    let e = f.expense(&ann, g, "10.00", &ann, &[]).await;
+    f.ledger.storage().pool().close().await;
+    drop(f);
+
+    // Reopen: everything is still there, and migrating again is a no-op.
+    let store = SqliteStorage::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(store.expense(g, e.id).await.unwrap(), Some(e));
+    let f = Fixture::new(store);
+    assert_eq!(f.nets(&ann, g, "EUR").await[&bob.id], -500);
+    f.ledger.storage().pool().close().await;
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[tokio::test]
+async fn in_memory_database_lives_as_long_as_the_store() {
+    let store = SqliteStorage::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+    let f = Fixture::new(store);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let g = f.group(&ann, &[&bob]).await;
+    f.expense(&ann, g, "9.00", &bob, &[]).await;
+    f.check_totals(&ann, g).await;
+    assert_eq!(f.nets(&ann, g, "EUR").await[&ann.id], -450);
+}
+
+#[tokio::test]
+async fn concurrent_writers_on_a_file_wait_for_each_other() {
+    let path = temp_db("busy.db");
+    let store = SqliteStorage::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let f = Fixture::new(store);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let cat = f.user("cat").await;
+    let g = f.group(&ann, &[&bob, &cat]).await;
+    let people = [ann.clone(), bob, cat];
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let ledger = f.ledger.clone();
+        let people = people.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let payer = &people[(w + i) % 3];
+                let input = expense_input(
+                    &format!("{}.{:02}", 1 + i, w * 13),
+                    payer.id,
+                    SplitInput::Equal { members: None },
+                );
+                ledger
+                    .create_expense(payer.id, g, input, None)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    f.check_totals(&ann, g).await;
+    f.ledger.storage().pool().close().await;
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[sqlx::test(migrator = "splitledger_storage_sqlx::SQLITE_MIGRATOR")]
+async fn failed_writes_leave_nothing(pool: SqlitePool) {
+    support::failed_writes_leave_nothing(SqliteStorage::from_pool(pool)).await;
+}
+
+#[tokio::test]
+async fn bad_url_is_an_error_not_a_panic() {
+    assert!(SqliteStorage::connect("mysql://nope").await.is_err());
+}
