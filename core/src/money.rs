@@ -175,7 +175,8 @@ impl Money {
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.currency.format(self.minor))
+        // `pad` so that width and alignment (`{:>8}`) work in tables.
+        f.pad(&self.currency.format(self.minor))
     }
 }
 
