@@ -8,3 +8,8 @@ pub use splitledger_core::*;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use splitledger_storage_sqlx as sql;
+
+/// The README's examples, compiled and run as doc tests so the README stays true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
