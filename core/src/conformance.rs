@@ -2175,6 +2175,65 @@ pub async fn activity_summary_export<S: Storage>(storage: S) {
     f.check_totals(&ann, g).await;
 }
 
+/// Concurrent writers: interleaved creates from several tasks keep the running totals exact,
+/// and two tasks racing with one idempotency key create one expense.
+pub async fn concurrent_writes<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    let users = [f.user("w0").await, f.user("w1").await, f.user("w2").await];
+    let g = f.group(&users[0], &[&users[1], &users[2]]).await;
+    let mut tasks = Vec::new();
+    for (t, user) in users.iter().enumerate() {
+        let ledger = f.ledger.clone();
+        let payer = user.id;
+        tasks.push(tokio::spawn(async move {
+            for i in 0..20_i64 {
+                let amount = format!("{}.{:02}", 1 + (i * 7 + t as i64) % 90, (i * 13) % 100);
+                let input = expense_input(&amount, payer, SplitInput::Equal { members: None });
+                ledger.create_expense(payer, g, input, None).await.unwrap();
+            }
+        }));
+    }
+    let racer = |ledger: Ledger<S>, user: UserId| {
+        tokio::spawn(async move {
+            let input = expense_input("10.00", user, SplitInput::Equal { members: None });
+            ledger
+                .create_expense(user, g, input, Some("same-key"))
+                .await
+                .unwrap()
+                .id
+        })
+    };
+    let (a, b) = (
+        racer(f.ledger.clone(), users[0].id),
+        racer(f.ledger.clone(), users[0].id),
+    );
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        a.await.unwrap(),
+        b.await.unwrap(),
+        "one expense for one key"
+    );
+    let all = f
+        .ledger
+        .list_expenses(
+            users[0].id,
+            g,
+            ListExpenses {
+                filter: ExpenseFilter::default(),
+                page: PageRequest {
+                    limit: Some(200),
+                    cursor: None,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 61);
+    f.check_totals(&users[0], g).await;
+}
+
 /// Emits one test per conformance case for a store built by the given block.
 ///
 /// `conformance_tests!(#[tokio::test] async fn() { MemoryStorage::new() });` or, for stores
@@ -2186,7 +2245,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases [$attr] $params $make;
             accounts, profile_and_password, login_throttling, groups, permissions, members_and_invites,
             expenses, idempotency, settlements, balances_and_plan, running_totals, pagination,
-            activity_summary_export);
+            activity_summary_export, concurrent_writes);
     };
     (@cases [$attr:meta] $params:tt $make:block; $($case:ident),*) => {
         $(
