@@ -260,9 +260,10 @@ fn classify(error: &poem::Error, status: StatusCode) -> (&'static str, String) {
         );
     }
     if let Some(e) = error.downcast_ref::<ParsePathError>() {
+        // poem-openapi names path parameters by position (`param0`): say what is wrong.
         return (
-            "invalid_path",
-            format!("path parameter `{}` is invalid: {}", e.name, e.reason),
+            "invalid_parameter",
+            format!("a path segment is invalid: {}", e.reason),
         );
     }
     if let Some(e) = error.downcast_ref::<ContentTypeError>() {

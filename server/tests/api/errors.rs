@@ -1,0 +1,197 @@
+//! Every failure is problem+json; bad input never yields a 5xx.
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, s, test_settings};
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let app = TestApp::memory();
+    app.get("/nope").send().await.problem(404, "not_found");
+    app.get("/api/v1/nope")
+        .send()
+        .await
+        .problem(404, "not_found");
+    app.delete("/health")
+        .send()
+        .await
+        .problem(405, "method_not_allowed");
+    app.req(poem::http::Method::PUT, "/api/v1/auth/signup")
+        .send()
+        .await
+        .problem(405, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_problems() {
+    let app = TestApp::memory();
+    let cases: &[(&str, &str, &str)] = &[
+        ("application/json", "{\"email\": ", "malformed_body"),
+        ("application/json", "not json", "malformed_body"),
+        ("application/json", "[]", "malformed_body"),
+        (
+            "application/json",
+            "{\"email\": {}, \"password\": \"x\", \"display_name\": \"y\"}",
+            "malformed_body",
+        ),
+        (
+            "application/json",
+            "{\"email\": \"a@b.io\"}",
+            "malformed_body",
+        ),
+    ];
+    for (ct, body, code) in cases {
+        app.post("/api/v1/auth/signup")
+            .raw(ct, *body)
+            .send()
+            .await
+            .problem(400, code);
+    }
+    app.post("/api/v1/auth/signup")
+        .raw("text/plain", "hello")
+        .send()
+        .await
+        .problem(415, "unsupported_media_type");
+    app.post("/api/v1/auth/signup")
+        .send()
+        .await
+        .problem(415, "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn amounts_sent_as_numbers_are_refused_and_nothing_is_written() {
+    let app = TestApp::memory();
+    let ann = app.user("ann@example.com", "Ann").await;
+    let g = app.group(&ann, "Trip").await;
+    let p = app
+        .post(&format!("/api/v1/groups/{g}/expenses"))
+        .token(&ann.token)
+        .json(json!({"description": "x", "amount": 12.5, "paid_by": ann.id, "split": {"type": "equal"}}))
+        .send()
+        .await
+        .problem(400, "number_not_allowed");
+    assert!(s(&p["detail"]).contains("never JSON numbers"), "{p}");
+    let p = app
+        .post(&format!("/api/v1/groups/{g}/settlements"))
+        .token(&ann.token)
+        .json(json!({"from_user": ann.id, "to_user": ann.id, "amount": 1}))
+        .send()
+        .await;
+    p.problem(400, "number_not_allowed");
+    let p = app
+        .post(&format!("/api/v1/groups/{g}/expenses"))
+        .token(&ann.token)
+        .json(
+            json!({"description": "x", "amount": "10", "paid_by": ann.id,
+            "split": {"type": "percent", "shares": [{"user_id": ann.id, "percent": 100}]}}),
+        )
+        .send()
+        .await;
+    p.problem(400, "number_not_allowed");
+    let list = app
+        .get(&format!("/api/v1/groups/{g}/expenses"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(list["items"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_problems() {
+    let app = TestApp::memory();
+    let ann = app.user("ann@example.com", "Ann").await;
+    let g = app.group(&ann, "Trip").await;
+    app.get("/api/v1/groups/not-a-uuid")
+        .token(&ann.token)
+        .send()
+        .await
+        .problem(400, "invalid_parameter");
+    app.get(&format!("/api/v1/groups/{g}/expenses?from=2024-13-01"))
+        .token(&ann.token)
+        .send()
+        .await
+        .problem(400, "invalid_parameter");
+    app.get(&format!("/api/v1/groups/{g}/expenses?limit=-1"))
+        .token(&ann.token)
+        .send()
+        .await
+        .problem(400, "invalid_parameter");
+    app.get(&format!("/api/v1/groups/{g}/expenses?limit=0"))
+        .token(&ann.token)
+        .send()
+        .await
+        .problem(422, "validation_failed");
+    app.get(&format!("/api/v1/groups/{g}/expenses?cursor=forged"))
+        .token(&ann.token)
+        .send()
+        .await
+        .problem(422, "validation_failed");
+    app.get(&format!("/api/v1/groups/{g}/summary?by=weekday"))
+        .token(&ann.token)
+        .send()
+        .await
+        .problem(400, "invalid_parameter");
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413_problems() {
+    let mut settings = test_settings();
+    settings.body_limit = 1024;
+    let app = TestApp::in_process(splitledger_core::MemoryStorage::new(), &settings);
+    let big = json!({"email": "a@b.io", "password": "x".repeat(2000), "display_name": "A"});
+    app.post("/api/v1/auth/signup")
+        .json(big)
+        .send()
+        .await
+        .problem(413, "payload_too_large");
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_generated() {
+    let app = TestApp::memory();
+    let r = app
+        .get("/health")
+        .header("x-request-id", "abc-123")
+        .send()
+        .await;
+    assert_eq!(r.header("x-request-id"), Some("abc-123"));
+    let r = app.get("/nope").send().await;
+    let id = r.header("x-request-id").unwrap_or_default().to_string();
+    assert_eq!(id.len(), 36, "a generated UUID: {id}");
+    let r = app.get("/health").send().await;
+    assert_ne!(r.header("x-request-id"), Some(id.as_str()));
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::memory();
+    assert_eq!(app.get("/health").send().await.expect(200)["status"], "ok");
+    assert_eq!(
+        app.get("/health/ready").send().await.expect(200)["status"],
+        "ready"
+    );
+}
+
+#[tokio::test]
+async fn cors_answers_allowed_origins_only() {
+    let mut settings = test_settings();
+    settings.cors_origins = vec!["https://app.example".to_string()];
+    let app = TestApp::in_process(splitledger_core::MemoryStorage::new(), &settings);
+    let r = app
+        .req(poem::http::Method::OPTIONS, "/api/v1/groups")
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await;
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    let r = app
+        .get("/health")
+        .header("origin", "https://evil.example")
+        .send()
+        .await;
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}

@@ -1,0 +1,10 @@
+//! The server's HTTP tests: one binary (links once), one module per area.
+
+mod auth;
+mod authz;
+mod e2e;
+mod errors;
+mod expenses;
+mod groups;
+mod helpers;
+mod openapi;
