@@ -1,0 +1,43 @@
+-- One expense, as PgStorage::insert_expense writes it: 4 members, equal split, one payer.
+-- Same statements, same order, same locks as the store (see src/postgres.rs). Variables
+-- from run-pgbench.sh: g (group), u1 < u2 < u3 < u4 (members; u1 pays).
+\set r1 random(1, 9223372036854775806)
+\set r2 random(1, 9223372036854775806)
+\set r3 random(1, 9223372036854775806)
+\set amt random(100, 999999)
+BEGIN;
+SELECT 1 FROM groups WHERE id = :g::uuid FOR KEY SHARE;
+SELECT user_id FROM members WHERE group_id = :g::uuid
+  AND user_id = ANY(ARRAY[:u1, :u2, :u3, :u4]::uuid[]) ORDER BY user_id FOR SHARE;
+INSERT INTO expenses (id, group_id, description, amount, currency, split, category,
+    payment_method, occurred_on, notes, metadata, created_by, created_at, updated_at, version)
+  VALUES ((lpad(to_hex(:r1::int8), 16, '0') || lpad(to_hex(:r2::int8), 16, '0'))::uuid,
+    :g::uuid, 'Dinner', :amt::int8, 'EUR', '{"type":"equal","members":["' || :u1 || '"]}',
+    NULL, NULL, current_date, NULL, NULL, :u1::uuid, now(), now(), 1);
+INSERT INTO expense_participants (group_id, expense_id, user_id, paid, owed, payer, sharer)
+  SELECT :g::uuid, (lpad(to_hex(:r1::int8), 16, '0') || lpad(to_hex(:r2::int8), 16, '0'))::uuid, *
+  FROM UNNEST(ARRAY[:u1, :u2, :u3, :u4]::uuid[],
+              ARRAY[:amt::int8, 0, 0, 0]::int8[],
+              ARRAY[:amt::int8 - 3 * (:amt::int8 / 4), :amt::int8 / 4, :amt::int8 / 4, :amt::int8 / 4]::int8[],
+              ARRAY[true, false, false, false]::bool[],
+              ARRAY[true, true, true, true]::bool[]);
+INSERT INTO member_totals (group_id, user_id, currency, paid, owed, sent, received)
+  SELECT :g::uuid, * FROM UNNEST(ARRAY[:u1, :u2, :u3, :u4]::uuid[],
+              ARRAY['EUR', 'EUR', 'EUR', 'EUR']::text[],
+              ARRAY[:amt::int8, 0, 0, 0]::int8[],
+              ARRAY[:amt::int8 - 3 * (:amt::int8 / 4), :amt::int8 / 4, :amt::int8 / 4, :amt::int8 / 4]::int8[],
+              ARRAY[0, 0, 0, 0]::int8[], ARRAY[0, 0, 0, 0]::int8[])
+  ON CONFLICT (group_id, user_id, currency) DO UPDATE SET
+    paid = member_totals.paid + excluded.paid, owed = member_totals.owed + excluded.owed,
+    sent = member_totals.sent + excluded.sent, received = member_totals.received + excluded.received;
+INSERT INTO pair_totals (group_id, currency, a, b, amount)
+  SELECT :g::uuid, * FROM UNNEST(ARRAY['EUR', 'EUR', 'EUR']::text[],
+              ARRAY[:u1, :u1, :u1]::uuid[], ARRAY[:u2, :u3, :u4]::uuid[],
+              ARRAY[-(:amt::int8 / 4), -(:amt::int8 / 4), -(:amt::int8 / 4)]::int8[])
+  ON CONFLICT (group_id, currency, a, b) DO UPDATE SET amount = pair_totals.amount + excluded.amount;
+INSERT INTO activity (id, group_id, actor, action, entity, entity_id, at, details)
+  VALUES ((lpad(to_hex(:r3::int8), 16, '0') || lpad(to_hex(:r2::int8), 16, '0'))::uuid,
+    :g::uuid, :u1::uuid, 'expense.created', 'expense',
+    (lpad(to_hex(:r1::int8), 16, '0') || lpad(to_hex(:r2::int8), 16, '0'))::uuid, now(),
+    repeat('x', 700));
+COMMIT;
