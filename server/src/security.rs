@@ -95,14 +95,18 @@ pub struct BearerToken(Principal);
 pub struct SessionCookie(Principal);
 
 /// Any of the ways to be signed in; without one, 401.
+///
+/// Tried in this order, and the last failure is the answer: the cookie first (no lookup when
+/// absent), then the bearer token, so that a bearer token met by a database outage answers
+/// 503 rather than a misleading 401.
 #[derive(Debug, SecurityScheme)]
 pub enum Auth {
-    /// OAuth2 password flow (bearer token).
-    OAuth2(OAuth2Password),
-    /// Bearer token.
-    Bearer(BearerToken),
     /// Session cookie.
     Cookie(SessionCookie),
+    /// Bearer token.
+    Bearer(BearerToken),
+    /// OAuth2 password flow (bearer token).
+    OAuth2(OAuth2Password),
 }
 
 impl Auth {

@@ -195,3 +195,48 @@ async fn cors_answers_allowed_origins_only() {
         .await;
     assert_eq!(r.header("access-control-allow-origin"), None);
 }
+
+#[tokio::test]
+async fn a_database_outage_is_503_without_details() {
+    let dir = std::env::temp_dir().join(format!("splitledger-server-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.join("down.db").display());
+    let store = splitledger_storage_sqlx::SqliteStorage::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+    let pool = store.pool().clone();
+    let app = TestApp::in_process(store, &test_settings());
+    let ann = app.user("ann@example.com", "Ann").await;
+    app.get("/health/ready").send().await.expect(200);
+
+    pool.close().await;
+    app.get("/health").send().await.expect(200);
+    let p = app
+        .get("/health/ready")
+        .send()
+        .await
+        .problem(503, "unavailable");
+    assert!(!s(&p["detail"]).to_lowercase().contains("pool"), "{p}");
+    let p = app.get("/api/v1/users/me").token(&ann.token).send().await;
+    assert_eq!(p.status, 503, "{}", p.text);
+    let body = p.json();
+    assert!(
+        !s(&body["detail"]).to_lowercase().contains("pool"),
+        "{body}"
+    );
+    let p = app
+        .post("/api/v1/auth/signup")
+        .json(
+            json!({"email": "bob@example.com", "password": "correct horse", "display_name": "Bob"}),
+        )
+        .send()
+        .await;
+    assert!(p.status >= 500, "{}", p.text);
+    assert!(
+        !p.text.to_lowercase().contains("sqlite") && !p.text.to_lowercase().contains("pool"),
+        "{}",
+        p.text
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
