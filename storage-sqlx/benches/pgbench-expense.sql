@@ -21,6 +21,11 @@ INSERT INTO expense_participants (group_id, expense_id, user_id, paid, owed, pay
               ARRAY[:amt::int8 - 3 * (:amt::int8 / 4), :amt::int8 / 4, :amt::int8 / 4, :amt::int8 / 4]::int8[],
               ARRAY[true, false, false, false]::bool[],
               ARRAY[true, true, true, true]::bool[]);
+INSERT INTO activity (id, group_id, actor, action, entity, entity_id, at, details)
+  VALUES ((lpad(to_hex(:r3::int8), 16, '0') || lpad(to_hex(:r2::int8), 16, '0'))::uuid,
+    :g::uuid, :u1::uuid, 'expense.created', 'expense',
+    (lpad(to_hex(:r1::int8), 16, '0') || lpad(to_hex(:r2::int8), 16, '0'))::uuid, now(),
+    repeat('x', 700));
 INSERT INTO member_totals (group_id, user_id, currency, paid, owed, sent, received)
   SELECT :g::uuid, * FROM UNNEST(ARRAY[:u1, :u2, :u3, :u4]::uuid[],
               ARRAY['EUR', 'EUR', 'EUR', 'EUR']::text[],
@@ -35,9 +40,4 @@ INSERT INTO pair_totals (group_id, currency, a, b, amount)
               ARRAY[:u1, :u1, :u1]::uuid[], ARRAY[:u2, :u3, :u4]::uuid[],
               ARRAY[-(:amt::int8 / 4), -(:amt::int8 / 4), -(:amt::int8 / 4)]::int8[])
   ON CONFLICT (group_id, currency, a, b) DO UPDATE SET amount = pair_totals.amount + excluded.amount;
-INSERT INTO activity (id, group_id, actor, action, entity, entity_id, at, details)
-  VALUES ((lpad(to_hex(:r3::int8), 16, '0') || lpad(to_hex(:r2::int8), 16, '0'))::uuid,
-    :g::uuid, :u1::uuid, 'expense.created', 'expense',
-    (lpad(to_hex(:r1::int8), 16, '0') || lpad(to_hex(:r2::int8), 16, '0'))::uuid, now(),
-    repeat('x', 700));
 COMMIT;

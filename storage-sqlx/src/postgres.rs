@@ -6,7 +6,8 @@
 //! `NotMember`); running totals are changed by `INSERT .. ON CONFLICT DO UPDATE` increments,
 //! in a fixed key order, so concurrent writers never lose an update nor deadlock; a running
 //! total that would leave BIGINT fails the statement (SQLSTATE 22003) and rolls everything
-//! back as `Overflow`. Idempotency keys are claimed by `INSERT .. ON CONFLICT DO NOTHING`:
+//! back as `Overflow`. The totals are the group's hot rows, so they are updated last, just
+//! before commit, to hold their locks as briefly as possible. Idempotency keys are claimed by `INSERT .. ON CONFLICT DO NOTHING`:
 //! a racing twin waits on the key, then reads the winner's record.
 
 use std::time::Duration;
@@ -841,8 +842,8 @@ impl Storage for PgStorage {
         .await
         .map_err(pg_error)?;
         insert_participants(&mut tx, e).await?;
-        apply(&mut tx, e.group_id, &write.totals, &write.pairs).await?;
         insert_activity(&mut tx, &write.activity).await?;
+        apply(&mut tx, e.group_id, &write.totals, &write.pairs).await?;
         commit(tx).await?;
         Ok(Inserted::Created)
     }
@@ -953,8 +954,8 @@ impl Storage for PgStorage {
             .await
             .map_err(pg_error)?;
         insert_participants(&mut tx, e).await?;
-        apply(&mut tx, e.group_id, &update.totals, &update.pairs).await?;
         insert_activity(&mut tx, &update.activity).await?;
+        apply(&mut tx, e.group_id, &update.totals, &update.pairs).await?;
         commit(tx).await
     }
 
@@ -971,8 +972,8 @@ impl Storage for PgStorage {
         if done.rows_affected() == 0 {
             return Err(version_miss(&mut tx, delete.group_id, delete.id).await);
         }
-        apply(&mut tx, delete.group_id, &delete.totals, &delete.pairs).await?;
         insert_activity(&mut tx, &delete.activity).await?;
+        apply(&mut tx, delete.group_id, &delete.totals, &delete.pairs).await?;
         commit(tx).await
     }
 
@@ -1004,8 +1005,8 @@ impl Storage for PgStorage {
         .execute(&mut *tx)
         .await
         .map_err(pg_error)?;
-        apply(&mut tx, s.group_id, &write.totals, &write.pairs).await?;
         insert_activity(&mut tx, &write.activity).await?;
+        apply(&mut tx, s.group_id, &write.totals, &write.pairs).await?;
         commit(tx).await?;
         Ok(Inserted::Created)
     }
@@ -1069,8 +1070,8 @@ impl Storage for PgStorage {
         if done.rows_affected() == 0 {
             return Err(StorageError::NotFound);
         }
-        apply(&mut tx, delete.group_id, &delete.totals, &delete.pairs).await?;
         insert_activity(&mut tx, &delete.activity).await?;
+        apply(&mut tx, delete.group_id, &delete.totals, &delete.pairs).await?;
         commit(tx).await
     }
 

@@ -877,8 +877,8 @@ impl Storage for SqliteStorage {
         .await
         .map_err(sqlite_error)?;
         insert_participants(&mut tx, e).await?;
-        apply(&mut tx, e.group_id, &write.totals, &write.pairs).await?;
         insert_activity(&mut tx, &write.activity).await?;
+        apply(&mut tx, e.group_id, &write.totals, &write.pairs).await?;
         commit(tx).await?;
         Ok(Inserted::Created)
     }
@@ -989,8 +989,8 @@ impl Storage for SqliteStorage {
             .await
             .map_err(sqlite_error)?;
         insert_participants(&mut tx, e).await?;
-        apply(&mut tx, e.group_id, &update.totals, &update.pairs).await?;
         insert_activity(&mut tx, &update.activity).await?;
+        apply(&mut tx, e.group_id, &update.totals, &update.pairs).await?;
         commit(tx).await
     }
 
@@ -1007,8 +1007,8 @@ impl Storage for SqliteStorage {
         if done.rows_affected() == 0 {
             return Err(version_miss(&mut tx, delete.group_id, delete.id).await);
         }
-        apply(&mut tx, delete.group_id, &delete.totals, &delete.pairs).await?;
         insert_activity(&mut tx, &delete.activity).await?;
+        apply(&mut tx, delete.group_id, &delete.totals, &delete.pairs).await?;
         commit(tx).await
     }
 
@@ -1040,8 +1040,8 @@ impl Storage for SqliteStorage {
         .execute(&mut *tx)
         .await
         .map_err(sqlite_error)?;
-        apply(&mut tx, s.group_id, &write.totals, &write.pairs).await?;
         insert_activity(&mut tx, &write.activity).await?;
+        apply(&mut tx, s.group_id, &write.totals, &write.pairs).await?;
         commit(tx).await?;
         Ok(Inserted::Created)
     }
@@ -1105,8 +1105,8 @@ impl Storage for SqliteStorage {
         if done.rows_affected() == 0 {
             return Err(StorageError::NotFound);
         }
-        apply(&mut tx, delete.group_id, &delete.totals, &delete.pairs).await?;
         insert_activity(&mut tx, &delete.activity).await?;
+        apply(&mut tx, delete.group_id, &delete.totals, &delete.pairs).await?;
         commit(tx).await
     }
 

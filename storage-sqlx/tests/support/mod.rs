@@ -140,8 +140,8 @@ pub async fn failed_writes_leave_nothing<S: Storage>(storage: S) {
     ));
     assert_eq!(snapshot(storage, g).await, before);
 
-    // The very last statement fails (an activity id already used): everything before it
-    // is rolled back, the idempotency key included.
+    // A late statement fails (an activity id already used): everything before it is
+    // rolled back, the idempotency key included.
     let mut w = write_like(&template, Some("k3"));
     w.activity.id = before.activity[0].id;
     assert!(storage.insert_expense(&w).await.is_err());
