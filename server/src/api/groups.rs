@@ -89,7 +89,12 @@ impl<S: Storage> GroupsApi<S> {
 
     /// A group with its members.
     #[oai(path = "/:group_id", method = "get")]
-    async fn get(&self, auth: Auth, group_id: Path<Uuid>) -> ApiResult<Json<GroupBody>> {
+    async fn get(
+        &self,
+        auth: Auth,
+        /// The group's id.
+        group_id: Path<Uuid>,
+    ) -> ApiResult<Json<GroupBody>> {
         let details = self
             .ledger
             .group(auth.user_id(), GroupId(group_id.0))
@@ -107,6 +112,7 @@ impl<S: Storage> GroupsApi<S> {
     async fn update(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         body: Json<GroupPatchBody>,
     ) -> ApiResult<Json<GroupBody>> {
@@ -128,7 +134,12 @@ impl<S: Storage> GroupsApi<S> {
 
     /// Delete a group and everything in it (owner only).
     #[oai(path = "/:group_id", method = "delete")]
-    async fn delete(&self, auth: Auth, group_id: Path<Uuid>) -> ApiResult<NoContent> {
+    async fn delete(
+        &self,
+        auth: Auth,
+        /// The group's id.
+        group_id: Path<Uuid>,
+    ) -> ApiResult<NoContent> {
         self.ledger
             .delete_group(auth.user_id(), GroupId(group_id.0))
             .await?;
@@ -154,7 +165,12 @@ pub enum MemberAdded {
 impl<S: Storage> MembersApi<S> {
     /// The members, in join order.
     #[oai(path = "/groups/:group_id/members", method = "get")]
-    async fn list(&self, auth: Auth, group_id: Path<Uuid>) -> ApiResult<Json<Vec<MemberBody>>> {
+    async fn list(
+        &self,
+        auth: Auth,
+        /// The group's id.
+        group_id: Path<Uuid>,
+    ) -> ApiResult<Json<Vec<MemberBody>>> {
         let members = self
             .ledger
             .members(auth.user_id(), GroupId(group_id.0))
@@ -170,6 +186,7 @@ impl<S: Storage> MembersApi<S> {
     async fn add(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         body: Json<AddMemberBody>,
     ) -> ApiResult<MemberAdded> {
@@ -195,7 +212,9 @@ impl<S: Storage> MembersApi<S> {
     async fn set_role(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
+        /// The member's user id.
         user_id: Path<Uuid>,
         body: Json<RoleBody>,
     ) -> ApiResult<Json<MemberBody>> {
@@ -219,7 +238,9 @@ impl<S: Storage> MembersApi<S> {
     async fn remove(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
+        /// The member's user id.
         user_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
         self.ledger
@@ -252,6 +273,7 @@ impl<S: Storage> InvitesApi<S> {
     async fn create(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         body: Json<NewInviteBody>,
     ) -> ApiResult<InviteCreated> {
@@ -276,6 +298,7 @@ impl<S: Storage> InvitesApi<S> {
     async fn accept(
         &self,
         auth: Auth,
+        /// The invite code.
         code: Path<String>,
     ) -> ApiResult<Json<super::models::GroupBody>> {
         let view = self.ledger.accept_invite(auth.user_id(), &code.0).await?;

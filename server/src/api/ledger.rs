@@ -43,6 +43,7 @@ impl<S: Storage> ExpensesApi<S> {
     async fn create(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         /// Makes retries safe: the same key and body create the expense once.
         #[oai(name = "Idempotency-Key")]
@@ -84,6 +85,7 @@ impl<S: Storage> ExpensesApi<S> {
     async fn list(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u32>>,
@@ -125,7 +127,9 @@ impl<S: Storage> ExpensesApi<S> {
     async fn get(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
+        /// The expense's id.
         expense_id: Path<Uuid>,
     ) -> ApiResult<Json<ExpenseBody>> {
         let expense = self
@@ -143,7 +147,9 @@ impl<S: Storage> ExpensesApi<S> {
     async fn update(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
+        /// The expense's id.
         expense_id: Path<Uuid>,
         body: Json<ExpensePatchBody>,
     ) -> ApiResult<Json<ExpenseBody>> {
@@ -179,7 +185,9 @@ impl<S: Storage> ExpensesApi<S> {
     async fn delete(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
+        /// The expense's id.
         expense_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
         self.ledger
@@ -213,6 +221,7 @@ impl<S: Storage> SettlementsApi<S> {
     async fn create(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         /// Makes retries safe: the same key and body record the repayment once.
         #[oai(name = "Idempotency-Key")]
@@ -244,6 +253,7 @@ impl<S: Storage> SettlementsApi<S> {
     async fn list(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u32>>,
@@ -275,7 +285,9 @@ impl<S: Storage> SettlementsApi<S> {
     async fn delete(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
+        /// The repayment's id.
         settlement_id: Path<Uuid>,
     ) -> ApiResult<NoContent> {
         self.ledger

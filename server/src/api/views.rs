@@ -28,7 +28,12 @@ impl<S: Storage> BalancesApi<S> {
     ///
     /// `net = paid − owed + sent − received`; the nets add up to zero in every currency.
     #[oai(path = "/groups/:group_id/balances", method = "get")]
-    async fn balances(&self, auth: Auth, group_id: Path<Uuid>) -> ApiResult<Json<BalancesBody>> {
+    async fn balances(
+        &self,
+        auth: Auth,
+        /// The group's id.
+        group_id: Path<Uuid>,
+    ) -> ApiResult<Json<BalancesBody>> {
         let view = self
             .ledger
             .balances(auth.user_id(), GroupId(group_id.0))
@@ -38,7 +43,12 @@ impl<S: Storage> BalancesApi<S> {
 
     /// Who owes whom, netted per pair (not simplified).
     #[oai(path = "/groups/:group_id/debts", method = "get")]
-    async fn debts(&self, auth: Auth, group_id: Path<Uuid>) -> ApiResult<Json<DebtsBody>> {
+    async fn debts(
+        &self,
+        auth: Auth,
+        /// The group's id.
+        group_id: Path<Uuid>,
+    ) -> ApiResult<Json<DebtsBody>> {
         let debts = self
             .ledger
             .debts(auth.user_id(), GroupId(group_id.0))
@@ -53,7 +63,12 @@ impl<S: Storage> BalancesApi<S> {
     /// Proven minimal up to 20 non-zero balances per currency (`optimal: true`); above, a
     /// fast heuristic of at most n − 1 transfers (`optimal: false`).
     #[oai(path = "/groups/:group_id/settlement-plan", method = "get")]
-    async fn plan(&self, auth: Auth, group_id: Path<Uuid>) -> ApiResult<Json<PlanBody>> {
+    async fn plan(
+        &self,
+        auth: Auth,
+        /// The group's id.
+        group_id: Path<Uuid>,
+    ) -> ApiResult<Json<PlanBody>> {
         let plan = self
             .ledger
             .settlement_plan(auth.user_id(), GroupId(group_id.0))
@@ -100,6 +115,7 @@ impl<S: Storage> ReportsApi<S> {
     async fn activity(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<u32>>,
@@ -130,6 +146,7 @@ impl<S: Storage> ReportsApi<S> {
     async fn summary(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         /// The key to total by (default `category`).
         by: Query<Option<SummaryKey>>,
@@ -160,6 +177,7 @@ impl<S: Storage> ReportsApi<S> {
     async fn export(
         &self,
         auth: Auth,
+        /// The group's id.
         group_id: Path<Uuid>,
         /// `json` (default) or `csv`.
         format: Query<Option<ExportFormat>>,

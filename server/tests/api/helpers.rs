@@ -203,8 +203,12 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-/// Settings for tests: port 0, defaults otherwise.
+/// Settings for tests: port 0, defaults otherwise. Logs go to the terminal only when
+/// `TEST_LOG` is set.
 pub fn test_settings() -> Settings {
+    if std::env::var_os("TEST_LOG").is_some() {
+        splitledger_server::telemetry::init(splitledger_server::LogFormat::Text);
+    }
     let mut s = Settings::defaults();
     s.bind = "127.0.0.1:0".to_string();
     s
