@@ -8,7 +8,7 @@
 BEGIN;
 SELECT 1 FROM groups WHERE id = :g::uuid FOR KEY SHARE;
 SELECT user_id FROM members WHERE group_id = :g::uuid
-  AND user_id = ANY(ARRAY[:u1, :u2, :u3, :u4]::uuid[]) ORDER BY user_id FOR SHARE;
+  AND user_id = ANY(ARRAY[:u1, :u2, :u3, :u4]::uuid[]) ORDER BY user_id FOR KEY SHARE;
 INSERT INTO expenses (id, group_id, description, amount, currency, split, category,
     payment_method, occurred_on, notes, metadata, created_by, created_at, updated_at, version)
   VALUES ((lpad(to_hex(:r1::int8), 16, '0') || lpad(to_hex(:r2::int8), 16, '0'))::uuid,

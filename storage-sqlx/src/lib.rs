@@ -11,7 +11,9 @@
 //! the history. The migrations of each dialect are embedded ([`POSTGRES_MIGRATOR`],
 //! [`SQLITE_MIGRATOR`]) and applied by `migrate()`.
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod common;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod types;
 
 #[cfg(feature = "postgres")]

@@ -1,9 +1,10 @@
 //! The PostgreSQL store.
 //!
 //! Concurrency: every write is one READ COMMITTED transaction. Writes that need members
-//! lock their rows `FOR SHARE` (so `remove_member`, which locks its row `FOR UPDATE`, either
-//! waits for them and then sees their totals, or goes first and makes them fail with
-//! `NotMember`); running totals are changed by `INSERT .. ON CONFLICT DO UPDATE` increments,
+//! lock their rows `FOR KEY SHARE` (so `remove_member`, which locks its row `FOR UPDATE`,
+//! either waits for them and then sees their totals, or goes first and makes them fail with
+//! `NotMember`; the weakest lock that conflicts with a removal, so role changes need not
+//! wait for expense writes); running totals are changed by `INSERT .. ON CONFLICT DO UPDATE` increments,
 //! in a fixed key order, so concurrent writers never lose an update nor deadlock; a running
 //! total that would leave BIGINT fails the statement (SQLSTATE 22003) and rolls everything
 //! back as `Overflow`. The totals are the group's hot rows, so they are updated last, just
@@ -167,7 +168,7 @@ async fn lock_members(
     let ids: Vec<Uuid> = users.iter().map(|u| u.0).collect();
     let found: Vec<DbUuid> = sqlx::query_scalar(
         "SELECT user_id FROM members WHERE group_id = $1 AND user_id = ANY($2) \
-         ORDER BY user_id FOR SHARE",
+         ORDER BY user_id FOR KEY SHARE",
     )
     .bind(DbUuid(group.0))
     .bind(&ids)
@@ -723,7 +724,10 @@ impl Storage for PgStorage {
     ) -> StorageResult<()> {
         let mut tx = self.begin().await?;
         lock_group(&mut tx, group).await?;
-        for (user, role) in changes {
+        // In member order, like every other writer that locks member rows.
+        let mut changes = changes.to_vec();
+        changes.sort_by_key(|(user, _)| *user);
+        for (user, role) in &changes {
             let done =
                 sqlx::query("UPDATE members SET role = $3 WHERE group_id = $1 AND user_id = $2")
                     .bind(DbUuid(group.0))
