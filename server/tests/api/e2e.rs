@@ -6,6 +6,8 @@ use serde_json::json;
 use splitledger_storage_sqlx::{PgStorage, SqliteStorage};
 use sqlx::PgPool;
 
+use splitledger_server::Application;
+
 use crate::helpers::{TestApp, s};
 
 async fn story(app: &TestApp) {
@@ -179,4 +181,83 @@ async fn the_application_builds_from_settings_and_stops_on_signal() {
     );
     assert!(dir.join("fresh.db").exists());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Reads one HTTP/1.1 response with a `content-length` body from a kept-alive connection.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        let n = stream
+            .read(&mut byte)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            n == 1,
+            "connection closed early: {}",
+            String::from_utf8_lossy(&raw)
+        );
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&raw).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream
+        .read_exact(&mut body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    format!("{head}{}", String::from_utf8_lossy(&body))
+}
+
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight() {
+    use tokio::io::AsyncWriteExt;
+    let app = Application::with_storage(
+        splitledger_core::MemoryStorage::new(),
+        &crate::helpers::test_settings(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let addr = app.addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    // A first request makes sure the connection is accepted and kept alive.
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+    // A sign-up hashes a password (tens of milliseconds); stop while it runs.
+    let body = r#"{"email":"ann@example.com","password":"correct horse","display_name":"Ann"}"#;
+    let request = format!(
+        "POST /api/v1/auth/signup HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let _ = stop.send(());
+    let reply = read_response(&mut stream).await;
+    assert!(reply.starts_with("HTTP/1.1 201"), "{reply}");
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    assert!(
+        matches!(outcome, Ok(Ok(Ok(())))),
+        "the server did not stop cleanly"
+    );
 }
