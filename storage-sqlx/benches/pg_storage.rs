@@ -6,7 +6,8 @@
 //!
 //! Uses `DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) to create a
 //! scratch database, dropped at the end. Run: `cargo bench -p splitledger-storage-sqlx
-//! --bench pg_storage`; `BENCH_LARGE=20000` shrinks the large group. Compare with
+//! --bench pg_storage`; `BENCH_LARGE=20000` shrinks the large group; `BENCH_SYNC_OFF=1` sets
+//! `synchronous_commit = off` on the scratch database (the CPU limit, not the disk's). Compare with
 //! `benches/run-pgbench.sh` (the same SQL transaction driven by pgbench).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -165,6 +166,16 @@ async fn main() {
         .execute(&mut admin)
         .await
         .unwrap();
+    if std::env::var_os("BENCH_SYNC_OFF").is_some() {
+        // Commits stop waiting for the WAL flush: shows the CPU limit instead of the disk's.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "ALTER DATABASE {db} SET synchronous_commit = off"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        println!("(synchronous_commit = off)");
+    }
 
     let store = PgStorage::connect(&with_database(&admin_url, &db))
         .await

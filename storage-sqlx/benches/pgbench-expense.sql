@@ -6,7 +6,6 @@
 \set r3 random(1, 9223372036854775806)
 \set amt random(100, 999999)
 BEGIN;
-SELECT 1 FROM groups WHERE id = :g::uuid FOR KEY SHARE;
 SELECT user_id FROM members WHERE group_id = :g::uuid
   AND user_id = ANY(ARRAY[:u1, :u2, :u3, :u4]::uuid[]) ORDER BY user_id FOR KEY SHARE;
 INSERT INTO expenses (id, group_id, description, amount, currency, split, category,

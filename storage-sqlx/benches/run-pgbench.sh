@@ -6,6 +6,7 @@
 #
 # Usage: storage-sqlx/benches/run-pgbench.sh [seconds per run, default 15]
 # Uses DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) for the server.
+# BENCH_SYNC_OFF=1 runs with synchronous_commit = off (the CPU limit, not the disk's).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 secs="${1:-15}"
@@ -37,6 +38,10 @@ full="$(mktemp)"
 trap 'rm -f "$full"; psql -q "$url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
 cat "$here/pgbench-ledger-reads.sql" "$here/pgbench-expense.sql" > "$full"
 
+if [ -n "${BENCH_SYNC_OFF:-}" ]; then
+  export PGOPTIONS="${PGOPTIONS:-} -c synchronous_commit=off"
+  echo "(synchronous_commit = off)"
+fi
 vars=(-D "g=$g" -D "u1=$u1" -D "u2=$u2" -D "u3=$u3" -D "u4=$u4")
 run() { # label script clients threads
   local tps

@@ -124,6 +124,12 @@ impl PgStorage {
         self.pool.begin().await.map_err(pg_error)
     }
 
+    /// A connection for a read of one statement (plus, when it finds nothing, the check that
+    /// the group exists: no transaction needed, either answer is a valid moment).
+    async fn conn(&self) -> StorageResult<sqlx::pool::PoolConnection<Postgres>> {
+        self.pool.acquire().await.map_err(pg_error)
+    }
+
     /// A consistent snapshot for reads that take several statements.
     async fn snapshot(&self) -> StorageResult<Transaction<'static, Postgres>> {
         self.pool
@@ -159,7 +165,9 @@ async fn group_exists(conn: &mut PgConnection, group: GroupId) -> StorageResult<
         .ok_or(StorageError::NotFound)
 }
 
-/// Locks the member rows of `users` until commit; `NotMember` for the first one missing.
+/// Locks the member rows of `users` until commit; `NotFound` if the group does not exist,
+/// else `NotMember` for the first one missing. (The locks also keep the group: deleting it
+/// would delete them.)
 async fn lock_members(
     conn: &mut PgConnection,
     group: GroupId,
@@ -175,10 +183,14 @@ async fn lock_members(
     .fetch_all(&mut *conn)
     .await
     .map_err(pg_error)?;
+    if found.len() < users.len() {
+        group_exists(conn, group).await?;
+    }
     check_members(users, &found)
 }
 
-/// Claims an idempotency key for `id`; the earlier record if the key was used.
+/// Claims an idempotency key for `id`; the earlier record if the key was used; `NotFound`
+/// (a foreign-key violation) if the group does not exist.
 async fn claim(
     conn: &mut PgConnection,
     group: GroupId,
@@ -679,18 +691,18 @@ impl Storage for PgStorage {
     }
 
     async fn members(&self, group: GroupId) -> StorageResult<Vec<Member>> {
-        let mut tx = self.snapshot().await?;
+        let mut conn = self.conn().await?;
         let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT m.user_id, u.display_name, u.email, m.role, m.joined_at \
              FROM members m JOIN users u ON u.id = m.user_id \
              WHERE m.group_id = $1 ORDER BY m.joined_at, m.user_id",
         )
         .bind(DbUuid(group.0))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await
         .map_err(pg_error)?;
         if rows.is_empty() {
-            group_exists(&mut tx, group).await?;
+            group_exists(&mut conn, group).await?;
         }
         rows.into_iter().map(MemberRow::into_member).collect()
     }
@@ -814,7 +826,6 @@ impl Storage for PgStorage {
     async fn insert_expense(&self, write: &ExpenseWrite) -> StorageResult<Inserted> {
         let e = &write.expense;
         let mut tx = self.begin().await?;
-        lock_group(&mut tx, e.group_id).await?;
         if let Some(c) = &write.idempotency
             && let Some(existing) = claim(&mut tx, e.group_id, c, e.id.0).await?
         {
@@ -984,7 +995,6 @@ impl Storage for PgStorage {
     async fn insert_settlement(&self, write: &SettlementWrite) -> StorageResult<Inserted> {
         let s = &write.settlement;
         let mut tx = self.begin().await?;
-        lock_group(&mut tx, s.group_id).await?;
         if let Some(c) = &write.idempotency
             && let Some(existing) = claim(&mut tx, s.group_id, c, s.id.0).await?
         {
@@ -1039,7 +1049,7 @@ impl Storage for PgStorage {
         after: Option<&DatedCursor>,
         limit: u32,
     ) -> StorageResult<Vec<Settlement>> {
-        let mut tx = self.snapshot().await?;
+        let mut conn = self.conn().await?;
         let rows: Vec<SettlementRow> = sqlx::query_as(
             "SELECT id, group_id, from_user, to_user, amount, currency, occurred_on, note, \
              created_by, created_at FROM settlements \
@@ -1052,11 +1062,11 @@ impl Storage for PgStorage {
         .bind(after.map(|c| DbTime(c.created_at)))
         .bind(after.map(|c| DbUuid(c.id)))
         .bind(self::limit(limit))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await
         .map_err(pg_error)?;
         if rows.is_empty() {
-            group_exists(&mut tx, group).await?;
+            group_exists(&mut conn, group).await?;
         }
         rows.into_iter()
             .map(SettlementRow::into_settlement)
@@ -1080,31 +1090,31 @@ impl Storage for PgStorage {
     }
 
     async fn member_totals(&self, group: GroupId) -> StorageResult<Vec<MemberTotals>> {
-        let mut tx = self.snapshot().await?;
+        let mut conn = self.conn().await?;
         let rows: Vec<TotalsRow> = sqlx::query_as(
             "SELECT user_id, currency, paid, owed, sent, received FROM member_totals \
              WHERE group_id = $1",
         )
         .bind(DbUuid(group.0))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await
         .map_err(pg_error)?;
         if rows.is_empty() {
-            group_exists(&mut tx, group).await?;
+            group_exists(&mut conn, group).await?;
         }
         member_totals(rows)
     }
 
     async fn pair_totals(&self, group: GroupId) -> StorageResult<Vec<PairDelta<UserId>>> {
-        let mut tx = self.snapshot().await?;
+        let mut conn = self.conn().await?;
         let rows: Vec<PairRow> =
             sqlx::query_as("SELECT currency, a, b, amount FROM pair_totals WHERE group_id = $1")
                 .bind(DbUuid(group.0))
-                .fetch_all(&mut *tx)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(pg_error)?;
         if rows.is_empty() {
-            group_exists(&mut tx, group).await?;
+            group_exists(&mut conn, group).await?;
         }
         pair_totals(rows)
     }
@@ -1158,16 +1168,16 @@ impl Storage for PgStorage {
                  GROUP BY p.user_id, e.currency"
             }
         };
-        let mut tx = self.snapshot().await?;
+        let mut conn = self.conn().await?;
         let rows: Vec<SummaryDbRow> = sqlx::query_as(sql)
             .bind(DbUuid(group.0))
             .bind(from.map(DbDate))
             .bind(to.map(DbDate))
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut *conn)
             .await
             .map_err(pg_error)?;
         if rows.is_empty() {
-            group_exists(&mut tx, group).await?;
+            group_exists(&mut conn, group).await?;
         }
         summary_rows(rows)
     }
@@ -1178,7 +1188,7 @@ impl Storage for PgStorage {
         after: Option<&ActivityCursor>,
         limit: u32,
     ) -> StorageResult<Vec<Activity>> {
-        let mut tx = self.snapshot().await?;
+        let mut conn = self.conn().await?;
         let rows: Vec<ActivityRow> = sqlx::query_as(
             "SELECT id, group_id, actor, action, entity, entity_id, at, details FROM activity \
              WHERE group_id = $1 AND ($2::timestamptz IS NULL OR (at, id) < ($2, $3)) \
@@ -1188,11 +1198,11 @@ impl Storage for PgStorage {
         .bind(after.map(|c| DbTime(c.at)))
         .bind(after.map(|c| DbUuid(c.id.0)))
         .bind(self::limit(limit))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await
         .map_err(pg_error)?;
         if rows.is_empty() {
-            group_exists(&mut tx, group).await?;
+            group_exists(&mut conn, group).await?;
         }
         rows.into_iter().map(ActivityRow::into_activity).collect()
     }

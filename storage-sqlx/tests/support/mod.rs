@@ -150,6 +150,18 @@ pub async fn failed_writes_leave_nothing<S: Storage>(storage: S) {
     let w = write_like(&template, Some("k3"));
     assert_eq!(storage.insert_expense(&w).await, Ok(Inserted::Created));
 
+    // A group that does not exist, with or without an idempotency key.
+    for key in [None, Some("k4")] {
+        let mut w = write_like(&template, key);
+        let elsewhere = GroupId::random();
+        w.expense.group_id = elsewhere;
+        w.activity.group_id = elsewhere;
+        assert_eq!(
+            storage.insert_expense(&w).await,
+            Err(StorageError::NotFound)
+        );
+    }
+
     // Only whole, valid writes landed: the totals still match a full recomputation.
     f.check_totals(&ann, g).await;
     assert_eq!(snapshot(storage, g).await.expenses.len(), 2);
