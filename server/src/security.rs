@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use poem::Request;
-use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Bearer};
+use poem_openapi::{OAuthScopes, SecurityScheme};
 use splitledger_core::domain::User;
 use splitledger_core::ledger::SessionToken;
 use splitledger_core::{Ledger, Storage};
@@ -69,12 +69,20 @@ async fn check_cookie(req: &Request, key: ApiKey) -> poem::Result<Principal> {
     resolve(req, key.key, true).await
 }
 
+/// The OAuth2 scopes (one: a session may do everything its account may).
+#[derive(Debug, OAuthScopes)]
+#[oai(rename_all = "lowercase")]
+pub enum Scopes {
+    /// Everything the account may do.
+    Ledger,
+}
+
 /// OAuth2 password flow: the docs page's Authorize button posts the email and password to
 /// `/api/v1/auth/token` and then sends the token as a bearer token.
 #[derive(Debug, SecurityScheme)]
 #[oai(
     ty = "oauth2",
-    flows(password(token_url = "/api/v1/auth/token")),
+    flows(password(token_url = "/api/v1/auth/token", scopes = "Scopes")),
     checker = "check_bearer"
 )]
 pub struct OAuth2Password(Principal);

@@ -104,6 +104,32 @@ async fn sign_up_login_and_profile() {
 }
 
 #[tokio::test]
+async fn the_docs_authorize_button_request_gets_a_token() {
+    // What Swagger UI's OAuth2 password flow posts: the form with a scope and a client id,
+    // and an `Authorization: Basic` header for the (empty) client secret.
+    let app = TestApp::memory();
+    app.user("ann@example.com", "Ann").await;
+    let body = app
+        .post("/api/v1/auth/token")
+        .header("authorization", "Basic c3dhZ2dlcjo=")
+        .header("accept", "application/json, text/plain, */*")
+        .raw(
+            "application/x-www-form-urlencoded",
+            "grant_type=password&username=ann%40example.com&password=correct%20horse&scope=ledger&client_id=swagger",
+        )
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(body["token_type"], "bearer");
+    let token = s(&body["access_token"]);
+    app.get("/api/v1/users/me")
+        .token(&token)
+        .send()
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
 async fn secure_cookies_when_configured() {
     let mut settings = test_settings();
     settings.cookie_secure = true;
