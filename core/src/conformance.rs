@@ -273,40 +273,10 @@ impl<S: Storage> Fixture<S> {
 
 /// Every expense and settlement of a group, through the store's own pagination.
 pub async fn history<S: Storage>(storage: &S, group: GroupId) -> (Vec<Expense>, Vec<Settlement>) {
-    let mut expenses: Vec<Expense> = Vec::new();
-    loop {
-        let after = expenses.last().map(|e| crate::domain::DatedCursor {
-            occurred_on: e.occurred_on,
-            created_at: e.created_at,
-            id: e.id.0,
-        });
-        let batch = storage
-            .list_expenses(group, &ExpenseFilter::default(), after.as_ref(), 100)
-            .await
-            .unwrap();
-        let done = batch.len() < 100;
-        expenses.extend(batch);
-        if done {
-            break;
-        }
-    }
-    let mut settlements: Vec<Settlement> = Vec::new();
-    loop {
-        let after = settlements.last().map(|s| crate::domain::DatedCursor {
-            occurred_on: s.occurred_on,
-            created_at: s.created_at,
-            id: s.id.0,
-        });
-        let batch = storage
-            .list_settlements(group, after.as_ref(), 100)
-            .await
-            .unwrap();
-        let done = batch.len() < 100;
-        settlements.extend(batch);
-        if done {
-            break;
-        }
-    }
+    let expenses = crate::storage::all_expenses(storage, group).await.unwrap();
+    let settlements = crate::storage::all_settlements(storage, group)
+        .await
+        .unwrap();
     (expenses, settlements)
 }
 

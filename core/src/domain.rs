@@ -393,6 +393,15 @@ impl Expense {
         self.payers.iter().any(|p| p.user_id == user)
     }
 
+    /// Its position in the newest-first order of expense lists.
+    pub fn cursor(&self) -> DatedCursor {
+        DatedCursor {
+            occurred_on: self.occurred_on,
+            created_at: self.created_at,
+            id: self.id.0,
+        }
+    }
+
     /// The expense as activity details and exports show it (amounts as strings).
     pub fn snapshot(&self) -> serde_json::Value {
         let portions = |list: &[Portion<UserId>]| -> Vec<serde_json::Value> {
@@ -447,6 +456,15 @@ impl Settlement {
     /// The amount with its currency.
     pub fn money(&self) -> Money {
         Money::from_minor(self.amount, self.currency)
+    }
+
+    /// Its position in the newest-first order of settlement lists.
+    pub fn cursor(&self) -> DatedCursor {
+        DatedCursor {
+            occurred_on: self.occurred_on,
+            created_at: self.created_at,
+            id: self.id.0,
+        }
     }
 
     /// The settlement as activity details and exports show it.

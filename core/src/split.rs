@@ -451,28 +451,17 @@ fn split_shares<K: MemberKey>(
             Some(out)
         }
         SplitInput::Percent { shares } => {
-            if shares.is_empty() {
-                errors.push(FieldError::new(
-                    "split.shares",
-                    "empty_split",
-                    "name at least one member",
-                ));
-            }
-            let mut weights = Vec::with_capacity(shares.len());
-            for (i, s) in shares.iter().enumerate() {
-                named(errors, &s.user_id, format!("split.shares[{i}].user_id"));
-                match scaled(&s.percent, MAX_PERCENT_DECIMALS, 100) {
-                    Some(w) => weights.push((s.user_id.clone(), w)),
-                    None => errors.push(FieldError::new(
-                        format!("split.shares[{i}].percent"),
-                        "invalid_percent",
-                        "a percentage from 0 to 100 with at most two decimals",
-                    )),
-                }
-            }
-            if weights.len() != shares.len() || shares.is_empty() {
-                return None;
-            }
+            let entries = shares.iter().map(|s| (&s.user_id, s.percent.as_str()));
+            let weights = scaled_entries(
+                entries,
+                ("percent", MAX_PERCENT_DECIMALS, 100),
+                (
+                    "invalid_percent",
+                    "a percentage from 0 to 100 with at most two decimals",
+                ),
+                errors,
+                &mut named,
+            )?;
             if weights.iter().map(|(_, w)| *w).sum::<i128>()
                 != 100 * 10_i128.pow(MAX_PERCENT_DECIMALS)
             {
@@ -486,28 +475,17 @@ fn split_shares<K: MemberKey>(
             weighted(request.seed, amount, &weights, errors)
         }
         SplitInput::Shares { shares } => {
-            if shares.is_empty() {
-                errors.push(FieldError::new(
-                    "split.shares",
-                    "empty_split",
-                    "name at least one member",
-                ));
-            }
-            let mut weights = Vec::with_capacity(shares.len());
-            for (i, s) in shares.iter().enumerate() {
-                named(errors, &s.user_id, format!("split.shares[{i}].user_id"));
-                match scaled(&s.weight, MAX_WEIGHT_DECIMALS, MAX_WEIGHT) {
-                    Some(w) => weights.push((s.user_id.clone(), w)),
-                    None => errors.push(FieldError::new(
-                        format!("split.shares[{i}].weight"),
-                        "invalid_weight",
-                        "a weight from 0 to 1000000 with at most six decimals",
-                    )),
-                }
-            }
-            if weights.len() != shares.len() || shares.is_empty() {
-                return None;
-            }
+            let entries = shares.iter().map(|s| (&s.user_id, s.weight.as_str()));
+            let weights = scaled_entries(
+                entries,
+                ("weight", MAX_WEIGHT_DECIMALS, MAX_WEIGHT),
+                (
+                    "invalid_weight",
+                    "a weight from 0 to 1000000 with at most six decimals",
+                ),
+                errors,
+                &mut named,
+            )?;
             if weights.iter().all(|(_, w)| *w == 0) {
                 errors.push(FieldError::new(
                     "split.shares",
@@ -519,6 +497,38 @@ fn split_shares<K: MemberKey>(
             weighted(request.seed, amount, &weights, errors)
         }
     }
+}
+
+/// Parses the percentages or weights of a split into integers scaled by 10^decimals, naming
+/// each member; `None` (with the reasons recorded) unless every entry parsed.
+fn scaled_entries<'a, K: MemberKey + 'a>(
+    entries: impl ExactSizeIterator<Item = (&'a K, &'a str)>,
+    (value, decimals, max): (&str, u32, i64),
+    (code, message): (&'static str, &str),
+    errors: &mut ValidationErrors,
+    named: &mut impl FnMut(&mut ValidationErrors, &K, String),
+) -> Option<Vec<(K, i128)>> {
+    let count = entries.len();
+    if count == 0 {
+        errors.push(FieldError::new(
+            "split.shares",
+            "empty_split",
+            "name at least one member",
+        ));
+    }
+    let mut weights = Vec::with_capacity(count);
+    for (i, (key, text)) in entries.enumerate() {
+        named(errors, key, format!("split.shares[{i}].user_id"));
+        match scaled(text, decimals, max) {
+            Some(w) => weights.push((key.clone(), w)),
+            None => errors.push(FieldError::new(
+                format!("split.shares[{i}].{value}"),
+                code,
+                message,
+            )),
+        }
+    }
+    (count > 0 && weights.len() == count).then_some(weights)
 }
 
 fn weighted<K: MemberKey>(

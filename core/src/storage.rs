@@ -328,3 +328,53 @@ pub trait Storage: Send + Sync + 'static {
         limit: u32,
     ) -> StorageResult<Vec<Activity>>;
 }
+
+/// Page size of [`all_expenses`] and [`all_settlements`].
+const DRAIN_BATCH: u32 = 500;
+
+/// Reads every page of a newest-first list.
+async fn drain<T>(
+    mut page: impl AsyncFnMut(Option<DatedCursor>) -> StorageResult<Vec<T>>,
+    cursor: impl Fn(&T) -> DatedCursor,
+) -> StorageResult<Vec<T>> {
+    let mut all = Vec::new();
+    loop {
+        let batch = page(all.last().map(&cursor)).await?;
+        let done = batch.len() < DRAIN_BATCH as usize;
+        all.extend(batch);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+/// Every expense of a group, newest first, read through the store's own pages (for exports
+/// and for recomputing totals).
+pub async fn all_expenses<S: Storage>(storage: &S, group: GroupId) -> StorageResult<Vec<Expense>> {
+    let filter = ExpenseFilter::default();
+    drain(
+        async |after| {
+            storage
+                .list_expenses(group, &filter, after.as_ref(), DRAIN_BATCH)
+                .await
+        },
+        Expense::cursor,
+    )
+    .await
+}
+
+/// Every settlement of a group, newest first, read through the store's own pages.
+pub async fn all_settlements<S: Storage>(
+    storage: &S,
+    group: GroupId,
+) -> StorageResult<Vec<Settlement>> {
+    drain(
+        async |after| {
+            storage
+                .list_settlements(group, after.as_ref(), DRAIN_BATCH)
+                .await
+        },
+        Settlement::cursor,
+    )
+    .await
+}

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::Date;
+use uuid::Uuid;
 
 use super::{Error, Ledger, Result, cursor, optional_text, record, required_text};
 use crate::balance::{
@@ -11,7 +12,7 @@ use crate::balance::{
     negate_pairs, negate_totals, settlement_deltas, settlement_pair_delta,
 };
 use crate::domain::{
-    DatedCursor, Expense, ExpenseFilter, ExpenseId, GroupId, Role, Settlement, SettlementId, UserId,
+    Expense, ExpenseFilter, ExpenseId, GroupId, Role, Settlement, SettlementId, UserId,
 };
 use crate::error::{FieldError, ValidationErrors};
 use crate::money::Currency;
@@ -221,20 +222,16 @@ fn may_change_expense(role: Role, actor: UserId, expense: &Expense) -> Result<()
     }
 }
 
-fn expense_cursor(e: &Expense) -> String {
-    cursor::dated(&DatedCursor {
-        occurred_on: e.occurred_on,
-        created_at: e.created_at,
-        id: e.id.0,
-    })
-}
-
-fn settlement_cursor(s: &Settlement) -> String {
-    cursor::dated(&DatedCursor {
-        occurred_on: s.occurred_on,
-        created_at: s.created_at,
-        id: s.id.0,
-    })
+/// The id an earlier request with the same idempotency key created, if it was this request.
+fn replayed(claim: Option<&IdempotencyClaim>, earlier: &str, id: Uuid) -> Result<Uuid> {
+    if claim.is_some_and(|c| c.fingerprint == earlier) {
+        Ok(id)
+    } else {
+        Err(Error::conflict(
+            "idempotency_key_reused",
+            "this idempotency key was used with a different request",
+        ))
+    }
 }
 
 struct Deltas {
@@ -364,12 +361,7 @@ impl<S: Storage> Ledger<S> {
         match self.storage.insert_expense(&write).await? {
             Inserted::Created => Ok(write.expense),
             Inserted::Existing { fingerprint, id } => {
-                if Some(&fingerprint) != write.idempotency.as_ref().map(|c| &c.fingerprint) {
-                    return Err(Error::conflict(
-                        "idempotency_key_reused",
-                        "this idempotency key was used with a different request",
-                    ));
-                }
+                let id = replayed(write.idempotency.as_ref(), &fingerprint, id)?;
                 self.storage
                     .expense(group, ExpenseId(id))
                     .await?
@@ -415,7 +407,7 @@ impl<S: Storage> Ledger<S> {
             .storage
             .list_expenses(group, &request.filter, after.as_ref(), limit + 1)
             .await?;
-        Ok(Page::from_rows(rows, limit, expense_cursor))
+        Ok(Page::from_rows(rows, limit, |e| cursor::dated(&e.cursor())))
     }
 
     /// Edits an expense (its creator, a payer, an admin or the owner), if `patch.version` is
@@ -718,12 +710,7 @@ impl<S: Storage> Ledger<S> {
         match self.storage.insert_settlement(&write).await? {
             Inserted::Created => Ok(write.settlement),
             Inserted::Existing { fingerprint, id } => {
-                if Some(&fingerprint) != write.idempotency.as_ref().map(|c| &c.fingerprint) {
-                    return Err(Error::conflict(
-                        "idempotency_key_reused",
-                        "this idempotency key was used with a different request",
-                    ));
-                }
+                let id = replayed(write.idempotency.as_ref(), &fingerprint, id)?;
                 self.storage
                     .settlement(group, SettlementId(id))
                     .await?
@@ -750,7 +737,7 @@ impl<S: Storage> Ledger<S> {
             .storage
             .list_settlements(group, after.as_ref(), limit + 1)
             .await?;
-        Ok(Page::from_rows(rows, limit, settlement_cursor))
+        Ok(Page::from_rows(rows, limit, |s| cursor::dated(&s.cursor())))
     }
 
     /// Deletes a repayment (its creator, either party, an admin or the owner).

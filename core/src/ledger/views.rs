@@ -11,12 +11,11 @@ use super::expenses::{Page, PageRequest};
 use super::{Error, Ledger, Result, cursor};
 use crate::balance::{Totals, debts_from_pairs};
 use crate::domain::{
-    Activity, ActivityCursor, DatedCursor, Expense, ExpenseFilter, Group, GroupId, Member,
-    Settlement, SummaryBy, UserId,
+    Activity, ActivityCursor, Expense, Group, GroupId, Member, Settlement, SummaryBy, UserId,
 };
 use crate::money::{Currency, Money};
 use crate::preview::{BalancesView, PlanView, TransferView};
-use crate::storage::Storage;
+use crate::storage::{Storage, all_expenses, all_settlements};
 
 /// One debt between two members, netted per pair (same shape as a plan's transfer).
 pub type DebtView = TransferView<UserId>;
@@ -384,41 +383,8 @@ impl<S: Storage> Ledger<S> {
     pub async fn export(&self, actor: UserId, group: GroupId) -> Result<Export> {
         let (g, _) = self.access(actor, group).await?;
         let members = self.storage.members(group).await?;
-        const BATCH: u32 = 500;
-        let mut expenses: Vec<Expense> = Vec::new();
-        loop {
-            let after = expenses.last().map(|e| DatedCursor {
-                occurred_on: e.occurred_on,
-                created_at: e.created_at,
-                id: e.id.0,
-            });
-            let batch = self
-                .storage
-                .list_expenses(group, &ExpenseFilter::default(), after.as_ref(), BATCH)
-                .await?;
-            let done = batch.len() < BATCH as usize;
-            expenses.extend(batch);
-            if done {
-                break;
-            }
-        }
-        let mut settlements: Vec<Settlement> = Vec::new();
-        loop {
-            let after = settlements.last().map(|s| DatedCursor {
-                occurred_on: s.occurred_on,
-                created_at: s.created_at,
-                id: s.id.0,
-            });
-            let batch = self
-                .storage
-                .list_settlements(group, after.as_ref(), BATCH)
-                .await?;
-            let done = batch.len() < BATCH as usize;
-            settlements.extend(batch);
-            if done {
-                break;
-            }
-        }
+        let expenses = all_expenses(self.storage.as_ref(), group).await?;
+        let settlements = all_settlements(self.storage.as_ref(), group).await?;
         Ok(Export {
             group: g,
             members,
