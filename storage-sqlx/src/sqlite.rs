@@ -93,10 +93,15 @@ fn limit(n: u32) -> i64 {
 }
 
 impl SqliteStorage {
-    /// Opens `sqlite://path/to/file.db` (the file is created if missing) or
+    /// Opens `sqlite://path/to/file.db` (the file, and its folder, are created if missing) or
     /// `sqlite::memory:` (one connection, kept open: the database lives as long as the
     /// store). WAL journal, foreign keys on, 5 s busy timeout. Does not migrate.
     pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        if !url.starts_with("sqlite:") {
+            return Err(StorageError::Internal(
+                "not a SQLite URL (sqlite://path or sqlite::memory:)".into(),
+            ));
+        }
         let options: SqliteConnectOptions = url
             .parse()
             .map_err(|e| StorageError::Internal(format!("invalid SQLite URL: {e}")))?;
@@ -107,6 +112,14 @@ impl SqliteStorage {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory && let Some(dir) = options.get_filename().parent() {
+            // A fresh install names a file in a folder that may not exist yet.
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                })?;
+            }
+        }
         let pool = if in_memory {
             SqlitePoolOptions::new()
                 .max_connections(1)

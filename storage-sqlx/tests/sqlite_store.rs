@@ -17,13 +17,12 @@ fn temp_db(name: &str) -> std::path::PathBuf {
         std::process::id(),
         uuid::Uuid::new_v4()
     ));
-    std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
 
 #[tokio::test]
 async fn file_is_created_configured_and_persistent() {
-    let path = temp_db("ledger.db");
+    let path = temp_db("nested/folder/ledger.db");
     assert!(!path.exists());
     let url = format!("sqlite://{}", path.display());
     let store = SqliteStorage::connect(&url).await.unwrap();
@@ -60,7 +59,7 @@ async fn file_is_created_configured_and_persistent() {
     let f = Fixture::new(store);
     assert_eq!(f.nets(&ann, g, "EUR").await[&bob.id], -500);
     f.ledger.storage().pool().close().await;
-    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(path.parent().unwrap().parent().unwrap().parent().unwrap());
 }
 
 #[tokio::test]
@@ -80,6 +79,7 @@ async fn in_memory_database_lives_as_long_as_the_store() {
 #[tokio::test]
 async fn concurrent_writers_on_a_file_wait_for_each_other() {
     let path = temp_db("busy.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let store = SqliteStorage::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
