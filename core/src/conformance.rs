@@ -410,6 +410,13 @@ pub async fn accounts<S: Storage>(storage: S) {
     );
     assert_code(f.ledger.logout(&login.token).await, "unauthenticated");
 
+    // A session for an account that does not exist is refused by the store.
+    let ghost = User {
+        id: UserId::random(),
+        ..ann.clone()
+    };
+    assert_code(f.ledger.open_session(ghost).await, "not_found");
+
     let second = f.ledger.login("ann@example.com", PASSWORD).await.unwrap();
     f.clock
         .advance(f.ledger.config().session_ttl + Duration::from_secs(1));

@@ -596,3 +596,47 @@ pub struct UserGroupTotals {
     /// The totals.
     pub totals: crate::balance::Totals,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_splits_round_trip_through_json() {
+        let a = UserId::random();
+        for split in [
+            SplitInput::Equal {
+                members: Some(vec![a]),
+            },
+            SplitInput::Equal { members: None },
+        ] {
+            let text = serde_json::to_string(&split).expect("serialises");
+            let back: SplitInput<UserId> = serde_json::from_str(&text).expect("deserialises");
+            assert_eq!(back, split);
+        }
+        let implicit: SplitInput<UserId> =
+            serde_json::from_str(r#"{"type":"equal"}"#).expect("members optional");
+        assert_eq!(implicit, SplitInput::Equal { members: None });
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ann@Example.COM ").expect("valid").as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@.com",
+            "a@b..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

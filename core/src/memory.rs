@@ -237,9 +237,12 @@ impl Storage for MemoryStorage {
     }
 
     async fn insert_session(&self, session: &Session) -> StorageResult<()> {
-        self.lock()
-            .sessions
-            .insert(session.digest.0, session.clone());
+        let mut s = self.lock();
+        // Like a foreign key: sessions and groups belong to existing users.
+        if !s.users.contains_key(&session.user_id) {
+            return Err(StorageError::NotFound);
+        }
+        s.sessions.insert(session.digest.0, session.clone());
         Ok(())
     }
 
@@ -290,6 +293,9 @@ impl Storage for MemoryStorage {
         activity: &Activity,
     ) -> StorageResult<()> {
         let mut s = self.lock();
+        if !s.users.contains_key(&owner.user_id) {
+            return Err(StorageError::NotFound);
+        }
         let state = GroupState {
             group: Some(group.clone()),
             members: BTreeMap::from([(owner.user_id, *owner)]),

@@ -73,7 +73,8 @@ pub enum SplitInput<K> {
     /// Equally among `members` (every member of the group when absent).
     Equal {
         /// The members sharing; `None` means every current member.
-        #[serde(default)]
+        // A path, not plain `default`: plain `default` would make serde demand `K: Default`.
+        #[serde(default = "Option::default")]
         members: Option<Vec<K>>,
     },
     /// Exact amounts that add up to the expense's amount.

@@ -332,14 +332,19 @@ pub trait Storage: Send + Sync + 'static {
 /// Page size of [`all_expenses`] and [`all_settlements`].
 const DRAIN_BATCH: u32 = 500;
 
-/// Reads every page of a newest-first list.
-async fn drain<T>(
-    mut page: impl AsyncFnMut(Option<DatedCursor>) -> StorageResult<Vec<T>>,
-    cursor: impl Fn(&T) -> DatedCursor,
-) -> StorageResult<Vec<T>> {
-    let mut all = Vec::new();
+// Plain loops rather than one generic helper over an async closure: the futures of such
+// closures are not provably `Send`, and the server runs these on a multi-threaded runtime.
+
+/// Every expense of a group, newest first, read through the store's own pages (for exports
+/// and for recomputing totals).
+pub async fn all_expenses<S: Storage>(storage: &S, group: GroupId) -> StorageResult<Vec<Expense>> {
+    let filter = ExpenseFilter::default();
+    let mut all: Vec<Expense> = Vec::new();
     loop {
-        let batch = page(all.last().map(&cursor)).await?;
+        let after = all.last().map(Expense::cursor);
+        let batch = storage
+            .list_expenses(group, &filter, after.as_ref(), DRAIN_BATCH)
+            .await?;
         let done = batch.len() < DRAIN_BATCH as usize;
         all.extend(batch);
         if done {
@@ -348,33 +353,21 @@ async fn drain<T>(
     }
 }
 
-/// Every expense of a group, newest first, read through the store's own pages (for exports
-/// and for recomputing totals).
-pub async fn all_expenses<S: Storage>(storage: &S, group: GroupId) -> StorageResult<Vec<Expense>> {
-    let filter = ExpenseFilter::default();
-    drain(
-        async |after| {
-            storage
-                .list_expenses(group, &filter, after.as_ref(), DRAIN_BATCH)
-                .await
-        },
-        Expense::cursor,
-    )
-    .await
-}
-
 /// Every settlement of a group, newest first, read through the store's own pages.
 pub async fn all_settlements<S: Storage>(
     storage: &S,
     group: GroupId,
 ) -> StorageResult<Vec<Settlement>> {
-    drain(
-        async |after| {
-            storage
-                .list_settlements(group, after.as_ref(), DRAIN_BATCH)
-                .await
-        },
-        Settlement::cursor,
-    )
-    .await
+    let mut all: Vec<Settlement> = Vec::new();
+    loop {
+        let after = all.last().map(Settlement::cursor);
+        let batch = storage
+            .list_settlements(group, after.as_ref(), DRAIN_BATCH)
+            .await?;
+        let done = batch.len() < DRAIN_BATCH as usize;
+        all.extend(batch);
+        if done {
+            return Ok(all);
+        }
+    }
 }
