@@ -105,16 +105,6 @@ impl<K: MemberKey> SplitInput<K> {
             other => other.clone(),
         }
     }
-
-    /// Every member the split names (in request order).
-    pub fn named_members(&self) -> Vec<&K> {
-        match self {
-            Self::Equal { members } => members.iter().flatten().collect(),
-            Self::Exact { shares } => shares.iter().map(|s| &s.user_id).collect(),
-            Self::Percent { shares } => shares.iter().map(|s| &s.user_id).collect(),
-            Self::Shares { shares } => shares.iter().map(|s| &s.user_id).collect(),
-        }
-    }
 }
 
 /// Who paid: one member for the whole amount, or several with their amounts.
