@@ -8,6 +8,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use splitledger::Currency;
 use splitledger::balance::BalanceSheet;
 use splitledger::domain::UserId;
+use splitledger::preview;
 use splitledger::settle::plan;
 use splitledger::split::{ParticipantRow, Payment, SplitInput, SplitRequest, allocate};
 
@@ -121,6 +122,42 @@ fn one_allocation(c: &mut Criterion) {
     });
 }
 
+/// The browser preview without the JavaScript boundary: `preview::balances` then
+/// `preview::settlement_plan` over 10,000 expenses among 20 members, from the JSON shapes.
+fn preview_10k(c: &mut Criterion) {
+    let mut rng = Rng(17);
+    let members: Vec<String> = (0..20).map(|i| format!("member-{i:02}")).collect();
+    let expenses: Vec<serde_json::Value> = (0..10_000)
+        .map(|_| {
+            let start = rng.next(14) as usize;
+            let among = &members[start..start + 7];
+            let each = 100 + rng.next(10_000) as i64;
+            let payer = &among[rng.next(7) as usize];
+            let cents = |minor: i64| format!("{}.{:02}", minor / 100, minor % 100);
+            serde_json::json!({
+                "currency": "EUR",
+                "payers": [{"user_id": payer, "amount": cents(each * 7)}],
+                "shares": among.iter().map(|m| serde_json::json!({"user_id": m, "amount": cents(each)})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let input: preview::LedgerInput =
+        serde_json::from_value(serde_json::json!({"expenses": expenses, "settlements": []}))
+            .expect("shape");
+    c.bench_function(
+        "preview of 10,000 expenses (balances + plan, native)",
+        |b| {
+            b.iter(|| {
+                let balances = preview::balances(black_box(&input)).expect("valid");
+                let back: preview::BalancesInput =
+                    serde_json::from_value(serde_json::to_value(&balances).expect("json"))
+                        .expect("shape");
+                preview::settlement_plan(&back).expect("balanced")
+            })
+        },
+    );
+}
+
 fn config() -> Criterion {
     // Short runs: the benchmarks must fit a 2-core CI machine.
     Criterion::default()
@@ -132,6 +169,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = nets_over_rows, exact_plan, heuristic_plan, one_allocation
+    targets = nets_over_rows, exact_plan, heuristic_plan, one_allocation, preview_10k
 }
 criterion_main!(benches);

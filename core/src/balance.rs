@@ -305,6 +305,26 @@ impl<K: MemberKey> BalanceSheet<K> {
         Ok(())
     }
 
+    /// Adds one expense given as what each payer paid and what each participant owes
+    /// (a member may appear on both sides, or twice on one).
+    pub fn add_portions(
+        &mut self,
+        currency: Currency,
+        paid: impl IntoIterator<Item = (K, i64)>,
+        owed: impl IntoIterator<Item = (K, i64)>,
+    ) -> Result<(), Overflow> {
+        let members = self.currencies.entry(currency).or_default();
+        for (k, amount) in paid {
+            let t = members.entry(k).or_default();
+            t.paid = t.paid.checked_add(amount).ok_or(Overflow)?;
+        }
+        for (k, amount) in owed {
+            let t = members.entry(k).or_default();
+            t.owed = t.owed.checked_add(amount).ok_or(Overflow)?;
+        }
+        Ok(())
+    }
+
     /// Adds one settlement: `from` repaid `to`.
     pub fn add_settlement(
         &mut self,

@@ -62,21 +62,19 @@ impl Currency {
 
     /// Like [`Currency::parse_amount`] but accepts zero (a share of nothing).
     pub fn parse_non_negative(self, text: &str) -> Result<i64, MoneyError> {
-        let value = parse_decimal(text).ok_or(MoneyError::Invalid)?;
-        if value.is_sign_negative() && !value.is_zero() {
+        let value = PlainDecimal::parse(text).ok_or(MoneyError::Invalid)?;
+        if value.negative && !value.is_zero() {
             return Err(MoneyError::NotPositive);
         }
-        let value = value.normalize();
-        if value.scale() > self.minor_units() {
-            return Err(MoneyError::TooPrecise {
-                minor_units: self.minor_units(),
-            });
+        let units = self.minor_units();
+        if value.frac.len() > units as usize {
+            return Err(MoneyError::TooPrecise { minor_units: units });
         }
-        if value > Decimal::from(MAX_MAJOR_UNITS) {
-            return Err(MoneyError::TooLarge);
+        let max = i128::from(MAX_MAJOR_UNITS) * i128::from(self.scale_factor());
+        match value.scaled(units) {
+            Some(minor) if minor <= max => i64::try_from(minor).map_err(|_| MoneyError::TooLarge),
+            _ => Err(MoneyError::TooLarge),
         }
-        let scaled = value * Decimal::from(self.scale_factor());
-        i64::try_from(scaled).map_err(|_| MoneyError::TooLarge)
     }
 
     /// Formats minor units as a decimal string with exactly the currency's decimals.
@@ -97,19 +95,62 @@ impl Currency {
     }
 }
 
-/// Parses a plain decimal (`"12.34"`, `"-5"`), refusing exponents, spaces inside, `+`
-/// signs and empty strings, so that what the user sees is exactly what is stored.
-pub(crate) fn parse_decimal(text: &str) -> Option<Decimal> {
-    let text = text.trim();
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    let mut parts = digits.splitn(2, '.');
-    let int = parts.next().unwrap_or("");
-    let frac = parts.next();
-    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !all_digits(int) || frac.is_some_and(|f| f.is_empty() || !all_digits(f)) {
-        return None;
+/// A plain decimal as people type it (`"12.34"`, `"-5"`, `"0.50"`): digits, at most one
+/// point with digits on both sides, an optional leading `-`, surrounding spaces ignored.
+/// Exponents, `+` signs, spaces inside, `".5"` and `"12."` are refused, so that what a
+/// person sees is exactly what is stored. Parsed by hand rather than through a general
+/// decimal type: it is exact, needs no rounding rules, and previews parse tens of thousands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PlainDecimal<'a> {
+    /// Whether it started with `-`.
+    pub negative: bool,
+    /// The integer digits without leading zeros (empty for zero).
+    pub int: &'a str,
+    /// The fraction digits without trailing zeros (empty for none).
+    pub frac: &'a str,
+}
+
+impl<'a> PlainDecimal<'a> {
+    /// Parses, or `None` if the text is not a plain decimal.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let text = text.trim();
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (int, frac) = match digits.split_once('.') {
+            Some((int, frac)) => (int, Some(frac)),
+            None => (digits, None),
+        };
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) {
+            return None;
+        }
+        Some(Self {
+            negative,
+            int: int.trim_start_matches('0'),
+            frac: frac.unwrap_or("").trim_end_matches('0'),
+        })
     }
-    Decimal::from_str(text).ok()
+
+    /// Whether the value is zero (`"0"`, `"-0.00"`).
+    pub fn is_zero(&self) -> bool {
+        self.int.is_empty() && self.frac.is_empty()
+    }
+
+    /// The magnitude times 10^decimals, if it has at most `decimals` decimals and fits
+    /// (at most 30 integer digits, so the result always fits an i128).
+    pub fn scaled(&self, decimals: u32) -> Option<i128> {
+        let width = decimals as usize;
+        if self.frac.len() > width || self.int.len() > 30 || width > 6 {
+            return None;
+        }
+        let mut value: i128 = 0;
+        for b in self.int.bytes().chain(self.frac.bytes()) {
+            value = value * 10 + i128::from(b - b'0');
+        }
+        Some(value * 10_i128.pow((width - self.frac.len()) as u32))
+    }
 }
 
 impl fmt::Debug for Currency {
@@ -160,6 +201,17 @@ impl Money {
     /// Parses a positive amount (see [`Currency::parse_amount`]).
     pub fn parse(text: &str, currency: Currency) -> Result<Self, MoneyError> {
         Ok(Self::from_minor(currency.parse_amount(text)?, currency))
+    }
+
+    /// A positive amount from a `Decimal`, by the same rules as parsing its text (a scale
+    /// beyond the currency's minor units is refused, not rounded).
+    pub fn from_decimal(value: Decimal, currency: Currency) -> Result<Self, MoneyError> {
+        Self::parse(&value.to_string(), currency)
+    }
+
+    /// The amount as a `Decimal` with the currency's scale (`12.30` for 1230 EUR cents).
+    pub fn to_decimal(self) -> Decimal {
+        Decimal::new(self.minor, self.currency.minor_units())
     }
 
     /// The amount in minor units.
@@ -263,7 +315,12 @@ mod tests {
     #[case("EUR", "0", MoneyError::NotPositive)]
     #[case("EUR", "-5.00", MoneyError::NotPositive)]
     #[case("EUR", "1000000000000.01", MoneyError::TooLarge)]
-    #[case("EUR", "99999999999999999999999999999999", MoneyError::Invalid)]
+    #[case("EUR", "99999999999999999999999999999999", MoneyError::TooLarge)]
+    #[case("EUR", "-1.005", MoneyError::NotPositive)]
+    #[case("EUR", "--1", MoneyError::Invalid)]
+    #[case("EUR", "1.2.3", MoneyError::Invalid)]
+    #[case("EUR", "1 000", MoneyError::Invalid)]
+    #[case("EUR", "١٢", MoneyError::Invalid)]
     #[case("EUR", "1e3", MoneyError::Invalid)]
     #[case("EUR", "", MoneyError::Invalid)]
     #[case("EUR", "12.", MoneyError::Invalid)]
@@ -294,6 +351,28 @@ mod tests {
     #[case("BHD", 1_000, "1.000")]
     fn formats(#[case] code: &str, #[case] minor: i64, #[case] text: &str) {
         assert_eq!(Money::from_minor(minor, cur(code)).to_string(), text);
+    }
+
+    #[test]
+    fn decimals_at_the_edges() {
+        let eur = cur("EUR");
+        let m = Money::from_decimal(Decimal::new(12_340, 3), eur).expect("12.340 is 12.34");
+        assert_eq!(
+            (m.minor(), m.to_decimal().to_string()),
+            (1234, "12.34".to_string())
+        );
+        assert_eq!(
+            Money::from_decimal(Decimal::new(1_005, 3), eur),
+            Err(MoneyError::TooPrecise { minor_units: 2 })
+        );
+        assert_eq!(
+            Money::from_decimal(Decimal::new(-5, 0), eur),
+            Err(MoneyError::NotPositive)
+        );
+        assert_eq!(
+            Money::from_minor(334, cur("KWD")).to_decimal().to_string(),
+            "0.334"
+        );
     }
 
     #[test]

@@ -220,7 +220,9 @@ pub fn plan_nets<K: MemberKey>(
 
 /// Computes balances from a history.
 pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationErrors> {
-    let mut sheet = BalanceSheet::new();
+    // Keyed by borrowed ids: a preview may hold tens of thousands of shares, and copying
+    // every id several times dominated its cost.
+    let mut sheet: BalanceSheet<&str> = BalanceSheet::new();
     let mut errors = ValidationErrors::default();
     let overflow = |field: String| {
         FieldError::new(
@@ -229,22 +231,26 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
             "the balances are too large to represent",
         )
     };
+    let mut last_currency: Option<(&str, Currency)> = None;
     for (i, e) in input.expenses.iter().enumerate() {
-        let currency = match Currency::parse(&e.currency) {
-            Ok(c) => c,
-            Err(err) => {
-                errors.push(err.at(format!("expenses[{i}].currency")));
-                continue;
-            }
+        let currency = match last_currency {
+            Some((code, c)) if code == e.currency => c,
+            _ => match Currency::parse(&e.currency) {
+                Ok(c) => {
+                    last_currency = Some((&e.currency, c));
+                    c
+                }
+                Err(err) => {
+                    errors.push(err.at(format!("expenses[{i}].currency")));
+                    continue;
+                }
+            },
         };
-        let mut parse = |list: &[AmountEntry<String>], name: &str| -> Vec<Portion<String>> {
+        let mut parse = |list: &'_ [AmountEntry<String>], name: &str| -> Vec<(usize, i64)> {
             list.iter()
                 .enumerate()
                 .filter_map(|(j, p)| match currency.parse_non_negative(&p.amount) {
-                    Ok(amount) => Some(Portion {
-                        user_id: p.user_id.clone(),
-                        amount,
-                    }),
+                    Ok(amount) => Some((j, amount)),
                     Err(err) => {
                         errors.push(err.at(format!("expenses[{i}].{name}[{j}].amount")));
                         None
@@ -254,7 +260,7 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
         };
         let payers = parse(&e.payers, "payers");
         let shares = parse(&e.shares, "shares");
-        let total = |l: &[Portion<String>]| l.iter().map(|p| i128::from(p.amount)).sum::<i128>();
+        let total = |l: &[(usize, i64)]| l.iter().map(|p| i128::from(p.1)).sum::<i128>();
         if total(&payers) != total(&shares) {
             errors.push(FieldError::new(
                 format!("expenses[{i}]"),
@@ -263,10 +269,13 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
             ));
             continue;
         }
-        if sheet
-            .add_rows(currency, &split::rows_from(&payers, &shares))
-            .is_err()
-        {
+        let paid = payers
+            .iter()
+            .map(|&(j, a)| (e.payers[j].user_id.as_str(), a));
+        let owed = shares
+            .iter()
+            .map(|&(j, a)| (e.shares[j].user_id.as_str(), a));
+        if sheet.add_portions(currency, paid, owed).is_err() {
             errors.push(overflow(format!("expenses[{i}]")));
         }
     }
@@ -286,7 +295,7 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
             )),
             Ok((currency, amount)) => {
                 if sheet
-                    .add_settlement(currency, &s.from_user, &s.to_user, amount)
+                    .add_settlement(currency, &s.from_user.as_str(), &s.to_user.as_str(), amount)
                     .is_err()
                 {
                     errors.push(overflow(format!("settlements[{i}]")));
@@ -296,7 +305,13 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
         }
     }
     errors.into_result()?;
-    let blocks: Vec<_> = sheet.currencies().map(|c| (c, sheet.totals(c))).collect();
+    let blocks: Vec<_> = sheet
+        .currencies()
+        .map(|c| {
+            let owned = sheet.totals(c).into_iter().map(|(k, t)| (k.to_string(), t));
+            (c, owned.collect())
+        })
+        .collect();
     BalancesView::from_totals(blocks).map_err(|_| overflow("balances".into()).into())
 }
 

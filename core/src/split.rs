@@ -12,11 +12,10 @@ use std::collections::HashSet;
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, ValidationErrors};
-use crate::money::{Currency, parse_decimal};
+use crate::money::{Currency, PlainDecimal};
 
 /// What a member id must offer: order (for canonical output), hashing, and a text form that
 /// seeds the tie-break (a UUID's hyphenated form, or the browser's string).
@@ -537,15 +536,12 @@ fn weighted<K: MemberKey>(
 /// A non-negative decimal with at most `decimals` decimals and at most `max`, as an integer
 /// scaled by 10^decimals.
 fn scaled(text: &str, decimals: u32, max: i64) -> Option<i128> {
-    let value: Decimal = parse_decimal(text)?.normalize();
-    if value.is_sign_negative() && !value.is_zero()
-        || value.scale() > decimals
-        || value > Decimal::from(max)
-    {
+    let value = PlainDecimal::parse(text)?;
+    if value.negative && !value.is_zero() {
         return None;
     }
-    let factor = 10_i128.pow(decimals - value.scale());
-    value.mantissa().checked_mul(factor)
+    let scaled = value.scaled(decimals)?;
+    (scaled <= i128::from(max) * 10_i128.pow(decimals)).then_some(scaled)
 }
 
 #[cfg(test)]

@@ -75,6 +75,29 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
+    fn amounts_parse_exactly_as_decimal_arithmetic_says(
+        int in "[0-9]{1,15}",
+        frac in proptest::option::of("[0-9]{1,5}"),
+        negative in any::<bool>(),
+    ) {
+        use std::str::FromStr;
+        use splitledger_core::MoneyError;
+        use rust_decimal::Decimal;
+        let text = format!("{}{int}{}", if negative { "-" } else { "" }, frac.as_deref().map(|f| format!(".{f}")).unwrap_or_default());
+        let value = Decimal::from_str(&text).expect("plain decimal").normalize();
+        let expected = if value.is_sign_negative() && !value.is_zero() {
+            Err(MoneyError::NotPositive)
+        } else if value.scale() > 2 {
+            Err(MoneyError::TooPrecise { minor_units: 2 })
+        } else if value > Decimal::from(1_000_000_000_000_i64) {
+            Err(MoneyError::TooLarge)
+        } else {
+            Ok(i64::try_from(value * Decimal::from(100)).expect("fits"))
+        };
+        prop_assert_eq!(eur().parse_non_negative(&text), expected, "{}", text);
+    }
+
+    #[test]
     fn plan_zeroes_every_net_moving_money_one_way(values in balanced(30, 1_000_000)) {
         let nets = named(&values);
         let p = plan(&nets).expect("balanced");
