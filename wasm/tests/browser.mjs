@@ -1,19 +1,17 @@
 // Drives the browser demo (examples/browser, with the web module in its pkg/ folder) in
-// headless Chromium through chromedriver, over plain WebDriver HTTP: no npm packages and no
-// browser downloads. Serves the folder itself from 127.0.0.1 on a free port, and stops the
-// server, chromedriver and Chromium when done, on failure and on timeout.
+// headless Chromium through chromedriver, over plain WebDriver HTTP (scripts/lib/webdriver.mjs):
+// no npm packages and no browser downloads. Serves the folder itself from 127.0.0.1 on a free
+// port, and stops the server, chromedriver and Chromium when done, on failure and on timeout.
 //
 // Usage:
 //   node wasm/tests/browser.mjs test  examples/browser   a case is entered, the plan checked
 //   node wasm/tests/browser.mjs bench examples/browser [N] one preview of N expenses, timed
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), CHROMEDRIVER (default chromedriver).
-import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { createServer as createNetServer } from "node:net";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
+import { cleanup, deadline, onCleanup, openBrowser } from "../../scripts/lib/webdriver.mjs";
 
 const [mode, rootArg, countArg] = process.argv.slice(2);
 if (!["test", "bench"].includes(mode) || !rootArg) {
@@ -22,22 +20,7 @@ if (!["test", "bench"].includes(mode) || !rootArg) {
 }
 const root = resolve(rootArg);
 const limitSeconds = mode === "test" ? 120 : 300;
-
-const cleanups = [];
-async function cleanup() {
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()();
-    } catch {
-      // Best effort: the process ends right after.
-    }
-  }
-}
-const deadline = setTimeout(async () => {
-  console.error(`browser ${mode}: gave up after ${limitSeconds} s`);
-  await cleanup();
-  process.exit(1);
-}, limitSeconds * 1000);
+const cancelDeadline = deadline(limitSeconds, `browser ${mode}`);
 
 // --- static server -----------------------------------------------------------------------------
 
@@ -72,108 +55,10 @@ function serve() {
   });
   return new Promise((done) => {
     server.listen(0, "127.0.0.1", () => {
-      cleanups.push(() => new Promise((closed) => server.close(closed)));
+      onCleanup(() => new Promise((closed) => server.close(closed)));
       done(server.address().port);
     });
   });
-}
-
-function freePort() {
-  return new Promise((done, fail) => {
-    const probe = createNetServer();
-    probe.on("error", fail);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => done(port));
-    });
-  });
-}
-
-// --- WebDriver -------------------------------------------------------------------------------
-
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
-
-async function startDriver() {
-  const port = await freePort();
-  const driver = spawn(process.env.CHROMEDRIVER ?? "chromedriver", [`--port=${port}`], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  cleanups.push(async () => {
-    driver.kill("SIGTERM");
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      const status = await (await fetch(`${base}/status`)).json();
-      if (status.value?.ready) return base;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(100);
-  }
-  throw new Error("chromedriver did not start");
-}
-
-async function webdriver(base, method, path, body) {
-  const response = await fetch(base + path, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(answer.value)}`);
-  return answer.value;
-}
-
-async function openBrowser() {
-  const base = await startDriver();
-  const profile = mkdtempSync(join(tmpdir(), "splitledger-chromium-"));
-  cleanups.push(async () => rmSync(profile, { recursive: true, force: true }));
-  const session = await webdriver(base, "POST", "/session", {
-    capabilities: {
-      alwaysMatch: {
-        browserName: "chrome",
-        "goog:chromeOptions": {
-          binary: process.env.CHROMIUM ?? "/usr/bin/chromium",
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            `--user-data-dir=${profile}`,
-          ],
-        },
-      },
-    },
-  });
-  const path = `/session/${session.sessionId}`;
-  cleanups.push(() => webdriver(base, "DELETE", path));
-  const call = (method, rest, body) => webdriver(base, method, path + rest, body);
-  return {
-    go: (url) => call("POST", "/url", { url }),
-    run: (script, ...args) => call("POST", "/execute/sync", { script, args }),
-    find: async (css) => (await call("POST", "/element", { using: "css selector", value: css }))[ELEMENT],
-    clear: (element) => call("POST", `/element/${element}/clear`, {}),
-    keys: (element, text) => call("POST", `/element/${element}/value`, { text }),
-    click: (element) => call("POST", `/element/${element}/click`, {}),
-    /** Polls `script` until it returns something truthy (or throws after `seconds`). */
-    async until(what, seconds, script, ...args) {
-      const end = Date.now() + seconds * 1000;
-      let last;
-      while (Date.now() < end) {
-        last = await this.run(script, ...args);
-        if (last) return last;
-        await sleep(100);
-      }
-      const error = await this.run("return document.getElementById('load-error')?.textContent");
-      throw new Error(`timed out waiting for ${what}${error ? `; the page says: ${error}` : ""}`);
-    },
-  };
 }
 
 // --- the checks -----------------------------------------------------------------------------
@@ -264,10 +149,10 @@ async function bench(browser, port) {
 
 try {
   const port = await serve();
-  const browser = await openBrowser();
+  const browser = await openBrowser({ explain: "return document.getElementById('load-error')?.textContent" });
   await (mode === "test" ? test(browser, port) : bench(browser, port));
   await cleanup();
-  clearTimeout(deadline);
+  cancelDeadline();
   if (mode === "test") console.log("browser test: passed");
 } catch (error) {
   console.error(`browser ${mode}: ${error.message}`);
