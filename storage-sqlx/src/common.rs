@@ -9,7 +9,7 @@ use splitledger_core::domain::{
     Activity, ActivityId, Email, Expense, ExpenseId, Group, GroupId, Invite, Member, MemberTotals,
     Role, Settlement, SettlementId, SummaryRow, User, UserGroupTotals, UserId, UserRecord,
 };
-use splitledger_core::split::{ExactShare, PercentShare, Portion, SplitInput, WeightShare};
+use splitledger_core::split::{Portion, SplitInput};
 use splitledger_core::storage::{StorageError, StorageResult};
 
 use crate::types::{DbDate, DbTime, DbUuid};
@@ -525,43 +525,9 @@ pub(crate) fn generic_error(error: sqlx::Error) -> StorageError {
     }
 }
 
-/// Reads a stored split. `SplitInput<UserId>` cannot be deserialised directly (serde's
-/// `#[serde(default)]` on `members` asks `UserId: Default`), so it goes through `Uuid`.
+/// Reads a stored split.
 pub(crate) fn split_from_text(text: &str) -> StorageResult<SplitInput<UserId>> {
-    let raw: SplitInput<uuid::Uuid> =
-        serde_json::from_str(text).map_err(|e| corrupt("split", e))?;
-    Ok(match raw {
-        SplitInput::Equal { members } => SplitInput::Equal {
-            members: members.map(|list| list.into_iter().map(UserId).collect()),
-        },
-        SplitInput::Exact { shares } => SplitInput::Exact {
-            shares: shares
-                .into_iter()
-                .map(|s| ExactShare {
-                    user_id: UserId(s.user_id),
-                    amount: s.amount,
-                })
-                .collect(),
-        },
-        SplitInput::Percent { shares } => SplitInput::Percent {
-            shares: shares
-                .into_iter()
-                .map(|s| PercentShare {
-                    user_id: UserId(s.user_id),
-                    percent: s.percent,
-                })
-                .collect(),
-        },
-        SplitInput::Shares { shares } => SplitInput::Shares {
-            shares: shares
-                .into_iter()
-                .map(|s| WeightShare {
-                    user_id: UserId(s.user_id),
-                    weight: s.weight,
-                })
-                .collect(),
-        },
-    })
+    serde_json::from_str(text).map_err(|e| corrupt("split", e))
 }
 
 /// The split as stored (JSON text).
