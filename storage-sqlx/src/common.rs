@@ -530,6 +530,55 @@ pub(crate) fn split_from_text(text: &str) -> StorageResult<SplitInput<UserId>> {
     serde_json::from_str(text).map_err(|e| corrupt("split", e))
 }
 
+/// Inserts an expense row; [`bind_expense`] supplies `$1` to `$15`.
+pub(crate) const INSERT_EXPENSE: &str = "INSERT INTO expenses (id, group_id, description, \
+     amount, currency, split, category, payment_method, occurred_on, notes, metadata, \
+     created_by, created_at, updated_at, version) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+/// Replaces an expense row if it is still at version `$16`; [`bind_expense`] supplies `$1`
+/// to `$15`. The version check is in the statement itself, so a concurrent edit cannot slip
+/// between a read and this write.
+pub(crate) const UPDATE_EXPENSE: &str = "UPDATE expenses SET description = $3, amount = $4, \
+     currency = $5, split = $6, category = $7, payment_method = $8, occurred_on = $9, \
+     notes = $10, metadata = $11, created_by = $12, created_at = $13, updated_at = $14, \
+     version = $15 WHERE id = $1 AND group_id = $2 AND version = $16";
+
+/// A query of either dialect.
+pub(crate) type DbQuery<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>;
+
+/// Binds an expense's columns as `$1` to `$15` of [`INSERT_EXPENSE`] and [`UPDATE_EXPENSE`].
+pub(crate) fn bind_expense<'q, DB>(
+    query: DbQuery<'q, DB>,
+    e: &Expense,
+) -> StorageResult<DbQuery<'q, DB>>
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DbUuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DbDate: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DbTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    Ok(query
+        .bind(DbUuid(e.id.0))
+        .bind(DbUuid(e.group_id.0))
+        .bind(e.description.clone())
+        .bind(e.amount)
+        .bind(e.currency.code().to_string())
+        .bind(split_text(&e.split)?)
+        .bind(e.category.clone())
+        .bind(e.payment_method.clone())
+        .bind(DbDate(e.occurred_on))
+        .bind(e.notes.clone())
+        .bind(e.metadata.as_ref().map(json_text).transpose()?)
+        .bind(DbUuid(e.created_by.0))
+        .bind(DbTime(e.created_at))
+        .bind(DbTime(e.updated_at))
+        .bind(e.version))
+}
+
 /// The split as stored (JSON text).
 pub(crate) fn split_text(split: &SplitInput<UserId>) -> StorageResult<String> {
     serde_json::to_string(split).map_err(|e| StorageError::Internal(format!("split: {e}")))

@@ -31,10 +31,11 @@ use splitledger_core::storage::{
 };
 
 use crate::common::{
-    ActivityRow, ExpenseRow, GroupRoleRow, IdempotencyRow, InviteRow, MemberRow, PairRow,
-    ParticipantDbRow, SettlementRow, SummaryDbRow, TotalsRow, UserRow, UserTotalsRow,
-    check_members, generic_error, json_text, member_totals, merged_pairs, merged_totals,
-    name_lower, pair_totals, participants, required_members, split_text, summary_rows, user_totals,
+    ActivityRow, ExpenseRow, GroupRoleRow, INSERT_EXPENSE, IdempotencyRow, InviteRow, MemberRow,
+    PairRow, ParticipantDbRow, SettlementRow, SummaryDbRow, TotalsRow, UPDATE_EXPENSE, UserRow,
+    UserTotalsRow, bind_expense, check_members, generic_error, json_text, member_totals,
+    merged_pairs, merged_totals, name_lower, pair_totals, participants, required_members,
+    summary_rows, user_totals,
 };
 use crate::types::{DbDate, DbTime, DbUuid};
 
@@ -865,30 +866,10 @@ impl Storage for SqliteStorage {
             return Ok(existing);
         }
         lock_members(&mut tx, e.group_id, &required_members(e)).await?;
-        sqlx::query(
-            "INSERT INTO expenses (id, group_id, description, amount, currency, split, \
-             category, payment_method, occurred_on, notes, metadata, created_by, created_at, \
-             updated_at, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(DbUuid(e.id.0))
-        .bind(DbUuid(e.group_id.0))
-        .bind(&e.description)
-        .bind(e.amount)
-        .bind(e.currency.code())
-        .bind(split_text(&e.split)?)
-        .bind(&e.category)
-        .bind(&e.payment_method)
-        .bind(DbDate(e.occurred_on))
-        .bind(&e.notes)
-        .bind(e.metadata.as_ref().map(json_text).transpose()?)
-        .bind(DbUuid(e.created_by.0))
-        .bind(DbTime(e.created_at))
-        .bind(DbTime(e.updated_at))
-        .bind(e.version)
-        .execute(&mut *tx)
-        .await
-        .map_err(sqlite_error)?;
+        bind_expense(sqlx::query(INSERT_EXPENSE), e)?
+            .execute(&mut *tx)
+            .await
+            .map_err(sqlite_error)?;
         insert_participants(&mut tx, e).await?;
         insert_activity(&mut tx, &write.activity).await?;
         apply(&mut tx, e.group_id, &write.totals, &write.pairs).await?;
@@ -957,31 +938,11 @@ impl Storage for SqliteStorage {
     async fn update_expense(&self, update: &ExpenseUpdate) -> StorageResult<()> {
         let e = &update.expense;
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE expenses SET description = $3, amount = $4, currency = $5, split = $6, \
-             category = $7, payment_method = $8, occurred_on = $9, notes = $10, metadata = $11, \
-             created_by = $12, created_at = $13, updated_at = $14, version = $15 \
-             WHERE id = $1 AND group_id = $2 AND version = $16",
-        )
-        .bind(DbUuid(e.id.0))
-        .bind(DbUuid(e.group_id.0))
-        .bind(&e.description)
-        .bind(e.amount)
-        .bind(e.currency.code())
-        .bind(split_text(&e.split)?)
-        .bind(&e.category)
-        .bind(&e.payment_method)
-        .bind(DbDate(e.occurred_on))
-        .bind(&e.notes)
-        .bind(e.metadata.as_ref().map(json_text).transpose()?)
-        .bind(DbUuid(e.created_by.0))
-        .bind(DbTime(e.created_at))
-        .bind(DbTime(e.updated_at))
-        .bind(e.version)
-        .bind(update.expected_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(sqlite_error)?;
+        let done = bind_expense(sqlx::query(UPDATE_EXPENSE), e)?
+            .bind(update.expected_version)
+            .execute(&mut *tx)
+            .await
+            .map_err(sqlite_error)?;
         if done.rows_affected() == 0 {
             return Err(version_miss(&mut tx, e.group_id, e.id).await);
         }
