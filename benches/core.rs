@@ -8,6 +8,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use splitledger::Currency;
 use splitledger::balance::BalanceSheet;
 use splitledger::domain::UserId;
+use splitledger::money::Minor;
 use splitledger::preview;
 use splitledger::settle::plan;
 use splitledger::split::{ParticipantRow, Payment, SplitInput, SplitRequest, allocate};
@@ -55,8 +56,8 @@ fn nets_over_rows(c: &mut Criterion) {
                     let paid = if user == payer { amount } else { 0 };
                     ParticipantRow {
                         user_id: members[user],
-                        paid,
-                        owed,
+                        paid: Minor::new(paid),
+                        owed: Minor::new(owed),
                     }
                 })
                 .collect()

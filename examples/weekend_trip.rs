@@ -51,15 +51,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let expense = |description: &str, amount: &str, split: SplitInput<_>| NewExpense {
         description: description.into(),
         amount: amount.into(),
-        currency: None,
         paid_by: Some(ada.id),
-        payers: None,
         split,
-        category: None,
-        payment_method: None,
-        occurred_on: None,
-        notes: None,
-        metadata: None,
+        ..NewExpense::default()
     };
 
     // Ada books the flat for everyone: 301.00 four ways, to the cent.
@@ -147,12 +141,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 t.from,
                 trip.id,
                 NewSettlement {
-                    from_user: t.from,
-                    to_user: t.to,
-                    amount: t.amount.to_string(),
                     currency: Some(t.currency.code().into()),
-                    occurred_on: None,
                     note: Some("settling up".into()),
+                    ..NewSettlement::new(t.from, t.to, t.amount.to_string())
                 },
                 None,
             )

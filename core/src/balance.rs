@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::money::Currency;
+use crate::money::{Currency, Minor};
 use crate::split::{MemberKey, ParticipantRow};
 
 /// A sum went past what 64-bit minor units hold (about 9.2 × 10^16 EUR).
@@ -17,49 +17,67 @@ use crate::split::{MemberKey, ParticipantRow};
 #[error("a balance is too large to represent")]
 pub struct Overflow;
 
-/// One member's running totals in one currency, in minor units.
+/// One member's running totals in one currency, in minor units. Each stays within
+/// ±[`TOTAL_LIMIT`](crate::money::TOTAL_LIMIT): [`Totals::add`] refuses a sum past it, and so do the SQL stores' checks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
     /// Paid for expenses.
-    pub paid: i64,
+    pub paid: Minor,
     /// Owed as shares of expenses.
-    pub owed: i64,
+    pub owed: Minor,
     /// Repaid to others (settlements sent).
-    pub sent: i64,
+    pub sent: Minor,
     /// Repaid by others (settlements received).
-    pub received: i64,
+    pub received: Minor,
 }
 
 impl Totals {
-    /// `paid − owed + sent − received`.
+    /// `paid − owed + sent − received`. Within the totals' bound this always fits; the error
+    /// is for totals that were never checked (a corrupt row).
     pub fn net(&self) -> Result<i64, Overflow> {
         let wide = i128::from(self.paid) - i128::from(self.owed) + i128::from(self.sent)
             - i128::from(self.received);
         i64::try_from(wide).map_err(|_| Overflow)
     }
 
-    /// Adds `other` field by field.
+    /// Adds `other` field by field; `Overflow` if a field would leave ±[`TOTAL_LIMIT`](crate::money::TOTAL_LIMIT).
     pub fn add(&mut self, other: &Totals) -> Result<(), Overflow> {
-        self.paid = self.paid.checked_add(other.paid).ok_or(Overflow)?;
-        self.owed = self.owed.checked_add(other.owed).ok_or(Overflow)?;
-        self.sent = self.sent.checked_add(other.sent).ok_or(Overflow)?;
-        self.received = self.received.checked_add(other.received).ok_or(Overflow)?;
+        let sum = |a: Minor, b: Minor| {
+            a.checked_add(b)
+                .filter(|m| m.within_total_limit())
+                .ok_or(Overflow)
+        };
+        *self = Totals {
+            paid: sum(self.paid, other.paid)?,
+            owed: sum(self.owed, other.owed)?,
+            sent: sum(self.sent, other.sent)?,
+            received: sum(self.received, other.received)?,
+        };
         Ok(())
     }
 
-    /// The same totals with every sign flipped (to undo a write).
-    pub fn negated(&self) -> Totals {
-        Totals {
-            paid: -self.paid,
-            owed: -self.owed,
-            sent: -self.sent,
-            received: -self.received,
-        }
+    /// The same totals with every sign flipped (to undo a write); `Overflow` only for
+    /// totals outside the bound.
+    pub fn negated(&self) -> Result<Totals, Overflow> {
+        let neg = |m: Minor| m.checked_neg().ok_or(Overflow);
+        Ok(Totals {
+            paid: neg(self.paid)?,
+            owed: neg(self.owed)?,
+            sent: neg(self.sent)?,
+            received: neg(self.received)?,
+        })
     }
 
     /// Whether every field is zero.
     pub fn is_zero(&self) -> bool {
         *self == Totals::default()
+    }
+
+    /// Whether every field lies within ±[`TOTAL_LIMIT`](crate::money::TOTAL_LIMIT).
+    pub fn within_limit(&self) -> bool {
+        [self.paid, self.owed, self.sent, self.received]
+            .iter()
+            .all(|m| m.within_total_limit())
     }
 }
 
@@ -85,52 +103,7 @@ pub struct PairDelta<K> {
     /// The larger member id.
     pub b: K,
     /// Minor units `a` owes `b` (signed).
-    pub amount: i64,
-}
-
-/// The totals changes of one expense's rows (negate for removal).
-pub fn expense_deltas<K: MemberKey>(
-    currency: Currency,
-    rows: &[ParticipantRow<K>],
-) -> Vec<TotalsDelta<K>> {
-    rows.iter()
-        .map(|r| TotalsDelta {
-            user_id: r.user_id.clone(),
-            currency,
-            delta: Totals {
-                paid: r.paid,
-                owed: r.owed,
-                ..Totals::default()
-            },
-        })
-        .collect()
-}
-
-/// The totals changes of one settlement: `from` repaid `to`.
-pub fn settlement_deltas<K: MemberKey>(
-    currency: Currency,
-    from: &K,
-    to: &K,
-    amount: i64,
-) -> Vec<TotalsDelta<K>> {
-    vec![
-        TotalsDelta {
-            user_id: from.clone(),
-            currency,
-            delta: Totals {
-                sent: amount,
-                ..Totals::default()
-            },
-        },
-        TotalsDelta {
-            user_id: to.clone(),
-            currency,
-            delta: Totals {
-                received: amount,
-                ..Totals::default()
-            },
-        },
-    ]
+    pub amount: Minor,
 }
 
 /// Who owes whom because of one expense: debtors (owed more than paid) owe creditors (paid
@@ -140,10 +113,10 @@ pub fn expense_pair_deltas<K: MemberKey>(
     currency: Currency,
     rows: &[ParticipantRow<K>],
 ) -> Vec<PairDelta<K>> {
-    let mut creditors: Vec<(&K, i64)> = Vec::new();
-    let mut debtors: Vec<(&K, i64)> = Vec::new();
+    let mut creditors: Vec<(&K, i128)> = Vec::new();
+    let mut debtors: Vec<(&K, i128)> = Vec::new();
     for r in rows {
-        let net = r.paid - r.owed;
+        let net = i128::from(r.paid) - i128::from(r.owed);
         if net > 0 {
             creditors.push((&r.user_id, net));
         } else if net < 0 {
@@ -156,7 +129,15 @@ pub fn expense_pair_deltas<K: MemberKey>(
     let (mut c, mut d) = (0, 0);
     while c < creditors.len() && d < debtors.len() {
         let amount = creditors[c].1.min(debtors[d].1);
-        out.push(pair_delta(currency, debtors[d].0, creditors[c].0, amount));
+        // At most one row's paid or owed, which is an i64.
+        if let Ok(units) = i64::try_from(amount) {
+            out.push(pair_delta(
+                currency,
+                debtors[d].0,
+                creditors[c].0,
+                Minor::new(units),
+            ));
+        }
         creditors[c].1 -= amount;
         debtors[d].1 -= amount;
         if creditors[c].1 == 0 {
@@ -169,23 +150,12 @@ pub fn expense_pair_deltas<K: MemberKey>(
     out
 }
 
-/// The debt change of a settlement: `from` repaid `to`, so `to` owes `from` that much more
-/// (or rather `from` owes `to` that much less).
-pub fn settlement_pair_delta<K: MemberKey>(
-    currency: Currency,
-    from: &K,
-    to: &K,
-    amount: i64,
-) -> PairDelta<K> {
-    pair_delta(currency, to, from, amount)
-}
-
 /// `debtor` owes `creditor` `amount` more, in the stored `a < b` orientation.
 pub fn pair_delta<K: MemberKey>(
     currency: Currency,
     debtor: &K,
     creditor: &K,
-    amount: i64,
+    amount: Minor,
 ) -> PairDelta<K> {
     if debtor < creditor {
         PairDelta {
@@ -199,35 +169,15 @@ pub fn pair_delta<K: MemberKey>(
             currency,
             a: creditor.clone(),
             b: debtor.clone(),
-            amount: -amount,
+            // Amounts come from rows and are never i64::MIN.
+            amount: amount.checked_neg().unwrap_or(Minor::ZERO),
         }
     }
 }
 
-/// Flips the sign of every delta (to undo a write).
-pub fn negate_pairs<K: Clone>(deltas: &[PairDelta<K>]) -> Vec<PairDelta<K>> {
-    deltas
-        .iter()
-        .map(|d| PairDelta {
-            amount: -d.amount,
-            ..d.clone()
-        })
-        .collect()
-}
-
-/// Flips the sign of every delta (to undo a write).
-pub fn negate_totals<K: Clone>(deltas: &[TotalsDelta<K>]) -> Vec<TotalsDelta<K>> {
-    deltas
-        .iter()
-        .map(|d| TotalsDelta {
-            delta: d.delta.negated(),
-            ..d.clone()
-        })
-        .collect()
-}
-
-/// Sums the deltas of several writes, dropping what cancels out (an edit is "remove the old
-/// rows, add the new ones", and most of it usually cancels).
+/// Sums totals changes, dropping what cancels out (an edit is "remove the old rows, add the
+/// new ones", and most of it usually cancels). Sorted by (currency, member): the order in
+/// which stores lock running totals, so concurrent writers never deadlock.
 pub fn merge_totals<K: MemberKey>(
     deltas: impl IntoIterator<Item = TotalsDelta<K>>,
 ) -> Result<Vec<TotalsDelta<K>>, Overflow> {
@@ -248,18 +198,21 @@ pub fn merge_totals<K: MemberKey>(
         .collect())
 }
 
-/// Sums pair deltas, dropping what cancels out.
+/// Sums pair deltas, dropping what cancels out; sorted by (currency, a, b).
 pub fn merge_pairs<K: MemberKey>(
     deltas: impl IntoIterator<Item = PairDelta<K>>,
 ) -> Result<Vec<PairDelta<K>>, Overflow> {
-    let mut sums: BTreeMap<(Currency, K, K), i64> = BTreeMap::new();
+    let mut sums: BTreeMap<(Currency, K, K), Minor> = BTreeMap::new();
     for d in deltas {
         let slot = sums.entry((d.currency, d.a, d.b)).or_default();
-        *slot = slot.checked_add(d.amount).ok_or(Overflow)?;
+        *slot = slot
+            .checked_add(d.amount)
+            .filter(|m| m.within_total_limit())
+            .ok_or(Overflow)?;
     }
     Ok(sums
         .into_iter()
-        .filter(|(_, amount)| *amount != 0)
+        .filter(|(_, amount)| !amount.is_zero())
         .map(|((currency, a, b), amount)| PairDelta {
             currency,
             a,
@@ -298,9 +251,11 @@ impl<K: MemberKey> BalanceSheet<K> {
     ) -> Result<(), Overflow> {
         let members = self.currencies.entry(currency).or_default();
         for r in rows {
-            let t = members.entry(r.user_id.clone()).or_default();
-            t.paid = t.paid.checked_add(r.paid).ok_or(Overflow)?;
-            t.owed = t.owed.checked_add(r.owed).ok_or(Overflow)?;
+            members.entry(r.user_id.clone()).or_default().add(&Totals {
+                paid: r.paid,
+                owed: r.owed,
+                ..Totals::default()
+            })?;
         }
         Ok(())
     }
@@ -310,17 +265,21 @@ impl<K: MemberKey> BalanceSheet<K> {
     pub fn add_portions(
         &mut self,
         currency: Currency,
-        paid: impl IntoIterator<Item = (K, i64)>,
-        owed: impl IntoIterator<Item = (K, i64)>,
+        paid: impl IntoIterator<Item = (K, Minor)>,
+        owed: impl IntoIterator<Item = (K, Minor)>,
     ) -> Result<(), Overflow> {
         let members = self.currencies.entry(currency).or_default();
         for (k, amount) in paid {
-            let t = members.entry(k).or_default();
-            t.paid = t.paid.checked_add(amount).ok_or(Overflow)?;
+            members.entry(k).or_default().add(&Totals {
+                paid: amount,
+                ..Totals::default()
+            })?;
         }
         for (k, amount) in owed {
-            let t = members.entry(k).or_default();
-            t.owed = t.owed.checked_add(amount).ok_or(Overflow)?;
+            members.entry(k).or_default().add(&Totals {
+                owed: amount,
+                ..Totals::default()
+            })?;
         }
         Ok(())
     }
@@ -331,14 +290,17 @@ impl<K: MemberKey> BalanceSheet<K> {
         currency: Currency,
         from: &K,
         to: &K,
-        amount: i64,
+        amount: Minor,
     ) -> Result<(), Overflow> {
         let members = self.currencies.entry(currency).or_default();
-        let t = members.entry(from.clone()).or_default();
-        t.sent = t.sent.checked_add(amount).ok_or(Overflow)?;
-        let t = members.entry(to.clone()).or_default();
-        t.received = t.received.checked_add(amount).ok_or(Overflow)?;
-        Ok(())
+        members.entry(from.clone()).or_default().add(&Totals {
+            sent: amount,
+            ..Totals::default()
+        })?;
+        members.entry(to.clone()).or_default().add(&Totals {
+            received: amount,
+            ..Totals::default()
+        })
     }
 
     /// Applies stored deltas (as a store's running totals would).
@@ -387,7 +349,7 @@ pub struct Debt<K> {
     /// To whom.
     pub to: K,
     /// Minor units (positive).
-    pub amount: i64,
+    pub amount: Minor,
     /// The currency.
     pub currency: Currency,
 }
@@ -395,7 +357,7 @@ pub struct Debt<K> {
 /// Pairwise debts, accumulated from pair deltas (the same shape stores keep as running totals).
 #[derive(Debug, Clone)]
 pub struct DebtSheet<K> {
-    pairs: BTreeMap<(Currency, K, K), i64>,
+    pairs: BTreeMap<(Currency, K, K), Minor>,
 }
 
 impl<K> Default for DebtSheet<K> {
@@ -419,7 +381,10 @@ impl<K: MemberKey> DebtSheet<K> {
                 .pairs
                 .entry((d.currency, d.a.clone(), d.b.clone()))
                 .or_default();
-            *slot = slot.checked_add(d.amount).ok_or(Overflow)?;
+            *slot = slot
+                .checked_add(d.amount)
+                .filter(|m| m.within_total_limit())
+                .ok_or(Overflow)?;
         }
         Ok(())
     }
@@ -436,13 +401,13 @@ impl<K: MemberKey> DebtSheet<K> {
 
 /// Turns stored pair totals `(currency, a, b, amount a owes b)` into directed debts.
 pub fn debts_from_pairs<K: MemberKey>(
-    pairs: impl IntoIterator<Item = (Currency, K, K, i64)>,
+    pairs: impl IntoIterator<Item = (Currency, K, K, Minor)>,
 ) -> Vec<Debt<K>> {
     let mut out: Vec<Debt<K>> = pairs
         .into_iter()
-        .filter(|p| p.3 != 0)
+        .filter(|p| !p.3.is_zero())
         .map(|(currency, a, b, amount)| {
-            if amount > 0 {
+            if amount > Minor::ZERO {
                 Debt {
                     from: a,
                     to: b,
@@ -453,7 +418,8 @@ pub fn debts_from_pairs<K: MemberKey>(
                 Debt {
                     from: b,
                     to: a,
-                    amount: -amount,
+                    // Pair totals are bounded, so never i64::MIN.
+                    amount: amount.checked_neg().unwrap_or(Minor::ZERO),
                     currency,
                 }
             }
@@ -466,6 +432,7 @@ pub fn debts_from_pairs<K: MemberKey>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::TOTAL_LIMIT;
 
     fn eur() -> Currency {
         Currency::parse("EUR").expect("EUR")
@@ -474,8 +441,8 @@ mod tests {
     fn row(user: &str, paid: i64, owed: i64) -> ParticipantRow<String> {
         ParticipantRow {
             user_id: user.to_string(),
-            paid,
-            owed,
+            paid: Minor::new(paid),
+            owed: Minor::new(owed),
         }
     }
 
@@ -495,12 +462,12 @@ mod tests {
         let owed_to = |who: &str| -> i64 {
             list.iter()
                 .filter(|d| d.to == who)
-                .map(|d| d.amount)
+                .map(|d| d.amount.get())
                 .sum::<i64>()
                 - list
                     .iter()
                     .filter(|d| d.from == who)
-                    .map(|d| d.amount)
+                    .map(|d| d.amount.get())
                     .sum::<i64>()
         };
         assert_eq!(
@@ -520,7 +487,12 @@ mod tests {
             )
             .expect("ok");
         sheet
-            .add_settlement(eur(), &"alice".to_string(), &"bob".to_string(), 50_000)
+            .add_settlement(
+                eur(),
+                &"alice".to_string(),
+                &"bob".to_string(),
+                Minor::new(50_000),
+            )
             .expect("ok");
         assert_eq!(
             sheet.nets(eur()).expect("ok"),
@@ -535,12 +507,13 @@ mod tests {
             ))
             .expect("ok");
         assert_eq!(debts.debts().len(), 1);
+        // Alice repaid Bob: Bob owes Alice that much more.
         debts
-            .apply(&[settlement_pair_delta(
+            .apply(&[pair_delta(
                 eur(),
-                &"alice".to_string(),
                 &"bob".to_string(),
-                50_000,
+                &"alice".to_string(),
+                Minor::new(50_000),
             )])
             .expect("ok");
         assert!(debts.debts().is_empty());
@@ -550,30 +523,24 @@ mod tests {
     fn overflow_is_an_error_not_a_wrap() {
         let mut sheet = BalanceSheet::new();
         sheet
-            .add_rows(eur(), &[row("a", i64::MAX, 0)])
+            .add_rows(eur(), &[row("a", TOTAL_LIMIT, 0)])
             .expect("fits");
         assert_eq!(sheet.add_rows(eur(), &[row("a", 1, 0)]), Err(Overflow));
-    }
-
-    #[test]
-    fn merged_edit_deltas_cancel() {
-        let old = expense_deltas(eur(), &[row("a", 1000, 500), row("b", 0, 500)]);
-        let new = expense_deltas(eur(), &[row("a", 1000, 400), row("b", 0, 600)]);
-        let merged = merge_totals(negate_totals(&old).into_iter().chain(new)).expect("ok");
-        assert_eq!(merged.len(), 2);
         assert_eq!(
-            merged[0].delta,
-            Totals {
-                owed: -100,
-                ..Totals::default()
-            }
+            sheet.add_rows(eur(), &[row("b", i64::MAX, 0)]),
+            Err(Overflow)
         );
+        let mut totals = Totals {
+            owed: Minor::new(-TOTAL_LIMIT),
+            ..Totals::default()
+        };
         assert_eq!(
-            merged[1].delta,
-            Totals {
-                owed: 100,
+            totals.add(&Totals {
+                owed: Minor::new(-1),
                 ..Totals::default()
-            }
+            }),
+            Err(Overflow)
         );
+        assert_eq!(totals.owed, -TOTAL_LIMIT, "a refused add changes nothing");
     }
 }

@@ -9,7 +9,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::error::ValidationErrors;
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Minor, Money};
 use crate::split::{ParticipantRow, Portion, SplitInput, rows_from};
 
 macro_rules! id_type {
@@ -330,25 +330,12 @@ pub struct Invite {
     pub expires_at: OffsetDateTime,
 }
 
-/// An expense with its computed allocation.
+/// What an expense is about: the descriptive fields, which never move a balance. One struct
+/// (and one column list in SQL), so a new descriptive field is added in one place.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expense {
-    /// Id (seeds the allocation's tie-break).
-    pub id: ExpenseId,
-    /// Its group.
-    pub group_id: GroupId,
+pub struct ExpenseDetails {
     /// What it was.
     pub description: String,
-    /// The amount in minor units.
-    pub amount: i64,
-    /// The currency.
-    pub currency: Currency,
-    /// Who paid how much (sorted by member; adds up to `amount`).
-    pub payers: Vec<Portion<UserId>>,
-    /// Who owes how much (sorted by member; adds up to `amount`).
-    pub shares: Vec<Portion<UserId>>,
-    /// The split as requested, with an implicit "everyone" made explicit.
-    pub split: SplitInput<UserId>,
     /// Optional category.
     pub category: Option<String>,
     /// Optional payment method (cash, card, ...).
@@ -359,6 +346,25 @@ pub struct Expense {
     pub notes: Option<String>,
     /// Optional JSON object (at most 16 KiB) for the embedding program.
     pub metadata: Option<serde_json::Value>,
+}
+
+/// An expense with its computed allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expense {
+    /// Id (seeds the allocation's tie-break).
+    pub id: ExpenseId,
+    /// Its group.
+    pub group_id: GroupId,
+    /// The amount with its currency.
+    pub amount: Money,
+    /// Who paid how much (sorted by member; adds up to `amount`).
+    pub payers: Vec<Portion<UserId>>,
+    /// Who owes how much (sorted by member; adds up to `amount`).
+    pub shares: Vec<Portion<UserId>>,
+    /// The split as requested, with an implicit "everyone" made explicit.
+    pub split: SplitInput<UserId>,
+    /// What it is about.
+    pub details: ExpenseDetails,
     /// Who recorded it.
     pub created_by: UserId,
     /// When it was recorded.
@@ -370,9 +376,9 @@ pub struct Expense {
 }
 
 impl Expense {
-    /// The amount with its currency.
-    pub fn money(&self) -> Money {
-        Money::from_minor(self.amount, self.currency)
+    /// The currency.
+    pub fn currency(&self) -> Currency {
+        self.amount.currency()
     }
 
     /// The single payer, when there is exactly one.
@@ -396,7 +402,7 @@ impl Expense {
     /// Its position in the newest-first order of expense lists.
     pub fn cursor(&self) -> DatedCursor {
         DatedCursor {
-            occurred_on: self.occurred_on,
+            occurred_on: self.details.occurred_on,
             created_at: self.created_at,
             id: self.id.0,
         }
@@ -406,22 +412,25 @@ impl Expense {
     pub fn snapshot(&self) -> serde_json::Value {
         let portions = |list: &[Portion<UserId>]| -> Vec<serde_json::Value> {
             list.iter()
-                .map(|p| json!({"user_id": p.user_id, "amount": self.currency.format(p.amount)}))
+                .map(
+                    |p| json!({"user_id": p.user_id, "amount": self.amount.format_units(p.amount)}),
+                )
                 .collect()
         };
+        let d = &self.details;
         json!({
             "id": self.id,
-            "description": self.description,
-            "amount": self.money(),
-            "currency": self.currency,
+            "description": d.description,
+            "amount": self.amount,
+            "currency": self.currency(),
             "payers": portions(&self.payers),
             "shares": portions(&self.shares),
             "split": self.split,
-            "category": self.category,
-            "payment_method": self.payment_method,
-            "occurred_on": self.occurred_on.to_string(),
-            "notes": self.notes,
-            "metadata": self.metadata,
+            "category": d.category,
+            "payment_method": d.payment_method,
+            "occurred_on": d.occurred_on.to_string(),
+            "notes": d.notes,
+            "metadata": d.metadata,
             "version": self.version,
         })
     }
@@ -438,10 +447,8 @@ pub struct Settlement {
     pub from_user: UserId,
     /// Who was paid back.
     pub to_user: UserId,
-    /// Minor units.
-    pub amount: i64,
-    /// The currency.
-    pub currency: Currency,
+    /// The amount with its currency.
+    pub amount: Money,
     /// When it happened.
     pub occurred_on: Date,
     /// Optional note.
@@ -453,9 +460,9 @@ pub struct Settlement {
 }
 
 impl Settlement {
-    /// The amount with its currency.
-    pub fn money(&self) -> Money {
-        Money::from_minor(self.amount, self.currency)
+    /// The currency.
+    pub fn currency(&self) -> Currency {
+        self.amount.currency()
     }
 
     /// Its position in the newest-first order of settlement lists.
@@ -473,8 +480,8 @@ impl Settlement {
             "id": self.id,
             "from_user": self.from_user,
             "to_user": self.to_user,
-            "amount": self.money(),
-            "currency": self.currency,
+            "amount": self.amount,
+            "currency": self.currency(),
             "occurred_on": self.occurred_on.to_string(),
             "note": self.note,
         })
@@ -542,9 +549,9 @@ impl ExpenseFilter {
             && self
                 .category
                 .as_ref()
-                .is_none_or(|c| expense.category.as_ref() == Some(c))
-            && self.from.is_none_or(|d| expense.occurred_on >= d)
-            && self.to.is_none_or(|d| expense.occurred_on <= d)
+                .is_none_or(|c| expense.details.category.as_ref() == Some(c))
+            && self.from.is_none_or(|d| expense.details.occurred_on >= d)
+            && self.to.is_none_or(|d| expense.details.occurred_on <= d)
     }
 }
 
@@ -568,7 +575,7 @@ pub struct SummaryRow {
     /// The currency.
     pub currency: Currency,
     /// Total in minor units (for members: their shares).
-    pub amount: i64,
+    pub amount: Minor,
     /// How many expenses.
     pub count: i64,
 }

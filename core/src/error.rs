@@ -80,3 +80,71 @@ impl std::error::Error for ValidationErrors {}
 
 /// The stable code of a validation failure as a whole (HTTP 422).
 pub const VALIDATION_FAILED: &str = "validation_failed";
+
+/// The cause of an unexpected failure, kept whole: its source chain survives every layer (a
+/// store's database error inside the Ledger's error inside the server's log line), and it is
+/// cheap to clone. Its text is for operators, never for clients.
+#[derive(Clone)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    /// Wraps an error, keeping its chain.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(error))
+    }
+
+    /// A cause that is only a message (nothing underneath).
+    pub fn msg(text: impl Into<String>) -> Self {
+        Self(std::sync::Arc::new(Message(text.into())))
+    }
+
+    /// The whole chain in one line: `outer: inner: innermost`.
+    pub fn chain(&self) -> String {
+        let mut text = self.0.to_string();
+        let mut next = self.0.source();
+        while let Some(e) = next {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            next = e.source();
+        }
+        text
+    }
+}
+
+#[derive(Debug)]
+struct Message(String);
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Message {}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Cause({})", self.chain())
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Causes compare by their text (for tests; two causes are never matched on in code).
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.chain() == other.chain()
+    }
+}
+
+impl Eq for Cause {}

@@ -18,11 +18,13 @@ pub mod preview;
 pub mod settle;
 pub mod split;
 
-pub use error::{FieldError, ValidationErrors};
+pub use error::{Cause, FieldError, ValidationErrors};
 pub use money::{Currency, Money, MoneyError};
 
 #[cfg(feature = "service")]
 pub mod domain;
+#[cfg(feature = "service")]
+pub mod entry;
 #[cfg(feature = "service")]
 pub mod ledger;
 #[cfg(feature = "service")]

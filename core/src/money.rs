@@ -185,6 +185,89 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
+/// The bound of every running total (each of paid, owed, sent, received per member and
+/// currency, and each pairwise debt), in minor units: 10^18. A write that would take a total
+/// past it is refused, so a net (a sum of four totals) and any sum the planner forms stay far
+/// inside 64 bits, and nothing downstream can wrap, clamp or lie.
+pub const TOTAL_LIMIT: i64 = 1_000_000_000_000_000_000;
+
+/// A count of minor units (cents, yen, fils) without its currency: what rows and running
+/// totals hold. It can only be added, subtracted, negated and compared through checked
+/// operations; there is deliberately no `+` or `-`.
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Minor(i64);
+
+impl Minor {
+    /// Zero.
+    pub const ZERO: Minor = Minor(0);
+
+    /// Wraps a count of minor units.
+    pub const fn new(units: i64) -> Self {
+        Self(units)
+    }
+
+    /// The count of minor units.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    /// `self + other`, or `None` past 64 bits.
+    pub fn checked_add(self, other: Minor) -> Option<Minor> {
+        self.0.checked_add(other.0).map(Self)
+    }
+
+    /// `self − other`, or `None` past 64 bits.
+    pub fn checked_sub(self, other: Minor) -> Option<Minor> {
+        self.0.checked_sub(other.0).map(Self)
+    }
+
+    /// `−self`, or `None` for the one value without a negation.
+    pub fn checked_neg(self) -> Option<Minor> {
+        self.0.checked_neg().map(Self)
+    }
+
+    /// Whether it is zero.
+    pub fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether it lies within ±[`TOTAL_LIMIT`] (what a running total may hold).
+    pub fn within_total_limit(self) -> bool {
+        self.0.unsigned_abs() <= TOTAL_LIMIT.unsigned_abs()
+    }
+}
+
+impl PartialEq<i64> for Minor {
+    fn eq(&self, other: &i64) -> bool {
+        self.0 == *other
+    }
+}
+
+impl From<Minor> for i64 {
+    fn from(m: Minor) -> i64 {
+        m.0
+    }
+}
+
+impl From<Minor> for i128 {
+    fn from(m: Minor) -> i128 {
+        i128::from(m.0)
+    }
+}
+
+impl fmt::Debug for Minor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Minor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
 /// An exact amount: integer minor units and their currency.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
@@ -196,6 +279,46 @@ impl Money {
     /// An amount from minor units (may be negative, as nets are).
     pub fn from_minor(minor: i64, currency: Currency) -> Self {
         Self { minor, currency }
+    }
+
+    /// An amount from a count of minor units.
+    pub fn new(units: Minor, currency: Currency) -> Self {
+        Self::from_minor(units.get(), currency)
+    }
+
+    /// The amount as a count of minor units (without its currency).
+    pub fn units(self) -> Minor {
+        Minor(self.minor)
+    }
+
+    /// `self + other` in the same currency; `CurrencyMismatch` across currencies, `TooLarge`
+    /// past 64 bits.
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch);
+        }
+        let minor = self
+            .minor
+            .checked_add(other.minor)
+            .ok_or(MoneyError::TooLarge)?;
+        Ok(Self::from_minor(minor, self.currency))
+    }
+
+    /// `self − other` in the same currency (see [`Money::checked_add`]).
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch);
+        }
+        let minor = self
+            .minor
+            .checked_sub(other.minor)
+            .ok_or(MoneyError::TooLarge)?;
+        Ok(Self::from_minor(minor, self.currency))
+    }
+
+    /// Formats another count of minor units in this amount's currency.
+    pub fn format_units(self, units: Minor) -> String {
+        self.currency.format(units.get())
     }
 
     /// Parses a positive amount (see [`Currency::parse_amount`]).
@@ -245,6 +368,61 @@ impl Serialize for Money {
     }
 }
 
+/// A sum of many amounts in one currency (e.g. a person's nets over all their groups), held
+/// in 128 bits because it may exceed what one amount can be. It is only ever shown.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sum {
+    minor: i128,
+    currency: Currency,
+}
+
+impl Sum {
+    /// A sum of minor units.
+    pub fn new(minor: i128, currency: Currency) -> Self {
+        Self { minor, currency }
+    }
+
+    /// The sum in minor units.
+    pub fn minor(self) -> i128 {
+        self.minor
+    }
+
+    /// The currency.
+    pub fn currency(self) -> Currency {
+        self.currency
+    }
+}
+
+impl fmt::Display for Sum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let units = self.currency.minor_units();
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        if units == 0 {
+            return f.pad(&format!("{sign}{abs}"));
+        }
+        let factor = 10_u128.pow(units);
+        f.pad(&format!(
+            "{sign}{}.{:0width$}",
+            abs / factor,
+            abs % factor,
+            width = units as usize
+        ))
+    }
+}
+
+impl fmt::Debug for Sum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self, self.currency)
+    }
+}
+
+impl Serialize for Sum {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
 /// Why an amount or currency was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
@@ -266,6 +444,9 @@ pub enum MoneyError {
     /// Not an ISO 4217 currency with minor units.
     #[error("not an ISO 4217 currency code")]
     UnknownCurrency,
+    /// Two amounts in different currencies met in one sum.
+    #[error("amounts in different currencies cannot be added")]
+    CurrencyMismatch,
 }
 
 impl MoneyError {
@@ -277,6 +458,7 @@ impl MoneyError {
             Self::NotPositive => "amount_not_positive",
             Self::TooLarge => "amount_too_large",
             Self::UnknownCurrency => "unknown_currency",
+            Self::CurrencyMismatch => "currency_mismatch",
         }
     }
 
@@ -373,6 +555,38 @@ mod tests {
             Money::from_minor(334, cur("KWD")).to_decimal().to_string(),
             "0.334"
         );
+    }
+
+    #[test]
+    fn sums_wider_than_one_amount_format_exactly() {
+        let wide = i128::from(i64::MAX) * 3 + 7;
+        assert_eq!(
+            Sum::new(wide, cur("EUR")).to_string(),
+            "276701161105643274.28"
+        );
+        assert_eq!(Sum::new(-5, cur("KWD")).to_string(), "-0.005");
+        assert_eq!(Sum::new(-1234, cur("JPY")).to_string(), "-1234");
+    }
+
+    #[test]
+    fn money_adds_only_within_a_currency() {
+        let a = Money::from_minor(150, cur("EUR"));
+        assert_eq!(a.checked_add(a).map(Money::minor), Ok(300));
+        assert_eq!(
+            a.checked_add(Money::from_minor(1, cur("USD"))),
+            Err(MoneyError::CurrencyMismatch)
+        );
+        assert_eq!(
+            Money::from_minor(i64::MAX, cur("EUR")).checked_add(Money::from_minor(1, cur("EUR"))),
+            Err(MoneyError::TooLarge)
+        );
+        assert_eq!(
+            Money::from_minor(i64::MIN, cur("EUR")).checked_sub(Money::from_minor(1, cur("EUR"))),
+            Err(MoneyError::TooLarge)
+        );
+        assert!(Minor::new(TOTAL_LIMIT).within_total_limit());
+        assert!(!Minor::new(-TOTAL_LIMIT - 1).within_total_limit());
+        assert_eq!(Minor::new(i64::MIN).checked_neg(), None);
     }
 
     #[test]

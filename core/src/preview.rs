@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::balance::{BalanceSheet, Totals};
 use crate::error::{FieldError, ValidationErrors};
-use crate::money::{Currency, Money, MoneyError};
+use crate::money::{Currency, Minor, Money, MoneyError, PlainDecimal};
 use crate::settle;
 use crate::split::{self, MemberKey, PayerInput, Payment, Portion, SplitInput, SplitRequest};
 
@@ -64,7 +64,7 @@ pub fn entries<K: MemberKey>(currency: Currency, portions: &[Portion<K>]) -> Vec
         .iter()
         .map(|p| AmountEntry {
             user_id: p.user_id.clone(),
-            amount: currency.format(p.amount),
+            amount: currency.format(p.amount.get()),
         })
         .collect()
 }
@@ -167,7 +167,7 @@ impl<K: MemberKey> BalancesView<K> {
         for (currency, members) in blocks {
             let mut out = Vec::with_capacity(members.len());
             for (user_id, t) in members {
-                let m = |minor| Money::from_minor(minor, currency);
+                let m = |units| Money::new(units, currency);
                 out.push(MemberBalance {
                     user_id,
                     display_name: None,
@@ -175,7 +175,7 @@ impl<K: MemberKey> BalancesView<K> {
                     owed: m(t.owed),
                     sent: m(t.sent),
                     received: m(t.received),
-                    net: m(t.net()?),
+                    net: Money::from_minor(t.net()?, currency),
                 });
             }
             balances.push(CurrencyBalances {
@@ -211,7 +211,7 @@ pub fn plan_nets<K: MemberKey>(
         transfers.extend(plan.transfers.into_iter().map(|t| TransferView {
             from: t.from,
             to: t.to,
-            amount: Money::from_minor(t.amount, currency),
+            amount: Money::new(t.amount, currency),
             currency,
         }));
     }
@@ -271,10 +271,10 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
         }
         let paid = payers
             .iter()
-            .map(|&(j, a)| (e.payers[j].user_id.as_str(), a));
+            .map(|&(j, a)| (e.payers[j].user_id.as_str(), Minor::new(a)));
         let owed = shares
             .iter()
-            .map(|&(j, a)| (e.shares[j].user_id.as_str(), a));
+            .map(|&(j, a)| (e.shares[j].user_id.as_str(), Minor::new(a)));
         if sheet.add_portions(currency, paid, owed).is_err() {
             errors.push(overflow(format!("expenses[{i}]")));
         }
@@ -295,7 +295,12 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
             )),
             Ok((currency, amount)) => {
                 if sheet
-                    .add_settlement(currency, &s.from_user.as_str(), &s.to_user.as_str(), amount)
+                    .add_settlement(
+                        currency,
+                        &s.from_user.as_str(),
+                        &s.to_user.as_str(),
+                        Minor::new(amount),
+                    )
                     .is_err()
                 {
                     errors.push(overflow(format!("settlements[{i}]")));
@@ -385,22 +390,9 @@ pub fn settlement_plan(input: &BalancesInput) -> Result<PlanView<String>, Valida
                 ));
                 continue;
             }
-            let text = m.net.trim();
-            let (negative, magnitude) = match text.strip_prefix('-') {
-                Some(rest) => (true, rest),
-                None => (false, text),
-            };
-            // Exactly one sign, directly followed by digits: "--1" and "- 1" are not numbers.
-            let parsed = if magnitude.starts_with(['-', '+'])
-                || magnitude.starts_with(char::is_whitespace)
-            {
-                Err(MoneyError::Invalid)
-            } else {
-                currency.parse_non_negative(magnitude)
-            };
-            match parsed {
-                Ok(v) => members.push((m.user_id.clone(), if negative { -v } else { v })),
-                Err(e) => errors.push(e.at(format!("balances[{i}].members[{j}].net"))),
+            match parse_net(currency, &m.net) {
+                Ok(v) => members.push((m.user_id.clone(), v)),
+                Err(e) => errors.push(net_error(&e, format!("balances[{i}].members[{j}].net"))),
             }
         }
         if members.iter().map(|(_, v)| i128::from(*v)).sum::<i128>() != 0 {
@@ -414,12 +406,46 @@ pub fn settlement_plan(input: &BalancesInput) -> Result<PlanView<String>, Valida
         blocks.push((currency, members));
     }
     errors.into_result()?;
-    // Each block was checked to be balanced above, so planning cannot fail.
-    plan_nets(blocks).map_err(|_| {
-        ValidationErrors::one(
+    // Each block was checked to be balanced and free of repeated members above, so planning
+    // cannot fail; should it, the answer still names the reason.
+    plan_nets(blocks).map_err(|e| match e {
+        settle::PlanError::Unbalanced => ValidationErrors::one(
             "balances",
             "nets_unbalanced",
             "the nets of a currency must add up to zero",
-        )
+        ),
+        settle::PlanError::TooLarge => net_error(&MoneyError::TooLarge, "balances".into()).into(),
     })
+}
+
+/// Parses a signed net as [`balances`] writes it (`"-12.34"`), exactly, into minor units.
+///
+/// A net is a sum of running totals and is not bound by the 10^12 limit of one amount: it
+/// may be anything 64-bit minor units hold (about ±9.2 × 10^18), so every net `balances`
+/// produces comes back. Exactly one leading `-` and digits on both sides of the point, as
+/// for amounts: `"--1"`, `"- 1"`, `"+1"`, `"1e3"` and `".5"` are refused.
+fn parse_net(currency: Currency, text: &str) -> Result<i64, MoneyError> {
+    let value = PlainDecimal::parse(text).ok_or(MoneyError::Invalid)?;
+    let units = currency.minor_units();
+    if value.frac.len() > units as usize {
+        return Err(MoneyError::TooPrecise { minor_units: units });
+    }
+    let magnitude = value.scaled(units).ok_or(MoneyError::TooLarge)?;
+    let signed = if value.negative {
+        -magnitude
+    } else {
+        magnitude
+    };
+    i64::try_from(signed).map_err(|_| MoneyError::TooLarge)
+}
+
+/// A net refused by [`parse_net`], as a field error with the code amounts use; a net too
+/// large says its own bound rather than that of one amount.
+fn net_error(error: &MoneyError, field: String) -> FieldError {
+    match error {
+        MoneyError::TooLarge => {
+            FieldError::new(field, error.code(), "a net must fit in 64-bit minor units")
+        }
+        other => other.at(field),
+    }
 }

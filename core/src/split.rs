@@ -15,7 +15,7 @@ use std::hash::Hash;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{FieldError, ValidationErrors};
-use crate::money::{Currency, PlainDecimal};
+use crate::money::{Currency, Minor, PlainDecimal};
 
 /// What a member id must offer: order (for canonical output), hashing, and a text form that
 /// seeds the tie-break (a UUID's hyphenated form, or the browser's string).
@@ -93,6 +93,13 @@ pub enum SplitInput<K> {
     },
 }
 
+/// An equal split among every member: what a new expense gets unless it says otherwise.
+impl<K> Default for SplitInput<K> {
+    fn default() -> Self {
+        Self::Equal { members: None }
+    }
+}
+
 impl<K: MemberKey> SplitInput<K> {
     /// The same split with an absent equal list replaced by `members`, so a stored expense
     /// keeps its participants when the group's membership changes later.
@@ -144,7 +151,7 @@ pub struct Portion<K> {
     /// The member.
     pub user_id: K,
     /// Minor units.
-    pub amount: i64,
+    pub amount: Minor,
 }
 
 /// One participant row as stored: what the member paid and what they owe.
@@ -153,9 +160,9 @@ pub struct ParticipantRow<K> {
     /// The member.
     pub user_id: K,
     /// Minor units paid.
-    pub paid: i64,
+    pub paid: Minor,
     /// Minor units owed.
-    pub owed: i64,
+    pub owed: Minor,
 }
 
 /// The computed allocation of one expense. `payers` and `shares` are sorted by member and
@@ -165,7 +172,7 @@ pub struct Allocation<K> {
     /// The expense's currency.
     pub currency: Currency,
     /// The expense's amount in minor units.
-    pub amount: i64,
+    pub amount: Minor,
     /// Who paid how much.
     pub payers: Vec<Portion<K>>,
     /// Who owes how much.
@@ -185,17 +192,21 @@ pub fn rows_from<K: MemberKey>(
     shares: &[Portion<K>],
 ) -> Vec<ParticipantRow<K>> {
     let mut rows: std::collections::BTreeMap<K, (i64, i64)> = std::collections::BTreeMap::new();
+    // A member appears at most once among payers and once among shares (allocation refuses
+    // duplicates), so these sums are single amounts, each bounded.
     for p in payers {
-        rows.entry(p.user_id.clone()).or_default().0 += p.amount;
+        let slot = &mut rows.entry(p.user_id.clone()).or_default().0;
+        *slot = slot.saturating_add(p.amount.get());
     }
     for s in shares {
-        rows.entry(s.user_id.clone()).or_default().1 += s.amount;
+        let slot = &mut rows.entry(s.user_id.clone()).or_default().1;
+        *slot = slot.saturating_add(s.amount.get());
     }
     rows.into_iter()
         .map(|(user_id, (paid, owed))| ParticipantRow {
             user_id,
-            paid,
-            owed,
+            paid: Minor::new(paid),
+            owed: Minor::new(owed),
         })
         .collect()
 }
@@ -255,7 +266,7 @@ pub fn largest_remainder<K: MemberKey>(
         .filter(|(_, part)| part.0 != 0)
         .map(|((key, _), part)| Portion {
             user_id: key.clone(),
-            amount: part.0,
+            amount: Minor::new(part.0),
         })
         .collect();
     out.sort_by(|a, b| a.user_id.cmp(&b.user_id));
@@ -310,7 +321,7 @@ pub fn allocate<K: MemberKey>(
             amount.map(|a| {
                 vec![Portion {
                     user_id: key.clone(),
-                    amount: a,
+                    amount: Minor::new(a),
                 }]
             })
         }
@@ -332,7 +343,7 @@ pub fn allocate<K: MemberKey>(
                 match currency.parse_amount(&p.amount) {
                     Ok(minor) => portions.push(Portion {
                         user_id: p.user_id.clone(),
-                        amount: minor,
+                        amount: Minor::new(minor),
                     }),
                     Err(e) => errors.push(e.at(format!("payers[{i}].amount"))),
                 }
@@ -358,7 +369,7 @@ pub fn allocate<K: MemberKey>(
     match (amount, payers, shares) {
         (Some(amount), Some(payers), Some(shares)) => Ok(Allocation {
             currency,
-            amount,
+            amount: Minor::new(amount),
             payers,
             shares,
         }),
@@ -419,7 +430,7 @@ fn split_shares<K: MemberKey>(
                 match currency.parse_non_negative(&s.amount) {
                     Ok(minor) => out.push(Portion {
                         user_id: s.user_id.clone(),
-                        amount: minor,
+                        amount: Minor::new(minor),
                     }),
                     Err(e) => errors.push(e.at(format!("split.shares[{i}].amount"))),
                 }
@@ -436,7 +447,7 @@ fn split_shares<K: MemberKey>(
                 ));
                 return None;
             }
-            out.retain(|p| p.amount != 0);
+            out.retain(|p| !p.amount.is_zero());
             out.sort_by(|a, b| a.user_id.cmp(&b.user_id));
             Some(out)
         }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use splitledger_core::Currency;
 use splitledger_core::balance::BalanceSheet;
+use splitledger_core::money::Minor;
 use splitledger_core::preview::{self, AllocateInput};
 use splitledger_core::settle::plan;
 use splitledger_core::split::ParticipantRow;
@@ -130,8 +131,8 @@ fn ledger_cases() {
                 .into_iter()
                 .map(|(user_id, (paid, owed))| ParticipantRow {
                     user_id,
-                    paid,
-                    owed,
+                    paid: Minor::new(paid),
+                    owed: Minor::new(owed),
                 })
                 .collect();
             sheet.add_rows(c, &rows).expect("fits");
@@ -140,7 +141,12 @@ fn ledger_cases() {
             let from = s["from"].as_str().expect("from").to_string();
             let to = s["to"].as_str().expect("to").to_string();
             sheet
-                .add_settlement(c, &from, &to, s["amount"].as_i64().expect("amount"))
+                .add_settlement(
+                    c,
+                    &from,
+                    &to,
+                    Minor::new(s["amount"].as_i64().expect("amount")),
+                )
                 .expect("fits");
         }
         let nets: BTreeMap<String, i64> = sheet.nets(c).expect("fits").into_iter().collect();
@@ -195,6 +201,95 @@ fn settlement_plan_input_is_strict() {
         (vec![("a", "-1.00"), ("b", "2.00")], "nets_unbalanced"),
     ] {
         let errors = preview::settlement_plan(&input(&nets)).expect_err("refused");
+        assert!(
+            errors.errors().iter().any(|e| e.code == code),
+            "{nets:?}: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn settlement_plan_takes_every_net_balances_can_produce() {
+    let input = |code: &str, nets: &[(&str, &str)]| -> preview::BalancesInput {
+        serde_json::from_value(serde_json::json!({
+            "balances": [{"currency": code, "members": nets.iter().map(|(u, n)| serde_json::json!({"user_id": u, "net": n})).collect::<Vec<_>>()}]
+        }))
+        .expect("shape")
+    };
+    // Nets are sums of totals, not amounts: far beyond one amount's 10^12 major units, up to
+    // what 64-bit minor units hold, in every currency's own decimals.
+    for (code, nets, transfers) in [
+        (
+            "EUR",
+            vec![
+                ("a", "-40000000000000000.00"),
+                ("b", "40000000000000000.00"),
+            ],
+            1,
+        ),
+        (
+            "KWD",
+            vec![
+                ("a", "-9223372036854775.808"),
+                ("b", "9223372036854775.807"),
+                ("c", "0.001"),
+            ],
+            2,
+        ),
+        (
+            "JPY",
+            vec![
+                ("a", "-9223372036854775808"),
+                ("b", "4611686018427387904"),
+                ("c", "4611686018427387904"),
+                ("d", "-0"),
+            ],
+            2,
+        ),
+    ] {
+        let p = preview::settlement_plan(&input(code, &nets)).expect("every i64 net is taken");
+        assert_eq!(p.transfers.len(), transfers, "{nets:?}: {p:?}");
+        assert!(p.optimal);
+    }
+    let plan = preview::settlement_plan(&input(
+        "KWD",
+        &[
+            ("a", "-9223372036854775.808"),
+            ("b", "9223372036854775.807"),
+            ("c", "0.001"),
+        ],
+    ))
+    .expect("valid");
+    let amounts: Vec<String> = plan
+        .transfers
+        .iter()
+        .map(|t| t.amount.to_string())
+        .collect();
+    assert_eq!(amounts, ["9223372036854775.807", "0.001"]);
+
+    for (nets, code) in [
+        (
+            vec![
+                ("a", "-9223372036854775.809"),
+                ("b", "9223372036854775.809"),
+            ],
+            "amount_too_large",
+        ),
+        (
+            vec![("a", "-92233720368547758080"), ("b", "1")],
+            "amount_too_large",
+        ),
+        (vec![("a", "-1e3"), ("b", "1000")], "invalid_amount"),
+        (vec![("a", "+1"), ("b", "-1")], "invalid_amount"),
+        (vec![("a", "1."), ("b", "-1")], "invalid_amount"),
+        (vec![("a", "\u{2212}1"), ("b", "1")], "invalid_amount"),
+        (vec![("a", ""), ("b", "0")], "invalid_amount"),
+        (
+            vec![("a", "-1.0001"), ("b", "1.0001")],
+            "amount_too_precise",
+        ),
+    ] {
+        let errors = preview::settlement_plan(&input("KWD", &nets)).expect_err("refused");
         assert!(
             errors.errors().iter().any(|e| e.code == code),
             "{nets:?}: {errors:?}"

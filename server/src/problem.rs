@@ -105,11 +105,12 @@ impl From<LedgerError> for ApiError {
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let detail = match &error {
             LedgerError::Internal(cause) => {
-                tracing::error!(error.cause = %cause, "internal error");
+                // The whole chain (e.g. the database's own message under the store's).
+                tracing::error!(error.cause = %cause.chain(), "internal error");
                 "an unexpected error occurred; it has been logged".to_string()
             }
             LedgerError::Unavailable(cause) => {
-                tracing::error!(error.cause = %cause, "database unavailable");
+                tracing::error!(error.cause = %cause.chain(), "database unavailable");
                 "the service is temporarily unavailable; try again shortly".to_string()
             }
             LedgerError::Validation(_) => "the request has invalid fields".to_string(),

@@ -49,7 +49,7 @@ pub(crate) struct SessionResolver(pub(crate) Arc<dyn Sessions>);
 async fn resolve(req: &Request, token: String, via_cookie: bool) -> poem::Result<Principal> {
     let resolver = req.data::<SessionResolver>().ok_or_else(|| {
         ApiError::from(splitledger_core::Error::Internal(
-            "the session resolver is not installed".to_string(),
+            splitledger_core::Cause::msg("the session resolver is not installed"),
         ))
     })?;
     let token = SessionToken::new(token);

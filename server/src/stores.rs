@@ -27,7 +27,8 @@ fn kind(url: &str) -> Result<Kind, StartupError> {
 }
 
 fn database(error: StorageError) -> StartupError {
-    StartupError::Database(error.to_string())
+    // The whole chain: "storage unavailable: connection refused", not just the first link.
+    StartupError::Database(splitledger_core::Cause::new(error).chain())
 }
 
 /// Where an SQLite URL puts its file, made absolute for the log.

@@ -14,12 +14,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use splitledger_core::balance::{expense_deltas, expense_pair_deltas};
+use splitledger_core::Ledger;
 use splitledger_core::conformance::{Fixture, expense_input};
 use splitledger_core::domain::{Activity, ActivityId, Expense, ExpenseId, GroupId, User};
+use splitledger_core::entry::Entry;
 use splitledger_core::split::SplitInput;
-use splitledger_core::storage::ExpenseWrite;
-use splitledger_core::{Ledger, Storage};
+use splitledger_core::storage::{EntryStore, EntryWrite, ReportStore};
 use splitledger_storage_sqlx::PgStorage;
 use sqlx::Connection;
 
@@ -65,13 +65,10 @@ async fn write_through_ledger(
     (writers * per_writer) as f64 / start.elapsed().as_secs_f64()
 }
 
-fn copy_of(template: &Expense) -> ExpenseWrite {
+fn copy_of(template: &Expense) -> EntryWrite {
     let mut expense = template.clone();
     expense.id = ExpenseId::random();
-    let rows = expense.rows();
-    ExpenseWrite {
-        totals: expense_deltas(expense.currency, &rows),
-        pairs: expense_pair_deltas(expense.currency, &rows),
+    EntryWrite {
         activity: Activity {
             id: ActivityId::random(),
             group_id: expense.group_id,
@@ -83,7 +80,8 @@ fn copy_of(template: &Expense) -> ExpenseWrite {
             details: serde_json::json!({"before": null, "after": expense.snapshot()}),
         },
         idempotency: None,
-        expense,
+        fingerprint: String::new(),
+        entry: Entry::Expense(expense),
     }
 }
 
@@ -97,7 +95,7 @@ async fn fill(storage: Arc<PgStorage>, template: &Expense, count: usize) {
         let n = count / writers + usize::from(w < count % writers);
         tasks.push(tokio::spawn(async move {
             for _ in 0..n {
-                storage.insert_expense(&copy_of(&template)).await.unwrap();
+                storage.insert_entry(&copy_of(&template)).await.unwrap();
             }
         }));
     }

@@ -17,7 +17,10 @@ command -v pgbench >/dev/null || { echo "pgbench not found (apt-get install post
 
 psql -q "$url" -c "CREATE DATABASE $db"
 trap 'psql -q "$url" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
-for f in "$here"/../migrations/postgres/*.sql; do psql -q -v ON_ERROR_STOP=1 "$bench_url" -f "$f"; done
+for f in "$here"/../migrations/postgres/*.sql; do
+  case "$f" in *.down.sql) continue ;; esac
+  psql -q -v ON_ERROR_STOP=1 "$bench_url" -f "$f"
+done
 
 g=00000000-0000-7000-8000-000000000010
 u1=00000000-0000-7000-8000-000000000001

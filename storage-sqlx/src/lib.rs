@@ -1,20 +1,30 @@
 //! splitledger's [`Storage`](splitledger_core::Storage) on PostgreSQL (the primary store) and
-//! SQLite (the embedded default), with sqlx.
+//! SQLite (the embedded default), with sqlx: one store, [`SqlStore`], generic over a
+//! [`Dialect`](dialect::Dialect).
 //!
 //! - [`PgStorage`] (feature `postgres`): `postgres://user@host:5432/db` URLs;
 //! - [`SqliteStorage`] (feature `sqlite`): `sqlite://path/to/file.db` (the file is created
 //!   if missing; WAL, foreign keys on, 5 s busy timeout) or `sqlite::memory:`.
 //!
-//! Every trait call is one transaction. Each store keeps running totals per (group, member,
+//! Every trait call is one transaction. The store keeps running totals per (group, member,
 //! currency) and pair totals per (group, currency, a, b), updated in the same transaction as
 //! every write, so reading balances touches one row per member and currency however long
 //! the history. The migrations of each dialect are embedded ([`POSTGRES_MIGRATOR`],
 //! [`SQLITE_MIGRATOR`]) and applied by `migrate()`.
 
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
-mod common;
+pub mod dialect;
+// Public only because the dialect glue's bounds name the row and column types.
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
-mod types;
+#[doc(hidden)]
+pub mod rows;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod sql;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod store;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+#[doc(hidden)]
+pub mod types;
 
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -22,9 +32,11 @@ mod postgres;
 mod sqlite;
 
 #[cfg(feature = "postgres")]
-pub use postgres::PgStorage;
+pub use postgres::{Pg, PgStorage};
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStorage;
+pub use sqlite::{Lite, SqliteStorage};
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use store::SqlStore;
 
 /// The PostgreSQL schema migrations (`migrations/postgres`).
 #[cfg(feature = "postgres")]
@@ -33,3 +45,15 @@ pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrat
 /// The SQLite schema migrations (`migrations/sqlite`).
 #[cfg(feature = "sqlite")]
 pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A failed migration: the database's own error when a statement failed, else the
+/// migrator's (a changed or missing migration), chain kept.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+fn migrate_error<D: dialect::Dialect>(
+    error: sqlx::migrate::MigrateError,
+) -> splitledger_core::StorageError {
+    match error {
+        sqlx::migrate::MigrateError::Execute(inner) => D::error(inner),
+        other => splitledger_core::StorageError::Internal(splitledger_core::Cause::new(other)),
+    }
+}

@@ -14,15 +14,15 @@ use uuid::Uuid;
 
 /// A UUID column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DbUuid(pub Uuid);
+pub struct DbUuid(pub Uuid);
 
 /// A timestamp column (microsecond precision).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DbTime(pub OffsetDateTime);
+pub struct DbTime(pub OffsetDateTime);
 
 /// A calendar date column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DbDate(pub Date);
+pub struct DbDate(pub Date);
 
 #[cfg(feature = "postgres")]
 mod pg {

@@ -1,14 +1,15 @@
 //! The SQLite store opened from URLs: file creation, pragmas, persistence, in-memory
-//! databases, concurrent writers and all-or-nothing writes.
+//! databases, concurrent writers, all-or-nothing writes, the bound on running totals,
+//! client-chosen ids and the distribution-key migration over existing data.
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use splitledger_core::Storage;
 use splitledger_core::conformance::{Fixture, expense_input};
 use splitledger_core::split::SplitInput;
-use splitledger_storage_sqlx::SqliteStorage;
+use splitledger_core::storage::{EntryStore, ReportStore};
+use splitledger_storage_sqlx::{SQLITE_MIGRATOR, SqliteStorage};
 use sqlx::SqlitePool;
 
 fn temp_db(name: &str) -> std::path::PathBuf {
@@ -125,4 +126,45 @@ async fn failed_writes_leave_nothing(pool: SqlitePool) {
 #[tokio::test]
 async fn bad_url_is_an_error_not_a_panic() {
     assert!(SqliteStorage::connect("mysql://nope").await.is_err());
+}
+
+#[sqlx::test(migrator = "splitledger_storage_sqlx::SQLITE_MIGRATOR")]
+async fn totals_past_the_bound_are_refused(pool: SqlitePool) {
+    totals_bound_case!(SqliteStorage::from_pool(pool.clone()), pool);
+}
+
+#[sqlx::test(migrator = "splitledger_storage_sqlx::SQLITE_MIGRATOR")]
+async fn client_chosen_ids(pool: SqlitePool) {
+    support::client_chosen_ids(SqliteStorage::from_pool(pool)).await;
+}
+
+#[tokio::test]
+async fn migrating_keeps_existing_data() {
+    // A real file with foreign keys on, as `connect` opens it: the table rebuilds must not
+    // cascade-delete any child row.
+    let path = temp_db("migrate.db");
+    let store = SqliteStorage::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let pool = store.pool().clone();
+    SQLITE_MIGRATOR.run_to(support::INIT, &pool).await.unwrap();
+    let seed = support::seed();
+    seed_old_schema!(&pool, &seed);
+    store.migrate().await.unwrap();
+    let check: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(check.is_empty(), "{check:?}");
+    // The down script restores the old schema with the data, and up again is clean.
+    SQLITE_MIGRATOR.undo(&pool, support::INIT).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM expense_participants")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+    store.migrate().await.unwrap();
+    support::seeded_data_survives(store, &seed).await;
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

@@ -115,7 +115,11 @@ export interface Balances {
   balances: CurrencyBalances[];
 }
 
-/** What `settlementPlan` takes: `Balances`, of which only each member's `net` is read. */
+/**
+ * What `settlementPlan` takes: `Balances`, of which only each member's `net` is read. A net is
+ * a sum of totals, not one amount: it is signed and may be far above an amount's 10^12 bound
+ * (anything 64-bit minor units hold), so every net `balances` returns is taken back.
+ */
 export interface BalancesInput {
   balances: { currency: CurrencyCode; members: { user_id: MemberId; net: Amount }[] }[];
 }
@@ -179,6 +183,9 @@ pub fn balances(
 }
 
 /// Plans the fewest transfers that settle the given balances (the output of [`balances`]).
+///
+/// Every net [`balances`] can return is accepted, however large: nets are parsed exactly, up
+/// to what 64-bit minor units hold, and planned without any sum leaving 128 bits.
 ///
 /// # Errors
 /// A JS `Error` with `code` `"validation_failed"` and `errors` when a net is malformed or the

@@ -229,3 +229,52 @@ fn settlement_plan_refuses_unbalanced_nets() {
         "balances[0]: the nets of a currency must add up to zero"
     );
 }
+
+#[wasm_bindgen_test]
+fn settlement_plan_takes_back_nets_beyond_one_amount() {
+    // A paid three maximum-size KWD expenses for B and two for C: nets of 3 and 2 × 10^12
+    // dinars, beyond the 10^12 bound of one amount, which the module used to refuse.
+    let expense = |sharer: &str| {
+        format!(
+            r#"{{"currency": "KWD", "payers": [{{"user_id": "A", "amount": "1000000000000.000"}}],
+                 "shares": [{{"user_id": "{sharer}", "amount": "1000000000000.000"}}]}}"#
+        )
+    };
+    let expenses: Vec<String> = ["B", "B", "B", "C", "C"]
+        .iter()
+        .map(|s| expense(s))
+        .collect();
+    let nets =
+        balances(js(&format!(r#"{{"expenses": [{}]}}"#, expenses.join(",")))).expect("balances");
+    let plan = settlement_plan(nets).expect("the nets balances produced plan");
+    assert_plain_json(&plan, "plan");
+    assert_json(
+        &plan,
+        r#"{"optimal": true, "transfers": [
+             {"from": "B", "to": "A", "amount": "3000000000000.000", "currency": "KWD"},
+             {"from": "C", "to": "A", "amount": "2000000000000.000", "currency": "KWD"}]}"#,
+    );
+}
+
+#[wasm_bindgen_test]
+fn settlement_plan_takes_nets_up_to_64_bits_and_refuses_beyond() {
+    let plan = settlement_plan(js(r#"{"balances": [{"currency": "JPY", "members": [
+          {"user_id": "A", "net": "-9223372036854775808"},
+          {"user_id": "B", "net": "9223372036854775807"},
+          {"user_id": "C", "net": "1"}]}]}"#))
+    .expect("i64 extremes plan");
+    assert_json(
+        &get(&plan, "transfers"),
+        r#"[{"from": "A", "to": "B", "amount": "9223372036854775807", "currency": "JPY"},
+            {"from": "A", "to": "C", "amount": "1", "currency": "JPY"}]"#,
+    );
+    let (code, errors, _) = thrown(settlement_plan(js(
+        r#"{"balances": [{"currency": "JPY", "members": [
+          {"user_id": "A", "net": "-9223372036854775809"},
+          {"user_id": "B", "net": "9223372036854775809"}]}]}"#,
+    )));
+    assert_eq!(code, "validation_failed");
+    let errors: serde_json::Value = serde_json::from_str(&errors).expect("errors parse");
+    assert_eq!(errors[0]["field"], "balances[0].members[0].net");
+    assert_eq!(errors[0]["code"], "amount_too_large");
+}

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::{Error, Ledger, Result, blocking, required_text};
 use crate::domain::{Email, LoginFailures, Session, TokenDigest, User, UserId, UserRecord};
-use crate::error::{FieldError, ValidationErrors};
+use crate::error::{Cause, FieldError, ValidationErrors};
 use crate::money::Currency;
 use crate::storage::Storage;
 
@@ -112,7 +112,8 @@ pub struct LoginOutcome {
 /// URL-safe random text of `bytes` random bytes.
 pub(crate) fn random_text(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::Internal(Cause::msg(format!("no randomness: {e}"))))?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
@@ -131,7 +132,7 @@ fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
+        .map_err(|e| Error::Internal(Cause::msg(format!("hashing failed: {e}"))))
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
@@ -159,6 +160,7 @@ fn display_name(value: &str, errors: &mut ValidationErrors) -> String {
 
 impl<S: Storage> Ledger<S> {
     /// Creates an account. The password is hashed (argon2id) on a blocking thread.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_up(&self, request: SignUp) -> Result<User> {
         let mut errors = ValidationErrors::default();
         let email = Email::parse(&request.email)
@@ -192,6 +194,7 @@ impl<S: Storage> Ledger<S> {
 
     /// Checks an email and password. Unknown email and wrong password give the same error
     /// after the same work; repeated failures for one email are throttled.
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, email: &str, password: &str) -> Result<User> {
         // A malformed email is just another unknown one: same answer, same time.
         let email = Email::parse(email).ok();
@@ -280,12 +283,14 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Authenticates and opens a session.
+    #[tracing::instrument(skip_all)]
     pub async fn login(&self, email: &str, password: &str) -> Result<LoginOutcome> {
         let user = self.authenticate(email, password).await?;
         self.open_session(user).await
     }
 
     /// Opens a session for a user already authenticated by other means.
+    #[tracing::instrument(skip_all)]
     pub async fn open_session(&self, user: User) -> Result<LoginOutcome> {
         let token = SessionToken(random_text(32)?);
         let now = self.now();
@@ -308,6 +313,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// The user of a live session; `Unauthenticated` for unknown, revoked or expired tokens.
+    #[tracing::instrument(skip_all)]
     pub async fn resolve_session(&self, token: &SessionToken) -> Result<User> {
         self.storage
             .session_user(&token.digest(), self.now())
@@ -316,6 +322,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Revokes a session (logout).
+    #[tracing::instrument(skip_all)]
     pub async fn logout(&self, token: &SessionToken) -> Result<()> {
         if self.storage.delete_session(&token.digest()).await? {
             Ok(())
@@ -325,6 +332,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// The caller's profile.
+    #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn me(&self, actor: UserId) -> Result<User> {
         self.storage
             .user_by_id(actor)
@@ -333,6 +341,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Changes profile fields.
+    #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn update_profile(&self, actor: UserId, request: UpdateProfile) -> Result<User> {
         let mut user = self.me(actor).await?;
         let mut errors = ValidationErrors::default();
@@ -365,6 +374,7 @@ impl<S: Storage> Ledger<S> {
 
     /// Changes the password after checking the current one, and revokes every other
     /// session (the one in `keep`, the caller's, stays).
+    #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn change_password(
         &self,
         actor: UserId,

@@ -7,19 +7,16 @@ use time::Date;
 use uuid::Uuid;
 
 use super::{Error, Ledger, Result, cursor, optional_text, record, required_text};
-use crate::balance::{
-    PairDelta, TotalsDelta, expense_deltas, expense_pair_deltas, merge_pairs, merge_totals,
-    negate_pairs, negate_totals, settlement_deltas, settlement_pair_delta,
-};
 use crate::domain::{
-    Expense, ExpenseFilter, ExpenseId, GroupId, Role, Settlement, SettlementId, UserId,
+    Expense, ExpenseDetails, ExpenseFilter, ExpenseId, GroupId, Role, Settlement, SettlementId,
+    UserId,
 };
-use crate::error::{FieldError, ValidationErrors};
-use crate::money::Currency;
+use crate::entry::{Entry, EntryKey, EntryKind};
+use crate::error::{Cause, FieldError, ValidationErrors};
+use crate::money::{Currency, Money};
 use crate::split::{self, PayerInput, Payment, SplitInput, SplitRequest};
 use crate::storage::{
-    ExpenseDelete, ExpenseUpdate, ExpenseWrite, IdempotencyClaim, Inserted, SettlementDelete,
-    SettlementWrite, Storage, StorageError,
+    EntryReplace, EntryWrite, IdempotencyKey, Inserted, Replay, Storage, StorageError,
 };
 
 /// Default page size.
@@ -82,9 +79,15 @@ impl<T> Page<T> {
     }
 }
 
-/// A new expense, as the API takes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A new expense, as the API takes it. Build one with `..Default::default()` so a new
+/// optional field does not break callers:
+/// `NewExpense { description: "Dinner".into(), amount: "42.00".into(), paid_by: Some(me), ..Default::default() }`
+/// (an equal split among every member unless `split` says otherwise).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NewExpense {
+    /// The id, when the client chooses it (it seeds the allocation's tie-break, so the
+    /// client can compute the stored rows beforehand); a fresh one otherwise.
+    pub id: Option<ExpenseId>,
     /// What it was (1 to 200 characters).
     pub description: String,
     /// A positive decimal string.
@@ -157,7 +160,7 @@ pub struct ListExpenses {
     pub page: PageRequest,
 }
 
-/// A new repayment.
+/// A new repayment; [`NewSettlement::new`] fills the required fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewSettlement {
     /// Who paid back.
@@ -172,6 +175,21 @@ pub struct NewSettlement {
     pub occurred_on: Option<Date>,
     /// Up to 500 characters.
     pub note: Option<String>,
+}
+
+impl NewSettlement {
+    /// `from` repaid `to` `amount` (a decimal string) in the group's currency, today, with no
+    /// note; set the other fields on the result.
+    pub fn new(from_user: UserId, to_user: UserId, amount: impl Into<String>) -> Self {
+        Self {
+            from_user,
+            to_user,
+            amount: amount.into(),
+            currency: None,
+            occurred_on: None,
+            note: None,
+        }
+    }
 }
 
 fn check_metadata(metadata: Option<&Value>, errors: &mut ValidationErrors) {
@@ -205,46 +223,37 @@ fn check_key(key: Option<&str>) -> Result<Option<String>> {
 
 /// A digest of the request, so a replay can be told from a reuse with another body.
 fn fingerprint(kind: &str, request: &impl Serialize) -> Result<String> {
-    let body = serde_json::to_vec(&(kind, request)).map_err(|e| Error::Internal(e.to_string()))?;
+    let body = serde_json::to_vec(&(kind, request)).map_err(|e| Error::Internal(Cause::new(e)))?;
     Ok(Sha256::digest(&body)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
 }
 
+const EDIT_RULE: &str = "only its creator, a payer or an admin may change this expense";
+const REPAYMENT_RULE: &str = "only its creator, either party or an admin may delete this repayment";
+
 fn may_change_expense(role: Role, actor: UserId, expense: &Expense) -> Result<()> {
     if role.manages() || expense.created_by == actor || expense.is_payer(actor) {
         Ok(())
     } else {
-        Err(Error::Forbidden(
-            "only its creator, a payer or an admin may change this expense",
-        ))
+        Err(Error::Forbidden(EDIT_RULE))
     }
 }
 
-/// The id an earlier request with the same idempotency key created, if it was this request.
-fn replayed(claim: Option<&IdempotencyClaim>, earlier: &str, id: Uuid) -> Result<Uuid> {
-    if claim.is_some_and(|c| c.fingerprint == earlier) {
-        Ok(id)
-    } else {
-        Err(Error::conflict(
+/// The id of what an earlier request created, if that request was this one; otherwise the
+/// conflict that names what was reused.
+fn replayed(fingerprint: &str, by: Replay, earlier: &str, id: Uuid) -> Result<Uuid> {
+    if fingerprint == earlier {
+        return Ok(id);
+    }
+    Err(match by {
+        Replay::Key => Error::conflict(
             "idempotency_key_reused",
             "this idempotency key was used with a different request",
-        ))
-    }
-}
-
-struct Deltas {
-    totals: Vec<TotalsDelta<UserId>>,
-    pairs: Vec<PairDelta<UserId>>,
-}
-
-fn expense_effect(e: &Expense) -> Deltas {
-    let rows = e.rows();
-    Deltas {
-        totals: expense_deltas(e.currency, &rows),
-        pairs: expense_pair_deltas(e.currency, &rows),
-    }
+        ),
+        Replay::Id => Error::conflict("id_taken", "this id is already in use"),
+    })
 }
 
 fn overflow() -> Error {
@@ -254,6 +263,7 @@ fn overflow() -> Error {
 impl<S: Storage> Ledger<S> {
     /// Records an expense. With an idempotency key, repeating the same request returns the
     /// expense the first one created; the same key with another request is a conflict.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn create_expense(
         &self,
         actor: UserId,
@@ -293,7 +303,7 @@ impl<S: Storage> Ledger<S> {
             .iter()
             .map(|m| m.user_id)
             .collect();
-        let id = ExpenseId::random();
+        let id = request.id.unwrap_or_else(ExpenseId::random);
         let seed = id.to_string();
         let allocation = split::allocate(&SplitRequest {
             seed: &seed,
@@ -318,32 +328,25 @@ impl<S: Storage> Ledger<S> {
         let expense = Expense {
             id,
             group_id: group,
-            description,
-            amount: allocation.amount,
-            currency,
+            amount: Money::new(allocation.amount, currency),
             payers: allocation.payers,
             shares: allocation.shares,
             split: request.split.resolved(&members),
-            category,
-            payment_method,
-            occurred_on: request.occurred_on.unwrap_or(now.date()),
-            notes,
-            metadata: request.metadata.clone(),
+            details: ExpenseDetails {
+                description,
+                category,
+                payment_method,
+                occurred_on: request.occurred_on.unwrap_or(now.date()),
+                notes,
+                metadata: request.metadata.clone(),
+            },
             created_by: actor,
             created_at: now,
             updated_at: now,
             version: 1,
         };
-        let effect = expense_effect(&expense);
-        let idempotency = match key {
-            Some(key) => Some(IdempotencyClaim {
-                user_id: actor,
-                key,
-                fingerprint: fingerprint("expense", &request)?,
-            }),
-            None => None,
-        };
-        let write = ExpenseWrite {
+        let write = EntryWrite {
+            fingerprint: fingerprint("expense", &request)?,
             activity: record(
                 group,
                 actor,
@@ -353,15 +356,23 @@ impl<S: Storage> Ledger<S> {
                 Value::Null,
                 expense.snapshot(),
             ),
-            expense,
-            totals: effect.totals,
-            pairs: effect.pairs,
-            idempotency,
+            entry: Entry::Expense(expense),
+            idempotency: key.map(|key| IdempotencyKey {
+                user_id: actor,
+                key,
+            }),
         };
-        match self.storage.insert_expense(&write).await? {
-            Inserted::Created => Ok(write.expense),
-            Inserted::Existing { fingerprint, id } => {
-                let id = replayed(write.idempotency.as_ref(), &fingerprint, id)?;
+        match self.storage.insert_entry(&write).await? {
+            Inserted::Created => match write.entry {
+                Entry::Expense(e) => Ok(e),
+                Entry::Settlement(_) => Err(Error::Internal(Cause::msg("wrote another kind"))),
+            },
+            Inserted::Existing {
+                by,
+                fingerprint,
+                id,
+            } => {
+                let id = replayed(&write.fingerprint, by, &fingerprint, id)?;
                 self.storage
                     .expense(group, ExpenseId(id))
                     .await?
@@ -371,6 +382,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// One expense.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn expense(&self, actor: UserId, group: GroupId, id: ExpenseId) -> Result<Expense> {
         self.access(actor, group).await?;
         self.storage
@@ -380,6 +392,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// A page of expenses, newest first.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn list_expenses(
         &self,
         actor: UserId,
@@ -413,6 +426,7 @@ impl<S: Storage> Ledger<S> {
     /// Edits an expense (its creator, a payer, an admin or the owner), if `patch.version` is
     /// still current. Changing the amount, currency, payers or split re-allocates it with the
     /// same tie-break; other edits keep its rows as they are.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn update_expense(
         &self,
         actor: UserId,
@@ -435,24 +449,25 @@ impl<S: Storage> Ledger<S> {
         }
         let mut errors = ValidationErrors::default();
         let mut after = before.clone();
+        let details = &mut after.details;
         if let Some(d) = &patch.description {
-            after.description = required_text("description", d, 200, &mut errors);
+            details.description = required_text("description", d, 200, &mut errors);
         }
         if let Some(c) = &patch.category {
-            after.category = optional_text("category", c.as_deref(), 50, &mut errors);
+            details.category = optional_text("category", c.as_deref(), 50, &mut errors);
         }
         if let Some(p) = &patch.payment_method {
-            after.payment_method = optional_text("payment_method", p.as_deref(), 50, &mut errors);
+            details.payment_method = optional_text("payment_method", p.as_deref(), 50, &mut errors);
         }
         if let Some(n) = &patch.notes {
-            after.notes = optional_text("notes", n.as_deref(), 2000, &mut errors);
+            details.notes = optional_text("notes", n.as_deref(), 2000, &mut errors);
         }
         if let Some(m) = &patch.metadata {
             check_metadata(m.as_ref(), &mut errors);
-            after.metadata = m.clone();
+            details.metadata = m.clone();
         }
         if let Some(d) = patch.occurred_on {
-            after.occurred_on = d;
+            details.occurred_on = d;
         }
         if patch.changes_money() {
             self.reallocate(group, &before, &patch, &mut after, &mut errors)
@@ -463,12 +478,7 @@ impl<S: Storage> Ledger<S> {
         let now = self.now();
         after.updated_at = now;
         after.version = before.version + 1;
-        let (old, new) = (expense_effect(&before), expense_effect(&after));
-        let update = ExpenseUpdate {
-            totals: merge_totals(negate_totals(&old.totals).into_iter().chain(new.totals))
-                .map_err(|_| overflow())?,
-            pairs: merge_pairs(negate_pairs(&old.pairs).into_iter().chain(new.pairs))
-                .map_err(|_| overflow())?,
+        let replace = EntryReplace {
             activity: record(
                 group,
                 actor,
@@ -478,24 +488,20 @@ impl<S: Storage> Ledger<S> {
                 before.snapshot(),
                 after.snapshot(),
             ),
-            expense: after,
+            entry: Entry::Expense(after),
             expected_version: before.version,
         };
-        match self.storage.update_expense(&update).await {
-            Ok(()) => Ok(update.expense),
-            Err(StorageError::StaleVersion) => Err(self.stale(group, id, patch.version).await),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn stale(&self, group: GroupId, id: ExpenseId, expected: i64) -> Error {
-        match self.storage.expense(group, id).await {
-            Ok(Some(e)) => Error::StaleVersion {
-                expected,
-                current: e.version,
+        match self.storage.replace_entry(&replace).await {
+            Ok(()) => match replace.entry {
+                Entry::Expense(e) => Ok(e),
+                Entry::Settlement(_) => Err(Error::Internal(Cause::msg("wrote another kind"))),
             },
-            Ok(None) => Error::NotFound("expense"),
-            Err(e) => e.into(),
+            Err(StorageError::StaleVersion { current }) => Err(Error::StaleVersion {
+                expected: patch.version,
+                current,
+            }),
+            Err(StorageError::Overflow) => Err(overflow()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -508,7 +514,7 @@ impl<S: Storage> Ledger<S> {
         after: &mut Expense,
         errors: &mut ValidationErrors,
     ) -> Result<()> {
-        let old = before.currency;
+        let old = before.currency();
         let currency = match &patch.currency {
             Some(code) => match Currency::parse(code) {
                 Ok(c) => c,
@@ -536,7 +542,7 @@ impl<S: Storage> Ledger<S> {
                     .iter()
                     .map(|p| PayerInput {
                         user_id: p.user_id,
-                        amount: old.format(p.amount),
+                        amount: old.format(p.amount.get()),
                     })
                     .collect(),
             )
@@ -544,7 +550,7 @@ impl<S: Storage> Ledger<S> {
         let amount = patch
             .amount
             .clone()
-            .unwrap_or_else(|| old.format(before.amount));
+            .unwrap_or_else(|| before.amount.to_string());
         let split = patch.split.clone().unwrap_or_else(|| before.split.clone());
         let members: Vec<UserId> = self
             .storage
@@ -563,8 +569,7 @@ impl<S: Storage> Ledger<S> {
             members: &members,
         }) {
             Ok(a) => {
-                after.amount = a.amount;
-                after.currency = currency;
+                after.amount = Money::new(a.amount, currency);
                 after.payers = a.payers;
                 after.shares = a.shares;
                 after.split = split.resolved(&members);
@@ -574,48 +579,42 @@ impl<S: Storage> Ledger<S> {
         Ok(())
     }
 
-    /// Deletes an expense (its creator, a payer, an admin or the owner).
+    /// Deletes an expense (its creator, a payer, an admin or the owner). The rule is checked
+    /// by the store against the row it locked, so a concurrent edit cannot slip between the
+    /// check and the deletion.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn delete_expense(&self, actor: UserId, group: GroupId, id: ExpenseId) -> Result<()> {
         let (_, role) = self.access(actor, group).await?;
-        // A concurrent edit changes the rows to undo; read again and retry a few times.
-        for _ in 0..3 {
-            let expense = self
-                .storage
-                .expense(group, id)
-                .await?
-                .ok_or(Error::NotFound("expense"))?;
-            may_change_expense(role, actor, &expense)?;
-            let effect = expense_effect(&expense);
-            let now = self.now();
-            let delete = ExpenseDelete {
-                group_id: group,
-                id,
-                expected_version: expense.version,
-                totals: negate_totals(&effect.totals),
-                pairs: negate_pairs(&effect.pairs),
-                activity: record(
+        let now = self.now();
+        let guard = |entry: &Entry| match entry {
+            Entry::Expense(e) => {
+                may_change_expense(role, actor, e).map_err(|_| StorageError::Refused(EDIT_RULE))?;
+                Ok(record(
                     group,
                     actor,
                     "expense.deleted",
                     id.0,
                     now,
-                    expense.snapshot(),
+                    e.snapshot(),
                     Value::Null,
-                ),
-            };
-            match self.storage.delete_expense(&delete).await {
-                Err(StorageError::StaleVersion) => continue,
-                Err(StorageError::NotFound) => return Err(Error::NotFound("expense")),
-                other => return Ok(other?),
+                ))
             }
+            Entry::Settlement(_) => Err(StorageError::NotFound),
+        };
+        let key = EntryKey {
+            group_id: group,
+            kind: EntryKind::Expense,
+            id: id.0,
+        };
+        match self.storage.delete_entry(key, &guard).await {
+            Ok(_) => Ok(()),
+            Err(StorageError::NotFound) => Err(Error::NotFound("expense")),
+            Err(e) => Err(e.into()),
         }
-        Err(Error::conflict(
-            "busy",
-            "the expense keeps changing; try again",
-        ))
     }
 
     /// Records a repayment between two members (any member may record one).
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn create_settlement(
         &self,
         actor: UserId,
@@ -672,29 +671,14 @@ impl<S: Storage> Ledger<S> {
             group_id: group,
             from_user: request.from_user,
             to_user: request.to_user,
-            amount,
-            currency,
+            amount: Money::from_minor(amount, currency),
             occurred_on: request.occurred_on.unwrap_or(now.date()),
             note,
             created_by: actor,
             created_at: now,
         };
-        let idempotency = match key {
-            Some(key) => Some(IdempotencyClaim {
-                user_id: actor,
-                key,
-                fingerprint: fingerprint("settlement", &request)?,
-            }),
-            None => None,
-        };
-        let write = SettlementWrite {
-            totals: settlement_deltas(currency, &settlement.from_user, &settlement.to_user, amount),
-            pairs: vec![settlement_pair_delta(
-                currency,
-                &settlement.from_user,
-                &settlement.to_user,
-                amount,
-            )],
+        let write = EntryWrite {
+            fingerprint: fingerprint("settlement", &request)?,
             activity: record(
                 group,
                 actor,
@@ -704,22 +688,35 @@ impl<S: Storage> Ledger<S> {
                 Value::Null,
                 settlement.snapshot(),
             ),
-            settlement,
-            idempotency,
+            entry: Entry::Settlement(settlement),
+            idempotency: key.map(|key| IdempotencyKey {
+                user_id: actor,
+                key,
+            }),
         };
-        match self.storage.insert_settlement(&write).await? {
-            Inserted::Created => Ok(write.settlement),
-            Inserted::Existing { fingerprint, id } => {
-                let id = replayed(write.idempotency.as_ref(), &fingerprint, id)?;
+        match self.storage.insert_entry(&write).await {
+            Ok(Inserted::Created) => match write.entry {
+                Entry::Settlement(s) => Ok(s),
+                Entry::Expense(_) => Err(Error::Internal(Cause::msg("wrote another kind"))),
+            },
+            Ok(Inserted::Existing {
+                by,
+                fingerprint,
+                id,
+            }) => {
+                let id = replayed(&write.fingerprint, by, &fingerprint, id)?;
                 self.storage
                     .settlement(group, SettlementId(id))
                     .await?
                     .ok_or(Error::NotFound("settlement"))
             }
+            Err(StorageError::Overflow) => Err(overflow()),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// A page of repayments, newest first.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn list_settlements(
         &self,
         actor: UserId,
@@ -741,6 +738,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Deletes a repayment (its creator, either party, an admin or the owner).
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn delete_settlement(
         &self,
         actor: UserId,
@@ -748,45 +746,33 @@ impl<S: Storage> Ledger<S> {
         id: SettlementId,
     ) -> Result<()> {
         let (_, role) = self.access(actor, group).await?;
-        let s = self
-            .storage
-            .settlement(group, id)
-            .await?
-            .ok_or(Error::NotFound("settlement"))?;
-        if !(role.manages() || [s.created_by, s.from_user, s.to_user].contains(&actor)) {
-            return Err(Error::Forbidden(
-                "only its creator, either party or an admin may delete this repayment",
-            ));
-        }
         let now = self.now();
-        let delete = SettlementDelete {
-            group_id: group,
-            id,
-            totals: negate_totals(&settlement_deltas(
-                s.currency,
-                &s.from_user,
-                &s.to_user,
-                s.amount,
-            )),
-            pairs: negate_pairs(&[settlement_pair_delta(
-                s.currency,
-                &s.from_user,
-                &s.to_user,
-                s.amount,
-            )]),
-            activity: record(
-                group,
-                actor,
-                "settlement.deleted",
-                id.0,
-                now,
-                s.snapshot(),
-                Value::Null,
-            ),
+        let guard = |entry: &Entry| match entry {
+            Entry::Settlement(s) => {
+                if !(role.manages() || [s.created_by, s.from_user, s.to_user].contains(&actor)) {
+                    return Err(StorageError::Refused(REPAYMENT_RULE));
+                }
+                Ok(record(
+                    group,
+                    actor,
+                    "settlement.deleted",
+                    id.0,
+                    now,
+                    s.snapshot(),
+                    Value::Null,
+                ))
+            }
+            Entry::Expense(_) => Err(StorageError::NotFound),
         };
-        match self.storage.delete_settlement(&delete).await {
+        let key = EntryKey {
+            group_id: group,
+            kind: EntryKind::Settlement,
+            id: id.0,
+        };
+        match self.storage.delete_entry(key, &guard).await {
+            Ok(_) => Ok(()),
             Err(StorageError::NotFound) => Err(Error::NotFound("settlement")),
-            other => Ok(other?),
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -77,6 +77,7 @@ fn member_json(user: UserId, role: Role) -> Value {
 
 impl<S: Storage> Ledger<S> {
     /// Creates a group owned by the caller.
+    #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn create_group(&self, actor: UserId, request: NewGroup) -> Result<GroupView> {
         let mut errors = ValidationErrors::default();
         let name = required_text("name", &request.name, 100, &mut errors);
@@ -126,6 +127,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// The caller's groups, newest first.
+    #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn list_groups(&self, actor: UserId, request: ListGroups) -> Result<Page<GroupView>> {
         let limit = request.page.limit()?;
         let before = request
@@ -149,6 +151,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// A group with its members.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn group(&self, actor: UserId, group: GroupId) -> Result<GroupDetails> {
         let (g, my_role) = self.access(actor, group).await?;
         let members = self.storage.members(group).await?;
@@ -159,6 +162,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Changes settings (owner or admin).
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn update_group(
         &self,
         actor: UserId,
@@ -206,6 +210,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Deletes the group and everything in it (owner only).
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn delete_group(&self, actor: UserId, group: GroupId) -> Result<()> {
         let (_, role) = self.access(actor, group).await?;
         if role != Role::Owner {
@@ -215,12 +220,14 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// The members, in join order.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn members(&self, actor: UserId, group: GroupId) -> Result<Vec<Member>> {
         self.access(actor, group).await?;
         Ok(self.storage.members(group).await?)
     }
 
     /// Adds a person by email (owner or admin; only the owner adds admins).
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn add_member(
         &self,
         actor: UserId,
@@ -280,6 +287,7 @@ impl<S: Storage> Ledger<S> {
 
     /// Changes a member's role (owner only). Making someone owner transfers ownership: the
     /// previous owner becomes an admin, in the same step.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn set_role(
         &self,
         actor: UserId,
@@ -326,6 +334,7 @@ impl<S: Storage> Ledger<S> {
 
     /// Removes a member (owner or admin), or leaves (oneself). The owner cannot leave or be
     /// removed; a member whose balance is not zero in every currency cannot either.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn remove_member(&self, actor: UserId, group: GroupId, member: UserId) -> Result<()> {
         let (_, my_role) = self.access(actor, group).await?;
         if member != actor && !my_role.manages() {
@@ -364,6 +373,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Creates an invite code (owner or admin).
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn create_invite(
         &self,
         actor: UserId,
@@ -410,6 +420,7 @@ impl<S: Storage> Ledger<S> {
 
     /// Joins a group with an invite code, as a member. Accepting again once a member just
     /// returns the group. Unknown and expired codes are both "not found".
+    #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn accept_invite(&self, actor: UserId, code: &str) -> Result<GroupView> {
         let invite = self
             .storage

@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::{Activity, ActivityId, Group, GroupId, Role, UserId};
-use crate::error::{FieldError, VALIDATION_FAILED, ValidationErrors};
+use crate::error::{Cause, FieldError, VALIDATION_FAILED, ValidationErrors};
 use crate::storage::{Storage, StorageError};
 
 pub use auth::{ChangePassword, LoginOutcome, SessionToken, SignUp, UpdateProfile};
@@ -68,10 +68,10 @@ pub enum Error {
     },
     /// The database cannot be reached.
     #[error("the service is unavailable")]
-    Unavailable(String),
-    /// Anything unexpected; the text is for logs, never for clients.
+    Unavailable(#[source] Cause),
+    /// Anything unexpected; the cause is for logs, never for clients.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl Error {
@@ -141,10 +141,6 @@ impl From<StorageError> for Error {
         match error {
             StorageError::NotFound => Self::NotFound("resource"),
             StorageError::Conflict(code) => Self::conflict(code, conflict_message(code)),
-            StorageError::StaleVersion => Self::StaleVersion {
-                expected: -1,
-                current: -1,
-            },
             StorageError::NotMember(user) => Self::invalid(
                 "user_id",
                 "not_a_member",
@@ -157,8 +153,13 @@ impl From<StorageError> for Error {
             StorageError::Overflow => {
                 Self::invalid("amount", "amount_too_large", "the balances would overflow")
             }
-            StorageError::Unavailable(detail) => Self::Unavailable(detail),
-            StorageError::Internal(detail) => Self::Internal(detail),
+            StorageError::Refused(why) => Self::Forbidden(why),
+            StorageError::Unavailable(cause) => Self::Unavailable(cause),
+            // Only an edit can be stale, and the Ledger answers that one itself with both
+            // versions; anywhere else it is a bug, kept whole for the logs.
+            StorageError::StaleVersion { .. } | StorageError::Internal(_) => {
+                Self::Internal(Cause::new(error))
+            }
         }
     }
 }
@@ -168,6 +169,7 @@ fn conflict_message(code: &str) -> &'static str {
         "email_taken" => "an account with this email exists",
         "already_member" => "already a member of this group",
         "invite_code_taken" => "invite code collision; try again",
+        "id_taken" => "this id is already in use",
         _ => "conflict with the current state",
     }
 }
@@ -278,6 +280,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Whether the store answers.
+    #[tracing::instrument(skip_all)]
     pub async fn ready(&self) -> Result<()> {
         Ok(self.storage.ping().await?)
     }
@@ -377,5 +380,5 @@ fn optional_text(
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| Error::Internal(format!("blocking task failed: {e}")))
+        .map_err(|e| Error::Internal(Cause::new(e)))
 }

@@ -13,7 +13,8 @@ use crate::balance::{Totals, debts_from_pairs};
 use crate::domain::{
     Activity, ActivityCursor, Expense, Group, GroupId, Member, Settlement, SummaryBy, UserId,
 };
-use crate::money::{Currency, Money};
+use crate::error::Cause;
+use crate::money::{Currency, Minor, Money, Sum};
 use crate::preview::{BalancesView, PlanView, TransferView};
 use crate::storage::{Storage, all_expenses, all_settlements};
 
@@ -33,17 +34,18 @@ pub struct MyGroupBalance {
     pub net: Money,
 }
 
-/// The caller's totals in one currency over every group.
+/// The caller's totals in one currency over every group (sums over any number of groups,
+/// so wider than one amount).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MyCurrencyTotal {
     /// The currency.
     pub currency: Currency,
     /// What others owe the caller (sum of positive nets).
-    pub owed_to_me: Money,
+    pub owed_to_me: Sum,
     /// What the caller owes (sum of negative nets, as a positive amount).
-    pub i_owe: Money,
+    pub i_owe: Sum,
     /// The difference.
-    pub net: Money,
+    pub net: Sum,
 }
 
 /// What the caller owes and is owed, per group and per currency.
@@ -158,15 +160,15 @@ impl Export {
                 let fields = [
                     "expense".to_string(),
                     e.id.to_string(),
-                    e.occurred_on.to_string(),
-                    e.description.clone(),
-                    e.category.clone().unwrap_or_default(),
-                    e.currency.to_string(),
-                    e.money().to_string(),
+                    e.details.occurred_on.to_string(),
+                    e.details.description.clone(),
+                    e.details.category.clone().unwrap_or_default(),
+                    e.currency().to_string(),
+                    e.amount.to_string(),
                     r.user_id.to_string(),
                     name(&r.user_id),
-                    e.currency.format(r.paid),
-                    e.currency.format(r.owed),
+                    e.amount.format_units(r.paid),
+                    e.amount.format_units(r.owed),
                     String::new(),
                     String::new(),
                 ];
@@ -174,21 +176,22 @@ impl Export {
             }
         }
         for s in &self.settlements {
-            for (user, sent, received) in [(s.from_user, s.amount, 0), (s.to_user, 0, s.amount)] {
+            let (amount, none) = (s.amount.units(), Minor::ZERO);
+            for (user, sent, received) in [(s.from_user, amount, none), (s.to_user, none, amount)] {
                 let fields = [
                     "settlement".to_string(),
                     s.id.to_string(),
                     s.occurred_on.to_string(),
                     s.note.clone().unwrap_or_default(),
                     String::new(),
-                    s.currency.to_string(),
-                    s.money().to_string(),
+                    s.currency().to_string(),
+                    s.amount.to_string(),
                     user.to_string(),
                     name(&user),
                     String::new(),
                     String::new(),
-                    s.currency.format(sent),
-                    s.currency.format(received),
+                    s.amount.format_units(sent),
+                    s.amount.format_units(received),
                 ];
                 push_line(&mut out, &fields);
             }
@@ -206,6 +209,7 @@ fn push_line(out: &mut String, fields: &[String]) {
 impl<S: Storage> Ledger<S> {
     /// Every member's paid, owed, sent, received and net per currency (the group's currency
     /// always, plus every currency in use). Former members appear while they have history.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn balances(&self, actor: UserId, group: GroupId) -> Result<BalancesView<UserId>> {
         let (g, _) = self.access(actor, group).await?;
         let members = self.storage.members(group).await?;
@@ -245,7 +249,7 @@ impl<S: Storage> Ledger<S> {
                 .into_iter()
                 .map(|(c, m)| (c, m.into_iter().collect())),
         )
-        .map_err(|_| Error::Internal("balance overflow".into()))?;
+        .map_err(|_| Error::Internal(Cause::msg("balance overflow")))?;
         for block in &mut view.balances {
             for m in &mut block.members {
                 m.display_name = names.get(&m.user_id).cloned();
@@ -255,6 +259,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Who owes whom, netted per pair (not simplified).
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn debts(&self, actor: UserId, group: GroupId) -> Result<Vec<DebtView>> {
         self.access(actor, group).await?;
         let pairs = self.storage.pair_totals(group).await?;
@@ -264,7 +269,7 @@ impl<S: Storage> Ledger<S> {
                 .map(|d| TransferView {
                     from: d.from,
                     to: d.to,
-                    amount: Money::from_minor(d.amount, d.currency),
+                    amount: Money::new(d.amount, d.currency),
                     currency: d.currency,
                 })
                 .collect(),
@@ -272,31 +277,34 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// The fewest transfers that settle every balance.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn settlement_plan(&self, actor: UserId, group: GroupId) -> Result<PlanView<UserId>> {
         self.balances(actor, group)
             .await?
             .plan()
-            .map_err(|_| Error::Internal("running totals do not add up to zero".into()))
+            .map_err(|e| Error::Internal(Cause::new(e)))
     }
 
     /// What the caller owes and is owed, per group and currency, and in total per currency.
+    #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn my_balances(&self, actor: UserId) -> Result<MyBalances> {
         let rows = self.storage.user_totals(actor).await?;
         let mut groups = Vec::new();
-        let mut totals: BTreeMap<Currency, (i64, i64)> = BTreeMap::new();
+        // Summed in 128 bits: one net fits 64, a sum over many groups may not.
+        let mut totals: BTreeMap<Currency, (i128, i128)> = BTreeMap::new();
         for r in rows {
             let net = r
                 .totals
                 .net()
-                .map_err(|_| Error::Internal("balance overflow".into()))?;
+                .map_err(|_| Error::Internal(Cause::msg("balance overflow")))?;
             if net == 0 {
                 continue;
             }
             let slot = totals.entry(r.currency).or_default();
             if net > 0 {
-                slot.0 = slot.0.saturating_add(net);
+                slot.0 += i128::from(net);
             } else {
-                slot.1 = slot.1.saturating_add(-net);
+                slot.1 -= i128::from(net);
             }
             groups.push(MyGroupBalance {
                 group_id: r.group_id,
@@ -312,15 +320,16 @@ impl<S: Storage> Ledger<S> {
             .into_iter()
             .map(|(currency, (owed, owe))| MyCurrencyTotal {
                 currency,
-                owed_to_me: Money::from_minor(owed, currency),
-                i_owe: Money::from_minor(owe, currency),
-                net: Money::from_minor(owed - owe, currency),
+                owed_to_me: Sum::new(owed, currency),
+                i_owe: Sum::new(owe, currency),
+                net: Sum::new(owed - owe, currency),
             })
             .collect();
         Ok(MyBalances { groups, totals })
     }
 
     /// A page of the activity log, newest first.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn activity(
         &self,
         actor: UserId,
@@ -344,6 +353,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Spending totals by category, month or member.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn summary(
         &self,
         actor: UserId,
@@ -372,7 +382,7 @@ impl<S: Storage> Ledger<S> {
                 .map(|r| SummaryLine {
                     key: r.key,
                     currency: r.currency,
-                    amount: Money::from_minor(r.amount, r.currency),
+                    amount: Money::new(r.amount, r.currency),
                     count: r.count,
                 })
                 .collect(),
@@ -380,6 +390,7 @@ impl<S: Storage> Ledger<S> {
     }
 
     /// Everything in the group: members, expenses with their shares, repayments.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn export(&self, actor: UserId, group: GroupId) -> Result<Export> {
         let (g, _) = self.access(actor, group).await?;
         let members = self.storage.members(group).await?;

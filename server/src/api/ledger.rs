@@ -52,6 +52,7 @@ impl<S: Storage> ExpensesApi<S> {
     ) -> ApiResult<ExpenseCreated> {
         let b = body.0;
         let request = NewExpense {
+            id: b.id.map(ExpenseId),
             description: b.description,
             amount: b.amount.0,
             currency: b.currency,

@@ -602,6 +602,12 @@ pub(crate) fn payers_in(payers: Option<Vec<AmountEntryBody>>) -> Option<Vec<Paye
 /// A new expense.
 #[derive(Debug, Clone, Object)]
 pub struct NewExpenseBody {
+    /// Optional: the expense's id, chosen by the client. It seeds the allocation's tie-break,
+    /// so the browser module's `allocate` with this id predicts the stored rows exactly. An id
+    /// already used in this group answers like an idempotency key (the same body returns the
+    /// stored expense, another body is 409 `id_taken`); an id used in another group is 409
+    /// `id_taken`.
+    pub id: Option<Uuid>,
     /// What it was (1 to 200 characters).
     pub description: String,
     /// A positive decimal string, e.g. `"12.34"` (never a JSON number).
@@ -667,7 +673,7 @@ fn portions(currency: Currency, list: Vec<Portion<UserId>>) -> Vec<AmountEntryBo
     list.into_iter()
         .map(|p| AmountEntryBody {
             user_id: p.user_id.0,
-            amount: Decimal(currency.format(p.amount)),
+            amount: Decimal(currency.format(p.amount.get())),
         })
         .collect()
 }
@@ -716,21 +722,23 @@ pub struct ExpenseBody {
 impl From<Expense> for ExpenseBody {
     fn from(e: Expense) -> Self {
         let paid_by = e.paid_by().map(|u| u.0);
+        let currency = e.currency();
+        let d = e.details;
         Self {
             id: e.id.0,
             group_id: e.group_id.0,
-            description: e.description,
-            amount: e.currency.format(e.amount),
-            currency: e.currency.code().to_string(),
+            description: d.description,
+            amount: e.amount.to_string(),
+            currency: currency.code().to_string(),
             paid_by,
-            payers: portions(e.currency, e.payers),
-            shares: portions(e.currency, e.shares),
+            payers: portions(currency, e.payers),
+            shares: portions(currency, e.shares),
             split: e.split.into(),
-            category: e.category,
-            payment_method: e.payment_method,
-            occurred_on: e.occurred_on,
-            notes: e.notes,
-            metadata: e.metadata,
+            category: d.category,
+            payment_method: d.payment_method,
+            occurred_on: d.occurred_on,
+            notes: d.notes,
+            metadata: d.metadata,
             created_by: e.created_by.0,
             created_at: e.created_at,
             updated_at: e.updated_at,
@@ -806,8 +814,8 @@ impl From<Settlement> for SettlementBody {
             group_id: s.group_id.0,
             from_user: s.from_user.0,
             to_user: s.to_user.0,
-            amount: s.currency.format(s.amount),
-            currency: s.currency.code().to_string(),
+            amount: s.amount.to_string(),
+            currency: s.currency().code().to_string(),
             occurred_on: s.occurred_on,
             note: s.note,
             created_by: s.created_by.0,

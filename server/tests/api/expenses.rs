@@ -705,3 +705,108 @@ async fn pagination_walks_a_long_history_once_in_order() {
     }
     assert_eq!(count, 121, "120 expenses and the group's creation");
 }
+
+#[tokio::test]
+async fn a_client_chosen_id_predicts_the_stored_rows_and_replays() {
+    let Trio {
+        app,
+        ann,
+        bob,
+        cat,
+        g,
+    } = trio().await;
+    let base = format!("/api/v1/groups/{g}");
+    let id = "0192f0c4-7b1e-7a3c-9d2e-4f5a6b7c8d9e";
+    let body = json!({"id": id, "description": "Taxi", "amount": "10.00", "paid_by": bob.id,
+        "split": {"type": "shares", "shares": [
+            {"user_id": ann.id, "weight": "1"}, {"user_id": bob.id, "weight": "1"},
+            {"user_id": cat.id, "weight": "1"}]}});
+
+    // What the browser module computes before anything is saved...
+    let members = [ann.id.clone(), bob.id.clone(), cat.id.clone()];
+    let input: preview::AllocateInput = serde_json::from_value(json!({
+        "id": id, "members": members, "amount": "10.00", "currency": "EUR",
+        "paid_by": bob.id, "split": body["split"].clone()}))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let predicted =
+        serde_json::to_value(preview::allocate(&input).unwrap_or_else(|e| panic!("{e:?}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+
+    // ...is exactly what the server stores with that id.
+    let created = app
+        .post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(body.clone())
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(created["id"], id);
+    assert_eq!(created["shares"], predicted["shares"]);
+    assert_eq!(created["payers"], predicted["payers"]);
+    assert_eq!(sum(&created["shares"]), 1000);
+
+    // The same id and body replay: the stored expense, nothing written twice.
+    let again = app
+        .post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(body.clone())
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(again, created);
+    let list = app
+        .get(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+
+    // Another body under the same id is refused, and so is the id in another group.
+    let mut other = body.clone();
+    other["amount"] = json!("11.00");
+    app.post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(other)
+        .send()
+        .await
+        .problem(409, "id_taken");
+    let g2 = app.group(&ann, "Other").await;
+    app.post(&format!("/api/v1/groups/{g2}/expenses"))
+        .token(&ann.token)
+        .json(json!({"id": id, "description": "Taxi", "amount": "10.00",
+            "paid_by": ann.id, "split": {"type": "equal"}}))
+        .send()
+        .await
+        .problem(409, "id_taken");
+    let balances = app
+        .get(&format!("{base}/balances"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    let bob_net = balances["balances"][0]["members"]
+        .as_array()
+        .and_then(|m| m.iter().find(|x| x["user_id"] == bob.id.as_str()))
+        .map(|x| s(&x["net"]));
+    let bob_share: i64 = predicted["shares"]
+        .as_array()
+        .and_then(|m| m.iter().find(|x| x["user_id"] == bob.id.as_str()))
+        .map(|x| s(&x["amount"]).replace('.', ""))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(i64::MIN);
+    let net = 1000 - bob_share;
+    let expected = format!("{}.{:02}", net / 100, net % 100);
+    assert_eq!(bob_net, Some(expected), "written once: {balances}");
+
+    // Not a UUID: a validation error, nothing written.
+    let mut bad = body;
+    bad["id"] = json!("not-a-uuid");
+    let reply = app
+        .post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(bad)
+        .send()
+        .await;
+    assert!(matches!(reply.status, 400 | 422), "status {}", reply.status);
+}

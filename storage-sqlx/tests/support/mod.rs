@@ -2,13 +2,15 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use splitledger_core::Storage;
-use splitledger_core::balance::{PairDelta, expense_deltas, expense_pair_deltas};
+use splitledger_core::balance::PairDelta;
 use splitledger_core::conformance::Fixture;
 use splitledger_core::domain::{
     Activity, ActivityId, Expense, ExpenseFilter, ExpenseId, GroupId, MemberTotals, User, UserId,
 };
+use splitledger_core::entry::{Effect, Entry};
+use splitledger_core::money::{Minor, TOTAL_LIMIT};
 use splitledger_core::split::Portion;
-use splitledger_core::storage::{ExpenseWrite, IdempotencyClaim, Inserted, StorageError};
+use splitledger_core::storage::{EntryWrite, IdempotencyKey, Inserted, Replay, StorageError};
 
 /// Everything a write to `group` could have touched.
 #[derive(Debug, PartialEq)]
@@ -32,18 +34,20 @@ pub async fn snapshot<S: Storage>(storage: &S, group: GroupId) -> Snapshot {
 }
 
 /// A complete, valid write of a copy of `template` under a new id.
-pub fn write_like(template: &Expense, key: Option<&str>) -> ExpenseWrite {
+pub fn write_like(template: &Expense, key: Option<&str>) -> EntryWrite {
     let mut expense = template.clone();
     expense.id = ExpenseId::random();
     expense.version = 1;
-    let rows = expense.rows();
+    write_of(expense, key)
+}
+
+/// The write of `expense` as it is (its id included), fingerprint `"fp"`.
+pub fn write_of(expense: Expense, key: Option<&str>) -> EntryWrite {
     let mut activity_id = ActivityId::random();
     if activity_id.0 == expense.id.0 {
         activity_id = ActivityId::random();
     }
-    ExpenseWrite {
-        totals: expense_deltas(expense.currency, &rows),
-        pairs: expense_pair_deltas(expense.currency, &rows),
+    EntryWrite {
         activity: Activity {
             id: activity_id,
             group_id: expense.group_id,
@@ -54,12 +58,19 @@ pub fn write_like(template: &Expense, key: Option<&str>) -> ExpenseWrite {
             at: expense.created_at,
             details: serde_json::json!({"before": null, "after": expense.snapshot()}),
         },
-        idempotency: key.map(|k| IdempotencyClaim {
+        idempotency: key.map(|k| IdempotencyKey {
             user_id: expense.created_by,
             key: k.into(),
-            fingerprint: "fp".into(),
         }),
-        expense,
+        fingerprint: "fp".into(),
+        entry: Entry::Expense(expense),
+    }
+}
+
+fn expense_of(w: &mut EntryWrite) -> &mut Expense {
+    match &mut w.entry {
+        Entry::Expense(e) => e,
+        Entry::Settlement(_) => unreachable!("an expense write"),
     }
 }
 
@@ -78,91 +89,439 @@ pub async fn failed_writes_leave_nothing<S: Storage>(storage: S) {
 
     // A participant who is not a member.
     let mut w = write_like(&template, Some("k"));
-    w.expense.shares.push(Portion {
+    let e = expense_of(&mut w);
+    e.shares.push(Portion {
         user_id: eve.id,
-        amount: 0,
+        amount: Minor::ZERO,
     });
-    w.expense.shares.sort_by_key(|p| p.user_id);
+    e.shares.sort_by_key(|p| p.user_id);
     assert_eq!(
-        storage.insert_expense(&w).await,
+        storage.insert_entry(&w).await,
         Err(StorageError::NotMember(eve.id))
-    );
-    assert_eq!(snapshot(storage, g).await, before);
-
-    // A pair total that overflows: fails after the expense, its rows and the running
-    // totals were written.
-    let mut w = write_like(&template, Some("k"));
-    let current = before
-        .pairs
-        .iter()
-        .find(|p| (p.a, p.b) == (w.pairs[0].a, w.pairs[0].b))
-        .expect("the template's pair")
-        .amount;
-    assert_ne!(current, 0);
-    w.pairs[0].amount = if current > 0 { i64::MAX } else { i64::MIN };
-    assert_eq!(
-        storage.insert_expense(&w).await,
-        Err(StorageError::Overflow)
-    );
-    assert_eq!(storage.expense(g, w.expense.id).await.unwrap(), None);
-    assert_eq!(snapshot(storage, g).await, before);
-
-    // A running total that overflows (Ann has paid 30.00 already).
-    let mut w = write_like(&template, Some("k"));
-    let ann_delta = w
-        .totals
-        .iter_mut()
-        .find(|t| t.user_id == ann.id)
-        .expect("Ann's delta");
-    ann_delta.delta.paid = i64::MAX;
-    assert_eq!(
-        storage.insert_expense(&w).await,
-        Err(StorageError::Overflow)
     );
     assert_eq!(snapshot(storage, g).await, before);
 
     // A participant row that violates a constraint (a negative payment).
     let mut w = write_like(&template, Some("k3"));
-    w.expense.payers = vec![
+    let e = expense_of(&mut w);
+    let amount = e.amount.units().get();
+    e.payers = vec![
         Portion {
             user_id: ann.id,
-            amount: w.expense.amount + 5,
+            amount: Minor::new(amount + 5),
         },
         Portion {
             user_id: bob.id,
-            amount: -5,
+            amount: Minor::new(-5),
         },
     ];
-    w.expense.payers.sort_by_key(|p| p.user_id);
+    e.payers.sort_by_key(|p| p.user_id);
     assert!(matches!(
-        storage.insert_expense(&w).await,
+        storage.insert_entry(&w).await,
         Err(StorageError::Internal(_))
     ));
     assert_eq!(snapshot(storage, g).await, before);
 
     // A late statement fails (an activity id already used): everything before it is
-    // rolled back, the idempotency key included.
+    // rolled back, the idempotency key and the id registration included.
     let mut w = write_like(&template, Some("k3"));
     w.activity.id = before.activity[0].id;
-    assert!(storage.insert_expense(&w).await.is_err());
-    assert_eq!(storage.expense(g, w.expense.id).await.unwrap(), None);
+    assert!(storage.insert_entry(&w).await.is_err());
+    assert_eq!(
+        storage.expense(g, expense_of(&mut w).id).await.unwrap(),
+        None
+    );
     assert_eq!(snapshot(storage, g).await, before);
-    let w = write_like(&template, Some("k3"));
-    assert_eq!(storage.insert_expense(&w).await, Ok(Inserted::Created));
+    w.activity.id = ActivityId::random();
+    assert_eq!(storage.insert_entry(&w).await, Ok(Inserted::Created));
 
     // A group that does not exist, with or without an idempotency key.
     for key in [None, Some("k4")] {
         let mut w = write_like(&template, key);
         let elsewhere = GroupId::random();
-        w.expense.group_id = elsewhere;
+        expense_of(&mut w).group_id = elsewhere;
         w.activity.group_id = elsewhere;
-        assert_eq!(
-            storage.insert_expense(&w).await,
-            Err(StorageError::NotFound)
-        );
+        assert_eq!(storage.insert_entry(&w).await, Err(StorageError::NotFound));
     }
 
     // Only whole, valid writes landed: the totals still match a full recomputation.
     f.check_totals(&ann, g).await;
     assert_eq!(snapshot(storage, g).await.expenses.len(), 2);
+}
+
+/// A write that would take a running total or a pair total past ±10^18 is refused as
+/// `Overflow` by the database's CHECK bounds and writes nothing. `set_paid` and `set_pair`
+/// put a stored total near its bound (by SQL: no valid write gets there quickly).
+pub async fn totals_past_the_bound_are_refused<S: Storage>(
+    storage: S,
+    set_paid: impl AsyncFn(GroupId, UserId, i64),
+    set_pair: impl AsyncFn(GroupId, UserId, UserId, i64),
+) {
+    let f = Fixture::new(storage);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let g = f.group(&ann, &[&bob]).await;
+    let template = f.expense(&ann, g, "30.00", &ann, &[]).await;
+    let storage = f.ledger.storage();
+
+    set_paid(g, ann.id, TOTAL_LIMIT - 100).await;
+    let before = snapshot(storage, g).await;
+    let w = write_like(&template, Some("over"));
+    assert_eq!(storage.insert_entry(&w).await, Err(StorageError::Overflow));
+    assert_eq!(snapshot(storage, g).await, before);
+    // Exactly at the bound is allowed.
+    set_paid(g, ann.id, TOTAL_LIMIT - 3000).await;
+    assert_eq!(storage.insert_entry(&w).await, Ok(Inserted::Created));
+    set_paid(g, ann.id, 6000).await;
+
+    // The pair total, in the direction this expense moves it.
+    let w = write_like(&template, None);
+    let effect = Effect::change(None, Some(&w.entry)).unwrap();
+    let pair = &effect.pairs[0];
+    let sign = pair.amount.get().signum();
+    set_pair(g, pair.a, pair.b, sign * (TOTAL_LIMIT - 100)).await;
+    let before = snapshot(storage, g).await;
+    assert_eq!(storage.insert_entry(&w).await, Err(StorageError::Overflow));
+    assert_eq!(snapshot(storage, g).await, before);
+}
+
+/// Client-chosen ids: the same id again in its group answers the first write's record and
+/// writes nothing; in another group it is taken.
+pub async fn client_chosen_ids<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let g = f.group(&ann, &[&bob]).await;
+    let other = f.group(&ann, &[&bob]).await;
+    let template = f.expense(&ann, g, "30.00", &ann, &[]).await;
+    let storage = f.ledger.storage();
+
+    let mut w = write_like(&template, None);
+    let chosen = ExpenseId(uuid::Uuid::new_v4());
+    expense_of(&mut w).id = chosen;
+    assert_eq!(storage.insert_entry(&w).await, Ok(Inserted::Created));
+    let before = snapshot(storage, g).await;
+    let mut again = w.clone();
+    again.fingerprint = "another request".into();
+    again.activity.id = ActivityId::random();
+    assert_eq!(
+        storage.insert_entry(&again).await,
+        Ok(Inserted::Existing {
+            by: Replay::Id,
+            fingerprint: "fp".into(),
+            id: chosen.0
+        })
+    );
+    assert_eq!(snapshot(storage, g).await, before);
+
+    // The same id in another group, with an idempotency key: the key's claim rolls back.
+    let mut elsewhere = write_like(&template, Some("k"));
+    let e = expense_of(&mut elsewhere);
+    e.id = chosen;
+    e.group_id = other;
+    elsewhere.activity.group_id = other;
+    let before_other = snapshot(storage, other).await;
+    assert_eq!(
+        storage.insert_entry(&elsewhere).await,
+        Err(StorageError::Conflict("id_taken"))
+    );
+    assert_eq!(snapshot(storage, other).await, before_other);
+    let mut fresh = elsewhere.clone();
+    expense_of(&mut fresh).id = ExpenseId::random();
+    assert_eq!(storage.insert_entry(&fresh).await, Ok(Inserted::Created));
+    f.check_totals(&ann, g).await;
+    f.check_totals(&ann, other).await;
+}
+
+/// The initial migration's version: the schema before the distribution key.
+pub const INIT: i64 = 20261122000001;
+
+/// A group with an expense and a settlement, as the store records them.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub ann: UserId,
+    pub bob: UserId,
+    pub group: GroupId,
+    pub expense: Expense,
+    pub settlement: splitledger_core::domain::Settlement,
+}
+
+pub fn seed() -> Seed {
+    use splitledger_core::Currency;
+    use splitledger_core::domain::{ExpenseDetails, Settlement, SettlementId};
+    use splitledger_core::money::Money;
+    use splitledger_core::split::SplitInput;
+    let at = time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+    let day = at.date();
+    let (mut ann, mut bob) = (UserId::random(), UserId::random());
+    if bob < ann {
+        std::mem::swap(&mut ann, &mut bob);
+    }
+    let group = GroupId::random();
+    let eur = Currency::parse("EUR").unwrap();
+    let portion = |user_id, amount| Portion {
+        user_id,
+        amount: Minor::new(amount),
+    };
+    let expense = Expense {
+        id: ExpenseId::random(),
+        group_id: group,
+        amount: Money::new(Minor::new(3000), eur),
+        payers: vec![portion(ann, 3000)],
+        shares: vec![portion(ann, 1500), portion(bob, 1500)],
+        split: SplitInput::Equal { members: None },
+        details: ExpenseDetails {
+            description: "Dinner".into(),
+            category: Some("food".into()),
+            payment_method: None,
+            occurred_on: day,
+            notes: Some("old schema".into()),
+            metadata: Some(serde_json::json!({"k": 1})),
+        },
+        created_by: ann,
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    };
+    let settlement = Settlement {
+        id: SettlementId::random(),
+        group_id: group,
+        from_user: bob,
+        to_user: ann,
+        amount: Money::new(Minor::new(500), eur),
+        occurred_on: day,
+        note: None,
+        created_by: bob,
+        created_at: at,
+    };
+    Seed {
+        ann,
+        bob,
+        group,
+        expense,
+        settlement,
+    }
+}
+
+/// Writes [`Seed`] into a database at the initial schema, with raw SQL (the store of today
+/// cannot write that schema), running totals included.
+#[macro_export]
+macro_rules! seed_old_schema {
+    ($pool:expr, $seed:expr) => {{
+        use splitledger_core::entry::{Effect, Entry};
+        use splitledger_storage_sqlx::types::{DbDate, DbTime, DbUuid};
+        let s: &support::Seed = $seed;
+        let pool = $pool;
+        let e = &s.expense;
+        let t = DbTime(e.created_at);
+        for (id, name) in [(s.ann, "ann"), (s.bob, "bob")] {
+            sqlx::query("INSERT INTO users VALUES ($1, $2, $3, NULL, 'x', $4, $4)")
+                .bind(DbUuid(id.0))
+                .bind(format!("{name}@example.com"))
+                .bind(name)
+                .bind(t)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        sqlx::query("INSERT INTO groups VALUES ($1, 'Trip', 'trip', NULL, 'EUR', $2, $3, $3)")
+            .bind(DbUuid(s.group.0))
+            .bind(DbUuid(s.ann.0))
+            .bind(t)
+            .execute(pool)
+            .await
+            .unwrap();
+        for (id, role) in [(s.ann, "owner"), (s.bob, "member")] {
+            sqlx::query("INSERT INTO members VALUES ($1, $2, $3, $4)")
+                .bind(DbUuid(s.group.0))
+                .bind(DbUuid(id.0))
+                .bind(role)
+                .bind(t)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        let d = &e.details;
+        sqlx::query(
+            "INSERT INTO expenses (id, group_id, description, amount, currency, split, \
+             category, payment_method, occurred_on, notes, metadata, created_by, created_at, \
+             updated_at, version) \
+             VALUES ($1, $2, $3, $4, 'EUR', $5, $6, NULL, $7, $8, $9, $10, $11, $11, 1)",
+        )
+        .bind(DbUuid(e.id.0))
+        .bind(DbUuid(s.group.0))
+        .bind(d.description.clone())
+        .bind(e.amount.units().get())
+        .bind(serde_json::to_string(&e.split).unwrap())
+        .bind(d.category.clone())
+        .bind(DbDate(d.occurred_on))
+        .bind(d.notes.clone())
+        .bind(d.metadata.as_ref().map(|m| m.to_string()))
+        .bind(DbUuid(e.created_by.0))
+        .bind(t)
+        .execute(pool)
+        .await
+        .unwrap();
+        for r in e.rows() {
+            sqlx::query("INSERT INTO expense_participants VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(DbUuid(s.group.0))
+                .bind(DbUuid(e.id.0))
+                .bind(DbUuid(r.user_id.0))
+                .bind(r.paid.get())
+                .bind(r.owed.get())
+                .bind(e.is_payer(r.user_id))
+                .bind(true)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        let st = &s.settlement;
+        sqlx::query("INSERT INTO settlements VALUES ($1, $2, $3, $4, $5, 'EUR', $6, NULL, $3, $7)")
+            .bind(DbUuid(st.id.0))
+            .bind(DbUuid(s.group.0))
+            .bind(DbUuid(st.from_user.0))
+            .bind(DbUuid(st.to_user.0))
+            .bind(st.amount.units().get())
+            .bind(DbDate(st.occurred_on))
+            .bind(t)
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO activity VALUES ($1, $2, $3, 'expense.created', 'expense', $4, $5, '{}')",
+        )
+        .bind(DbUuid(uuid::Uuid::new_v4()))
+        .bind(DbUuid(s.group.0))
+        .bind(DbUuid(s.ann.0))
+        .bind(DbUuid(e.id.0))
+        .bind(t)
+        .execute(pool)
+        .await
+        .unwrap();
+        let one = Effect::change(None, Some(&Entry::Expense(e.clone()))).unwrap();
+        let two = Effect::change(None, Some(&Entry::Settlement(st.clone()))).unwrap();
+        for d in one.totals.iter().chain(&two.totals) {
+            sqlx::query(
+                "INSERT INTO member_totals VALUES ($1, $2, 'EUR', $3, $4, $5, $6) \
+                 ON CONFLICT (group_id, user_id, currency) DO UPDATE SET \
+                 paid = member_totals.paid + excluded.paid, \
+                 owed = member_totals.owed + excluded.owed, \
+                 sent = member_totals.sent + excluded.sent, \
+                 received = member_totals.received + excluded.received",
+            )
+            .bind(DbUuid(s.group.0))
+            .bind(DbUuid(d.user_id.0))
+            .bind(d.delta.paid.get())
+            .bind(d.delta.owed.get())
+            .bind(d.delta.sent.get())
+            .bind(d.delta.received.get())
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+        for p in one.pairs.iter().chain(&two.pairs) {
+            sqlx::query(
+                "INSERT INTO pair_totals VALUES ($1, 'EUR', $2, $3, $4) \
+                 ON CONFLICT (group_id, currency, a, b) DO UPDATE SET \
+                 amount = pair_totals.amount + excluded.amount",
+            )
+            .bind(DbUuid(s.group.0))
+            .bind(DbUuid(p.a.0))
+            .bind(DbUuid(p.b.0))
+            .bind(p.amount.get())
+            .execute(pool)
+            .await
+            .unwrap();
+        }
+    }};
+}
+
+/// After the migration: the seeded rows read back whole through the store, the totals
+/// match a recomputation, and the old ids are registered (taken in another group, a replay
+/// with an empty fingerprint in theirs).
+pub async fn seeded_data_survives<S: Storage>(storage: S, s: &Seed) {
+    let e = &s.expense;
+    assert_eq!(
+        storage.expense(s.group, e.id).await.unwrap(),
+        Some(e.clone())
+    );
+    assert_eq!(
+        storage.settlement(s.group, s.settlement.id).await.unwrap(),
+        Some(s.settlement.clone())
+    );
+    assert_eq!(
+        storage
+            .list_activity(s.group, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let f = Fixture::new(storage);
+    let ann = f.ledger.storage().user_by_id(s.ann).await.unwrap().unwrap();
+    f.check_totals(&ann, s.group).await;
+    assert_eq!(f.nets(&ann, s.group, "EUR").await[&s.bob], -1000);
+
+    let storage = f.ledger.storage();
+    let mut replay = write_of(e.clone(), None);
+    replay.activity.id = ActivityId::random();
+    assert_eq!(
+        storage.insert_entry(&replay).await,
+        Ok(Inserted::Existing {
+            by: Replay::Id,
+            fingerprint: String::new(),
+            id: e.id.0
+        })
+    );
+    let bob = storage.user_by_id(s.bob).await.unwrap().unwrap();
+    let other = f.group(&ann, &[&bob]).await;
+    let mut elsewhere = e.clone();
+    elsewhere.group_id = other;
+    let mut w = write_of(elsewhere, None);
+    w.activity.group_id = other;
+    assert_eq!(
+        storage.insert_entry(&w).await,
+        Err(StorageError::Conflict("id_taken"))
+    );
+    // New writes land next to the old ones.
+    f.expense(&ann, s.group, "10.00", &bob, &[]).await;
+    f.check_totals(&ann, s.group).await;
+}
+
+/// Runs [`totals_past_the_bound_are_refused`] on `store`, setting totals through `pool` by SQL
+/// (the same text on both databases).
+#[macro_export]
+macro_rules! totals_bound_case {
+    ($store:expr, $pool:expr) => {{
+        use splitledger_core::domain::{GroupId, UserId};
+        use splitledger_storage_sqlx::types::DbUuid;
+        let (p1, p2) = ($pool.clone(), $pool.clone());
+        support::totals_past_the_bound_are_refused(
+            $store,
+            async move |g: GroupId, u: UserId, paid: i64| {
+                sqlx::query(
+                    "UPDATE member_totals SET paid = $3 WHERE group_id = $1 AND user_id = $2",
+                )
+                .bind(DbUuid(g.0))
+                .bind(DbUuid(u.0))
+                .bind(paid)
+                .execute(&p1)
+                .await
+                .unwrap();
+            },
+            async move |g: GroupId, a: UserId, b: UserId, amount: i64| {
+                sqlx::query(
+                    "UPDATE pair_totals SET amount = $4 WHERE group_id = $1 AND a = $2 AND b = $3",
+                )
+                .bind(DbUuid(g.0))
+                .bind(DbUuid(a.0))
+                .bind(DbUuid(b.0))
+                .bind(amount)
+                .execute(&p2)
+                .await
+                .unwrap();
+            },
+        )
+        .await
+    }};
 }

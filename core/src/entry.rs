@@ -1,0 +1,253 @@
+//! Entries: everything that moves a balance, and the one function that says how.
+//!
+//! An entry is an expense or a settlement (income and conversions join as new variants).
+//! [`Entry::effect`] is pure: it gives the entry's rows per member and currency (paid, owed,
+//! sent, received) and its pairwise-debt changes. Running totals are the sum of the effects
+//! of the entries that exist, so a store that writes, replaces or deletes an entry applies
+//! `effect(new) − effect(old)` ([`Effect::change`]) with this same function, inside its own
+//! transaction, against the row it locked. No caller ever hands a store a delta.
+
+use uuid::Uuid;
+
+use crate::balance::{
+    Overflow, PairDelta, Totals, TotalsDelta, expense_pair_deltas, merge_pairs, merge_totals,
+    pair_delta,
+};
+use crate::domain::{Expense, GroupId, Settlement, UserId};
+use crate::money::Currency;
+
+/// The kinds of entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntryKind {
+    /// An expense: payers and shares.
+    Expense,
+    /// A repayment from one member to another.
+    Settlement,
+}
+
+impl EntryKind {
+    /// `"expense"` or `"settlement"` (the name in activity entries and in the id registry).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expense => "expense",
+            Self::Settlement => "settlement",
+        }
+    }
+}
+
+/// Which entry: its group (the distribution key), kind and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EntryKey {
+    /// Its group.
+    pub group_id: GroupId,
+    /// Its kind.
+    pub kind: EntryKind,
+    /// Its id.
+    pub id: Uuid,
+}
+
+/// One entry of any kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// An expense.
+    Expense(Expense),
+    /// A settlement.
+    Settlement(Settlement),
+}
+
+impl From<Expense> for Entry {
+    fn from(e: Expense) -> Self {
+        Self::Expense(e)
+    }
+}
+
+impl From<Settlement> for Entry {
+    fn from(s: Settlement) -> Self {
+        Self::Settlement(s)
+    }
+}
+
+impl Entry {
+    /// Its kind.
+    pub fn kind(&self) -> EntryKind {
+        match self {
+            Self::Expense(_) => EntryKind::Expense,
+            Self::Settlement(_) => EntryKind::Settlement,
+        }
+    }
+
+    /// Its key.
+    pub fn key(&self) -> EntryKey {
+        let (group_id, id) = match self {
+            Self::Expense(e) => (e.group_id, e.id.0),
+            Self::Settlement(s) => (s.group_id, s.id.0),
+        };
+        EntryKey {
+            group_id,
+            kind: self.kind(),
+            id,
+        }
+    }
+
+    /// Its version (settlements are never edited: always 1).
+    pub fn version(&self) -> i64 {
+        match self {
+            Self::Expense(e) => e.version,
+            Self::Settlement(_) => 1,
+        }
+    }
+
+    /// Everyone it involves, sorted and without repeats: who must be a member when it is
+    /// written (in this order stores lock their member rows).
+    pub fn participants(&self) -> Vec<UserId> {
+        let mut users: Vec<UserId> = match self {
+            Self::Expense(e) => e
+                .payers
+                .iter()
+                .chain(&e.shares)
+                .map(|p| p.user_id)
+                .collect(),
+            Self::Settlement(s) => vec![s.from_user, s.to_user],
+        };
+        users.sort();
+        users.dedup();
+        users
+    }
+
+    /// Whether `other` moves exactly the same money as `self` (same currency, same rows
+    /// per member): then replacing one with the other needs no membership check.
+    pub fn same_rows(&self, other: &Entry) -> bool {
+        match (self, other) {
+            (Self::Expense(a), Self::Expense(b)) => {
+                a.currency() == b.currency() && a.rows() == b.rows()
+            }
+            (Self::Settlement(a), Self::Settlement(b)) => {
+                (a.from_user, a.to_user, a.amount) == (b.from_user, b.to_user, b.amount)
+            }
+            _ => false,
+        }
+    }
+
+    /// The entry as activity details and exports show it.
+    pub fn snapshot(&self) -> serde_json::Value {
+        match self {
+            Self::Expense(e) => e.snapshot(),
+            Self::Settlement(s) => s.snapshot(),
+        }
+    }
+
+    /// What this entry adds to the running totals and the pairwise debts.
+    pub fn effect(&self) -> Result<Effect, Overflow> {
+        match self {
+            Self::Expense(e) => {
+                let rows = e.rows();
+                let currency = e.currency();
+                let totals = rows.iter().map(|r| TotalsDelta {
+                    user_id: r.user_id,
+                    currency,
+                    delta: Totals {
+                        paid: r.paid,
+                        owed: r.owed,
+                        ..Totals::default()
+                    },
+                });
+                Effect::merged(totals, expense_pair_deltas(currency, &rows))
+            }
+            Self::Settlement(s) => {
+                let (currency, amount) = (s.currency(), s.amount.units());
+                let totals = [
+                    moved(s.from_user, currency, |t| t.sent = amount),
+                    moved(s.to_user, currency, |t| t.received = amount),
+                ];
+                // `from` repaid `to`: `to` now owes `from` that much more.
+                let pair = pair_delta(currency, &s.to_user, &s.from_user, amount);
+                Effect::merged(totals, [pair])
+            }
+        }
+    }
+}
+
+fn moved(user: UserId, currency: Currency, set: impl FnOnce(&mut Totals)) -> TotalsDelta<UserId> {
+    let mut delta = Totals::default();
+    set(&mut delta);
+    TotalsDelta {
+        user_id: user,
+        currency,
+        delta,
+    }
+}
+
+/// Changes to running totals and pair totals, merged per key (nothing that cancels out),
+/// sorted by key: the order in which stores lock those rows, so writers never deadlock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effect {
+    /// Per member and currency: what to add to paid, owed, sent and received.
+    pub totals: Vec<TotalsDelta<UserId>>,
+    /// Per pair `a < b` and currency: what to add to what `a` owes `b`.
+    pub pairs: Vec<PairDelta<UserId>>,
+}
+
+impl Effect {
+    fn merged(
+        totals: impl IntoIterator<Item = TotalsDelta<UserId>>,
+        pairs: impl IntoIterator<Item = PairDelta<UserId>>,
+    ) -> Result<Self, Overflow> {
+        Ok(Self {
+            totals: merge_totals(totals)?,
+            pairs: merge_pairs(pairs)?,
+        })
+    }
+
+    /// `effect(new) − effect(old)`: what writing `new` in place of `old` changes (`None` for
+    /// an entry that does not exist before or after).
+    pub fn change(old: Option<&Entry>, new: Option<&Entry>) -> Result<Self, Overflow> {
+        let before = old.map(Entry::effect).transpose()?.unwrap_or_default();
+        let after = new.map(Entry::effect).transpose()?.unwrap_or_default();
+        let undo = before.negated()?;
+        Self::merged(
+            undo.totals.into_iter().chain(after.totals),
+            undo.pairs.into_iter().chain(after.pairs),
+        )
+    }
+
+    /// The same effect with every sign flipped.
+    pub fn negated(&self) -> Result<Self, Overflow> {
+        let totals = self
+            .totals
+            .iter()
+            .map(|d| {
+                Ok(TotalsDelta {
+                    delta: d.delta.negated()?,
+                    ..d.clone()
+                })
+            })
+            .collect::<Result<_, Overflow>>()?;
+        let pairs = self
+            .pairs
+            .iter()
+            .map(|d| {
+                Ok(PairDelta {
+                    amount: d.amount.checked_neg().ok_or(Overflow)?,
+                    ..d.clone()
+                })
+            })
+            .collect::<Result<_, Overflow>>()?;
+        Ok(Self { totals, pairs })
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.totals.is_empty() && self.pairs.is_empty()
+    }
+
+    /// The members whose running totals it touches, sorted.
+    pub fn members(&self) -> Vec<UserId> {
+        let mut users: Vec<UserId> = self.totals.iter().map(|t| t.user_id).collect();
+        users.sort();
+        users.dedup();
+        users
+    }
+}
+
+#[cfg(test)]
+mod tests;

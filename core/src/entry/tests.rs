@@ -1,0 +1,135 @@
+use time::macros::{date, datetime};
+
+use super::*;
+use crate::balance::TotalsDelta;
+use crate::domain::{Expense, ExpenseDetails, ExpenseId, SettlementId};
+use crate::money::{Minor, Money};
+use crate::split::{Portion, SplitInput};
+
+fn eur() -> Currency {
+    Currency::parse("EUR").expect("EUR")
+}
+
+fn user(n: u128) -> UserId {
+    UserId(Uuid::from_u128(n))
+}
+
+fn portion(u: u128, amount: i64) -> Portion<UserId> {
+    Portion {
+        user_id: user(u),
+        amount: Minor::new(amount),
+    }
+}
+
+fn expense(payers: Vec<Portion<UserId>>, shares: Vec<Portion<UserId>>) -> Entry {
+    let amount: i64 = payers.iter().map(|p| p.amount.get()).sum();
+    let at = datetime!(2026-11-01 12:00 UTC);
+    Entry::Expense(Expense {
+        id: ExpenseId(Uuid::from_u128(99)),
+        group_id: GroupId(Uuid::from_u128(7)),
+        amount: Money::from_minor(amount, eur()),
+        payers,
+        shares,
+        split: SplitInput::Equal { members: None },
+        details: ExpenseDetails {
+            description: "dinner".into(),
+            category: None,
+            payment_method: None,
+            occurred_on: date!(2026 - 11 - 01),
+            notes: None,
+            metadata: None,
+        },
+        created_by: user(1),
+        created_at: at,
+        updated_at: at,
+        version: 1,
+    })
+}
+
+fn totals(paid: i64, owed: i64, sent: i64, received: i64) -> Totals {
+    Totals {
+        paid: Minor::new(paid),
+        owed: Minor::new(owed),
+        sent: Minor::new(sent),
+        received: Minor::new(received),
+    }
+}
+
+#[test]
+fn an_edit_changes_only_what_moved() {
+    let old = expense(
+        vec![portion(1, 1000)],
+        vec![portion(1, 500), portion(2, 500)],
+    );
+    let new = expense(
+        vec![portion(1, 1000)],
+        vec![portion(1, 400), portion(2, 600)],
+    );
+    let change = Effect::change(Some(&old), Some(&new)).expect("fits");
+    assert_eq!(
+        change.totals,
+        vec![
+            TotalsDelta {
+                user_id: user(1),
+                currency: eur(),
+                delta: totals(0, -100, 0, 0),
+            },
+            TotalsDelta {
+                user_id: user(2),
+                currency: eur(),
+                delta: totals(0, 100, 0, 0),
+            },
+        ]
+    );
+    assert_eq!(change.pairs.len(), 1);
+    assert_eq!(
+        change.pairs[0].amount, -100,
+        "user 2 owes user 1 one euro more"
+    );
+    assert!(
+        Effect::change(Some(&old), Some(&old))
+            .expect("fits")
+            .is_empty()
+    );
+}
+
+#[test]
+fn deleting_undoes_creating() {
+    let e = expense(
+        vec![portion(1, 700), portion(3, 300)],
+        vec![portion(1, 250), portion(2, 250), portion(3, 500)],
+    );
+    let created = Effect::change(None, Some(&e)).expect("fits");
+    let deleted = Effect::change(Some(&e), None).expect("fits");
+    assert_eq!(created.negated().expect("fits"), deleted);
+    let nets: i128 = created
+        .totals
+        .iter()
+        .map(|t| i128::from(t.delta.net().expect("fits")))
+        .sum();
+    assert_eq!(nets, 0, "an entry's effect adds up to zero");
+    assert_eq!(e.participants(), vec![user(1), user(2), user(3)]);
+}
+
+#[test]
+fn a_settlement_moves_sent_received_and_the_pair() {
+    let at = datetime!(2026-11-01 12:00 UTC);
+    let s = Entry::Settlement(Settlement {
+        id: SettlementId(Uuid::from_u128(5)),
+        group_id: GroupId(Uuid::from_u128(7)),
+        from_user: user(2),
+        to_user: user(1),
+        amount: Money::from_minor(500, eur()),
+        occurred_on: date!(2026 - 11 - 02),
+        note: None,
+        created_by: user(2),
+        created_at: at,
+    });
+    let effect = s.effect().expect("fits");
+    assert_eq!(effect.totals[0].delta, totals(0, 0, 0, 500));
+    assert_eq!(effect.totals[1].delta, totals(0, 0, 500, 0));
+    // Pair (1, 2): user 1 owes user 2 five euros more.
+    assert_eq!(effect.pairs[0].a, user(1));
+    assert_eq!(effect.pairs[0].amount, 500);
+    assert_eq!(s.version(), 1);
+}

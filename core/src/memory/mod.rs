@@ -1,0 +1,159 @@
+//! An in-memory [`Storage`](crate::Storage): for tests, examples and embedding programs that
+//! keep nothing. One file per role, like the SQL store.
+//!
+//! One mutex guards the whole state and is never held across an await, so every call is
+//! atomic and the store is correct under concurrent use (it is also the reference the
+//! conformance suite's expectations were written against).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+mod accounts;
+mod entries;
+mod groups;
+mod reports;
+
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::balance::Totals;
+use crate::domain::{
+    Activity, DatedCursor, Email, Expense, ExpenseId, Group, GroupId, Invite, LoginFailures,
+    Member, Membership, Session, Settlement, SettlementId, UserId, UserRecord,
+};
+use crate::entry::{Effect, EntryKind};
+use crate::money::{Currency, Minor};
+use crate::storage::{StorageError, StorageResult};
+
+#[derive(Default)]
+struct GroupState {
+    group: Option<Group>,
+    members: BTreeMap<UserId, Membership>,
+    expenses: HashMap<ExpenseId, Expense>,
+    settlements: HashMap<SettlementId, Settlement>,
+    totals: BTreeMap<(UserId, Currency), Totals>,
+    pairs: BTreeMap<(Currency, UserId, UserId), Minor>,
+    activity: Vec<Activity>,
+    idempotency: HashMap<(UserId, String), (String, Uuid)>,
+}
+
+#[derive(Default)]
+struct State {
+    users: HashMap<UserId, UserRecord>,
+    emails: HashMap<Email, UserId>,
+    sessions: HashMap<[u8; 32], Session>,
+    login_failures: HashMap<Email, LoginFailures>,
+    groups: HashMap<GroupId, GroupState>,
+    invites: HashMap<String, Invite>,
+    /// Every entry id ever written, with its group, kind and request fingerprint: ids are
+    /// unique across groups (clients may choose them).
+    entry_ids: HashMap<Uuid, (GroupId, EntryKind, String)>,
+}
+
+/// The in-memory store.
+#[derive(Default)]
+pub struct MemoryStorage {
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for MemoryStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryStorage")
+    }
+}
+
+impl MemoryStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied write: every write
+        // validates first and mutates last, so the state is usable after a poison.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    fn group(&self, id: GroupId) -> StorageResult<&GroupState> {
+        self.groups.get(&id).ok_or(StorageError::NotFound)
+    }
+
+    fn group_mut(&mut self, id: GroupId) -> StorageResult<&mut GroupState> {
+        self.groups.get_mut(&id).ok_or(StorageError::NotFound)
+    }
+
+    fn member_view(&self, m: &Membership) -> Option<Member> {
+        let user = &self.users.get(&m.user_id)?.user;
+        Some(Member {
+            user_id: m.user_id,
+            display_name: user.display_name.clone(),
+            email: user.email.clone(),
+            role: m.role,
+            joined_at: m.joined_at,
+        })
+    }
+}
+
+impl GroupState {
+    fn require_members<'a>(
+        &self,
+        users: impl IntoIterator<Item = &'a UserId>,
+    ) -> StorageResult<()> {
+        for u in users {
+            if !self.members.contains_key(u) {
+                return Err(StorageError::NotMember(*u));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies an effect all-or-nothing: computes every new value first, then writes.
+    fn apply(&mut self, effect: &Effect) -> StorageResult<()> {
+        let mut new_totals = Vec::with_capacity(effect.totals.len());
+        for d in &effect.totals {
+            let mut t = self
+                .totals
+                .get(&(d.user_id, d.currency))
+                .copied()
+                .unwrap_or_default();
+            t.add(&d.delta).map_err(|_| StorageError::Overflow)?;
+            new_totals.push(((d.user_id, d.currency), t));
+        }
+        let mut new_pairs = Vec::with_capacity(effect.pairs.len());
+        for d in &effect.pairs {
+            let key = (d.currency, d.a, d.b);
+            let v = self.pairs.get(&key).copied().unwrap_or_default();
+            let sum = v
+                .checked_add(d.amount)
+                .filter(|m| m.within_total_limit())
+                .ok_or(StorageError::Overflow)?;
+            new_pairs.push((key, sum));
+        }
+        self.totals.extend(new_totals);
+        self.pairs.extend(new_pairs);
+        Ok(())
+    }
+}
+
+fn dated_before(
+    occurred_on: Date,
+    created_at: OffsetDateTime,
+    id: Uuid,
+    cursor: Option<&DatedCursor>,
+) -> bool {
+    cursor.is_none_or(|c| (occurred_on, created_at, id) < (c.occurred_on, c.created_at, c.id))
+}
+
+fn page<T: Clone>(
+    mut items: Vec<T>,
+    key: impl Fn(&T) -> (Date, OffsetDateTime, Uuid),
+    limit: u32,
+) -> Vec<T> {
+    items.sort_by_key(|x| std::cmp::Reverse(key(x)));
+    items.truncate(limit as usize);
+    items
+}

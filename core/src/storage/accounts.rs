@@ -1,0 +1,51 @@
+//! Accounts and sessions: users, their sessions and the login throttle.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::StorageResult;
+use crate::domain::{Email, LoginFailures, Session, TokenDigest, User, UserId, UserRecord};
+
+/// Users, sessions and failed-login records (none of them group-scoped).
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Adds a user; `Conflict("email_taken")` if the email is in use.
+    async fn insert_user(&self, user: &UserRecord) -> StorageResult<()>;
+    /// A user and their password hash, by email.
+    async fn user_by_email(&self, email: &Email) -> StorageResult<Option<UserRecord>>;
+    /// A user by id.
+    async fn user_by_id(&self, id: UserId) -> StorageResult<Option<User>>;
+    /// Several users by id (unknown ids are left out).
+    async fn users_by_id(&self, ids: &[UserId]) -> StorageResult<Vec<User>>;
+    /// Replaces a user's profile fields (email, display name, default currency,
+    /// `updated_at`); `Conflict("email_taken")`, `NotFound`.
+    async fn update_user(&self, user: &User) -> StorageResult<()>;
+    /// Sets a new password hash and revokes every session of the user except `keep`.
+    async fn set_password(
+        &self,
+        user: UserId,
+        password_hash: &str,
+        updated_at: OffsetDateTime,
+        keep: Option<&TokenDigest>,
+    ) -> StorageResult<()>;
+
+    /// Records a new session.
+    async fn insert_session(&self, session: &Session) -> StorageResult<()>;
+    /// The user of a session that has not expired at `now`.
+    async fn session_user(
+        &self,
+        digest: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> StorageResult<Option<User>>;
+    /// Revokes a session; whether it existed.
+    async fn delete_session(&self, digest: &TokenDigest) -> StorageResult<bool>;
+
+    /// Failed logins recorded for an email.
+    async fn login_failures(&self, email: &Email) -> StorageResult<LoginFailures>;
+    /// Replaces the failed-login record of an email (count 0 clears it).
+    async fn set_login_failures(
+        &self,
+        email: &Email,
+        failures: &LoginFailures,
+    ) -> StorageResult<()>;
+}

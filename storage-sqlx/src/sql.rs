@@ -1,0 +1,198 @@
+//! Every statement of the store, written once for both databases.
+//!
+//! `$N` placeholders work on both (SQLite binds `$N` to argument N). Where the databases
+//! differ, a statement says so with a placeholder the dialect fills in (`{share}`,
+//! `{update}`, `{month}`, `{ids $N}`, see [`crate::dialect`]). Multi-row inserts are built
+//! from the `*_PREFIX`/`*_SUFFIX` parts by [`crate::dialect::values`]. [`ALL`] lists them for
+//! the audit test that checks every group-scoped statement is bounded by `group_id`.
+
+/// The descriptive fields of an expense, in [`crate::rows::DetailsRow`]'s order: a new
+/// field is one column here, one field there, one bind in `bind_details`.
+macro_rules! details_columns {
+    () => {
+        "description, category, payment_method, occurred_on, notes, metadata"
+    };
+}
+
+/// An expense's columns after `group_id, id`, in `bind_expense`'s order.
+macro_rules! expense_fields {
+    () => {
+        concat!(
+            "amount, currency, split, created_by, created_at, updated_at, version, ",
+            details_columns!()
+        )
+    };
+}
+
+macro_rules! expense_columns {
+    () => {
+        concat!("id, group_id, ", expense_fields!())
+    };
+}
+
+macro_rules! settlement_columns {
+    () => {
+        "id, group_id, from_user, to_user, amount, currency, occurred_on, note, created_by, \
+         created_at"
+    };
+}
+
+macro_rules! user_columns {
+    () => {
+        "u.id, u.email, u.display_name, u.default_currency, u.password_hash, u.created_at, \
+         u.updated_at"
+    };
+}
+
+macro_rules! group_role_columns {
+    () => {
+        "g.id, g.name, g.description, g.currency, g.created_by, g.created_at, g.updated_at, \
+         m.role FROM members m JOIN groups g ON g.id = m.group_id"
+    };
+}
+
+macro_rules! statements {
+    ($($name:ident = $sql:expr;)*) => {
+        $(pub(crate) const $name: &str = $sql;)*
+        /// Every statement, by name.
+        pub(crate) const ALL: &[(&str, &str)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+statements! {
+    PING = "SELECT 1";
+
+    INSERT_USER = "INSERT INTO users (id, email, display_name, default_currency, password_hash, \
+        created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    USER_BY_EMAIL = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.email = $1");
+    USER_BY_ID = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
+    USERS_BY_ID = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id {ids $1}");
+    UPDATE_USER = "UPDATE users SET email = $2, display_name = $3, default_currency = $4, \
+        created_at = $5, updated_at = $6 WHERE id = $1";
+    SET_PASSWORD = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+    REVOKE_OTHER_SESSIONS =
+        "DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR digest <> $2)";
+    INSERT_SESSION = "INSERT INTO sessions (digest, user_id, created_at, expires_at) \
+        VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO UPDATE SET user_id = excluded.user_id, \
+        created_at = excluded.created_at, expires_at = excluded.expires_at";
+    SESSION_USER = concat!("SELECT ", user_columns!(), " FROM sessions s \
+        JOIN users u ON u.id = s.user_id WHERE s.digest = $1 AND s.expires_at > $2");
+    DELETE_SESSION = "DELETE FROM sessions WHERE digest = $1";
+    LOGIN_FAILURES = "SELECT count, last_at FROM login_failures WHERE email = $1";
+    CLEAR_LOGIN_FAILURES = "DELETE FROM login_failures WHERE email = $1";
+    SET_LOGIN_FAILURES = "INSERT INTO login_failures (email, count, last_at) VALUES ($1, $2, $3) \
+        ON CONFLICT (email) DO UPDATE SET count = excluded.count, last_at = excluded.last_at";
+
+    INSERT_GROUP = "INSERT INTO groups (id, name, name_lower, description, currency, created_by, \
+        created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    GROUP_EXISTS = "SELECT id FROM groups WHERE id = $1";
+    LOCK_GROUP = "SELECT id FROM groups WHERE id = $1 {share}";
+    MEMBERSHIP = concat!("SELECT ", group_role_columns!(),
+        " WHERE m.group_id = $1 AND m.user_id = $2");
+    LIST_GROUPS = concat!("SELECT ", group_role_columns!(),
+        " WHERE m.user_id = $1 AND ($2 IS NULL OR m.group_id < $2) \
+          AND ($3 IS NULL OR g.name_lower LIKE $3 ESCAPE '\\') \
+        ORDER BY m.group_id DESC LIMIT $4");
+    UPDATE_GROUP = "UPDATE groups SET name = $2, name_lower = $3, description = $4, \
+        currency = $5, created_by = $6, created_at = $7, updated_at = $8 WHERE id = $1";
+    DELETE_GROUP = "DELETE FROM groups WHERE id = $1";
+    MEMBERS = "SELECT m.user_id, u.display_name, u.email, m.role, m.joined_at \
+        FROM members m JOIN users u ON u.id = m.user_id \
+        WHERE m.group_id = $1 ORDER BY m.joined_at, m.user_id";
+    INSERT_MEMBER =
+        "INSERT INTO members (group_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)";
+    SET_ROLE = "UPDATE members SET role = $3 WHERE group_id = $1 AND user_id = $2";
+    LOCK_MEMBER = "SELECT user_id FROM members WHERE group_id = $1 AND user_id = $2 {update}";
+    LOCK_MEMBERS = "SELECT user_id FROM members WHERE group_id = $1 AND user_id {ids $2} \
+        ORDER BY user_id {share}";
+    DELETE_MEMBER = "DELETE FROM members WHERE group_id = $1 AND user_id = $2";
+    INSERT_INVITE = "INSERT INTO invites (group_id, code, created_by, created_at, expires_at) \
+        VALUES ($1, $2, $3, $4, $5)";
+    INVITE = "SELECT code, group_id, created_by, created_at, expires_at FROM invites \
+        WHERE code = $1";
+
+    CLAIM_KEY = "INSERT INTO idempotency (group_id, user_id, key, fingerprint, result_id) \
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+    CLAIMED_KEY = "SELECT fingerprint, result_id FROM idempotency \
+        WHERE group_id = $1 AND user_id = $2 AND key = $3";
+    REGISTER_ID = "INSERT INTO entry_ids (id, group_id, kind, fingerprint) \
+        VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+    REGISTERED_ID = "SELECT group_id, fingerprint FROM entry_ids WHERE id = $1";
+    INSERT_EXPENSE = concat!("INSERT INTO expenses (group_id, id, ", expense_fields!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
+    UPDATE_EXPENSE = concat!("UPDATE expenses SET (", expense_fields!(),
+        ") = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+        WHERE group_id = $1 AND id = $2");
+    EXPENSE = concat!("SELECT ", expense_columns!(),
+        " FROM expenses WHERE group_id = $1 AND id = $2");
+    LOCK_EXPENSE = concat!("SELECT ", expense_columns!(),
+        " FROM expenses WHERE group_id = $1 AND id = $2 {update}");
+    LIST_EXPENSES = concat!("SELECT ", expense_columns!(), " FROM expenses e \
+        WHERE e.group_id = $1 \
+          AND ($2 IS NULL OR EXISTS (SELECT 1 FROM expense_participants p \
+               WHERE p.group_id = $1 AND p.expense_id = e.id AND p.user_id = $2 AND p.payer)) \
+          AND ($3 IS NULL OR e.category = $3) \
+          AND ($4 IS NULL OR e.occurred_on >= $4) \
+          AND ($5 IS NULL OR e.occurred_on <= $5) \
+          AND ($6 IS NULL OR (e.occurred_on, e.created_at, e.id) < ($6, $7, $8)) \
+        ORDER BY e.occurred_on DESC, e.created_at DESC, e.id DESC LIMIT $9");
+    DELETE_EXPENSE = "DELETE FROM expenses WHERE group_id = $1 AND id = $2";
+    PARTICIPANTS = "SELECT expense_id, user_id, paid, owed, payer, sharer \
+        FROM expense_participants WHERE group_id = $1 AND expense_id {ids $2}";
+    DELETE_PARTICIPANTS = "DELETE FROM expense_participants WHERE group_id = $1 AND expense_id = $2";
+    INSERT_PARTICIPANTS_PREFIX = "INSERT INTO expense_participants \
+        (group_id, expense_id, user_id, paid, owed, payer, sharer) VALUES ";
+    INSERT_SETTLEMENT = concat!("INSERT INTO settlements (", settlement_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+    SETTLEMENT = concat!("SELECT ", settlement_columns!(),
+        " FROM settlements WHERE group_id = $1 AND id = $2");
+    LOCK_SETTLEMENT = concat!("SELECT ", settlement_columns!(),
+        " FROM settlements WHERE group_id = $1 AND id = $2 {update}");
+    LIST_SETTLEMENTS = concat!("SELECT ", settlement_columns!(), " FROM settlements \
+        WHERE group_id = $1 AND ($2 IS NULL OR (occurred_on, created_at, id) < ($2, $3, $4)) \
+        ORDER BY occurred_on DESC, created_at DESC, id DESC LIMIT $5");
+    DELETE_SETTLEMENT = "DELETE FROM settlements WHERE group_id = $1 AND id = $2";
+    INSERT_ACTIVITY = "INSERT INTO activity \
+        (group_id, id, actor, action, entity, entity_id, at, details) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+    ADD_TOTALS_PREFIX = "INSERT INTO member_totals \
+        (group_id, user_id, currency, paid, owed, sent, received) VALUES ";
+    ADD_TOTALS_SUFFIX = " ON CONFLICT (group_id, user_id, currency) DO UPDATE SET \
+        paid = member_totals.paid + excluded.paid, owed = member_totals.owed + excluded.owed, \
+        sent = member_totals.sent + excluded.sent, \
+        received = member_totals.received + excluded.received";
+    ADD_PAIRS_PREFIX = "INSERT INTO pair_totals (group_id, currency, a, b, amount) VALUES ";
+    ADD_PAIRS_SUFFIX = " ON CONFLICT (group_id, currency, a, b) DO UPDATE SET \
+        amount = pair_totals.amount + excluded.amount";
+    MEMBER_TOTALS = "SELECT user_id, currency, paid, owed, sent, received FROM member_totals \
+        WHERE group_id = $1";
+    TOTALS_OF_MEMBER = "SELECT user_id, currency, paid, owed, sent, received \
+        FROM member_totals WHERE group_id = $1 AND user_id = $2";
+    PAIR_TOTALS = "SELECT currency, a, b, amount FROM pair_totals WHERE group_id = $1";
+    USER_TOTALS = "SELECT t.group_id, g.name AS group_name, t.currency, t.paid, t.owed, \
+        t.sent, t.received FROM member_totals t \
+        JOIN members m ON m.group_id = t.group_id AND m.user_id = t.user_id \
+        JOIN groups g ON g.id = t.group_id \
+        WHERE t.user_id = $1 ORDER BY t.group_id, t.currency";
+    SUMMARY_BY_CATEGORY = "SELECT e.category AS key, e.currency, \
+        CAST(SUM(e.amount) AS BIGINT) AS amount, COUNT(*) AS count FROM expenses e \
+        WHERE e.group_id = $1 AND ($2 IS NULL OR e.occurred_on >= $2) \
+          AND ($3 IS NULL OR e.occurred_on <= $3) \
+        GROUP BY e.category, e.currency";
+    SUMMARY_BY_MONTH = "SELECT {month} AS key, e.currency, \
+        CAST(SUM(e.amount) AS BIGINT) AS amount, COUNT(*) AS count FROM expenses e \
+        WHERE e.group_id = $1 AND ($2 IS NULL OR e.occurred_on >= $2) \
+          AND ($3 IS NULL OR e.occurred_on <= $3) \
+        GROUP BY 1, e.currency";
+    SUMMARY_BY_MEMBER = "SELECT CAST(p.user_id AS TEXT) AS key, e.currency, \
+        CAST(SUM(p.owed) AS BIGINT) AS amount, COUNT(*) AS count \
+        FROM expense_participants p \
+        JOIN expenses e ON e.group_id = p.group_id AND e.id = p.expense_id \
+        WHERE p.group_id = $1 AND p.sharer \
+          AND ($2 IS NULL OR e.occurred_on >= $2) AND ($3 IS NULL OR e.occurred_on <= $3) \
+        GROUP BY p.user_id, e.currency";
+    LIST_ACTIVITY = "SELECT id, group_id, actor, action, entity, entity_id, at, details \
+        FROM activity WHERE group_id = $1 AND ($2 IS NULL OR (at, id) < ($2, $3)) \
+        ORDER BY at DESC, id DESC LIMIT $4";
+}

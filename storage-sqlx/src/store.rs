@@ -1,0 +1,260 @@
+//! [`SqlStore`]: splitledger's store on any SQL database with a [`Dialect`].
+//!
+//! Every write is one transaction that takes its locks in one global order: the entry id
+//! registry, then member rows (`{share}`, in id order), then the entry's own row, and the
+//! group's running totals last, in the key order [`Effect`] gives, so they are held as
+//! briefly as possible and concurrent writers never deadlock. On PostgreSQL (READ
+//! COMMITTED) those are row locks; SQLite's writes begin `IMMEDIATE` and hold the database
+//! write lock instead. Running totals are bounded by CHECK constraints, so a write that
+//! would take one past ±10^18 fails in the database and rolls back as `Overflow`.
+
+mod accounts;
+mod entries;
+mod groups;
+mod reports;
+
+use std::marker::PhantomData;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Pool, Transaction};
+use uuid::Uuid;
+
+use splitledger_core::domain::{Activity, Expense, GroupId, UserId};
+use splitledger_core::entry::Effect;
+use splitledger_core::storage::{StorageError, StorageResult};
+
+use crate::dialect::{Conn, Dialect, Stmt, render, values};
+use crate::rows::{ExpenseRow, ParticipantRow, json_text};
+use crate::sql;
+use crate::types::{DbTime, DbUuid};
+
+/// splitledger's store on the SQL database of dialect `D` ([`PgStorage`](crate::PgStorage),
+/// [`SqliteStorage`](crate::SqliteStorage)).
+pub struct SqlStore<D: Dialect> {
+    pub(crate) pool: Pool<D::Db>,
+    dialect: PhantomData<D>,
+}
+
+impl<D: Dialect> Clone for SqlStore<D> {
+    fn clone(&self) -> Self {
+        Self::from_pool(self.pool.clone())
+    }
+}
+
+impl<D: Dialect> std::fmt::Debug for SqlStore<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(D::NAME)
+    }
+}
+
+impl<D: Dialect> SqlStore<D> {
+    /// A store over an existing pool (tests, or a program that shares its pool). Does not
+    /// migrate.
+    pub fn from_pool(pool: Pool<D::Db>) -> Self {
+        Self {
+            pool,
+            dialect: PhantomData,
+        }
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &Pool<D::Db> {
+        &self.pool
+    }
+
+    /// Every statement this store can run, by name, as its database receives it (multi-row
+    /// inserts shown with two rows): for audits, such as the test that every group-scoped
+    /// statement is bounded by `group_id`.
+    pub fn statements() -> Vec<(&'static str, String)> {
+        let mut all: Vec<(&'static str, String)> = sql::ALL
+            .iter()
+            .filter(|(name, _)| !name.ends_with("_PREFIX") && !name.ends_with("_SUFFIX"))
+            .map(|(name, text)| (*name, render::<D>(text)))
+            .collect();
+        all.push(("INSERT_PARTICIPANTS", participants_sql(2)));
+        all.push(("ADD_TOTALS", totals_sql(2)));
+        all.push(("ADD_PAIRS", pairs_sql(2)));
+        all
+    }
+
+    async fn begin(&self, how: Option<&'static str>) -> StorageResult<Transaction<'static, D::Db>> {
+        match how {
+            Some(begin) => self.pool.begin_with(begin).await,
+            None => self.pool.begin().await,
+        }
+        .map_err(D::error)
+    }
+
+    /// A write transaction.
+    pub(crate) async fn write(&self) -> StorageResult<Transaction<'static, D::Db>> {
+        self.begin(D::BEGIN_WRITE).await
+    }
+
+    /// One snapshot for a read of several statements.
+    pub(crate) async fn snapshot(&self) -> StorageResult<Transaction<'static, D::Db>> {
+        self.begin(D::BEGIN_READ).await
+    }
+
+    /// A connection for a read of one statement (plus, when it finds nothing, the check that
+    /// the group exists: either answer is a valid moment, no snapshot needed).
+    pub(crate) async fn conn(&self) -> StorageResult<PoolConnection<D::Db>> {
+        self.pool.acquire().await.map_err(D::error)
+    }
+}
+
+pub(crate) async fn commit<D: Dialect>(tx: Transaction<'static, D::Db>) -> StorageResult<()> {
+    tx.commit().await.map_err(D::error)
+}
+
+/// `NotFound` unless the group exists.
+pub(crate) async fn group_exists<D: Dialect>(c: &mut Conn<D>, group: GroupId) -> StorageResult<()> {
+    let found: Option<(DbUuid,)> = Stmt::<D>::new(sql::GROUP_EXISTS)
+        .uuid(group.0)
+        .optional(c)
+        .await?;
+    found.map(|_| ()).ok_or(StorageError::NotFound)
+}
+
+/// `NotFound` if a read came back empty because the group does not exist.
+pub(crate) async fn unless_empty_group<D: Dialect, T>(
+    c: &mut Conn<D>,
+    group: GroupId,
+    rows: &[T],
+) -> StorageResult<()> {
+    if rows.is_empty() {
+        group_exists::<D>(c, group).await?;
+    }
+    Ok(())
+}
+
+/// Locks the member rows of `users` (sorted) until commit, so a removal waits for this
+/// write or makes it fail; `NotFound` if the group does not exist, else `NotMember` for the
+/// first one missing.
+pub(crate) async fn lock_members<D: Dialect>(
+    c: &mut Conn<D>,
+    group: GroupId,
+    users: &[UserId],
+) -> StorageResult<()> {
+    let ids: Vec<Uuid> = users.iter().map(|u| u.0).collect();
+    let found: Vec<(DbUuid,)> = Stmt::<D>::new(sql::LOCK_MEMBERS)
+        .uuid(group.0)
+        .ids(&ids)
+        .all(c)
+        .await?;
+    if found.len() < users.len() {
+        group_exists::<D>(c, group).await?;
+    }
+    match users.iter().find(|u| !found.iter().any(|f| f.0.0 == u.0)) {
+        Some(missing) => Err(StorageError::NotMember(*missing)),
+        None => Ok(()),
+    }
+}
+
+pub(crate) async fn insert_activity<D: Dialect>(
+    c: &mut Conn<D>,
+    a: &Activity,
+) -> StorageResult<()> {
+    Stmt::<D>::new(sql::INSERT_ACTIVITY)
+        .uuid(a.group_id.0)
+        .uuid(a.id.0)
+        .uuid(a.actor.0)
+        .text(&a.action)
+        .text(&a.entity)
+        .uuid(a.entity_id)
+        .bind(DbTime(a.at))
+        .bind(json_text(&a.details)?)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Expenses with their participant rows, read in the same snapshot.
+pub(crate) async fn with_participants<D: Dialect>(
+    c: &mut Conn<D>,
+    group: GroupId,
+    rows: Vec<ExpenseRow>,
+) -> StorageResult<Vec<Expense>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id.0).collect();
+    let parts: Vec<ParticipantRow> = Stmt::<D>::new(sql::PARTICIPANTS)
+        .uuid(group.0)
+        .ids(&ids)
+        .all(c)
+        .await?;
+    rows.into_iter().map(|r| r.into_expense(&parts)).collect()
+}
+
+fn participants_sql(rows: usize) -> String {
+    values(sql::INSERT_PARTICIPANTS_PREFIX, 2, 5, rows, "")
+}
+
+fn totals_sql(rows: usize) -> String {
+    values(sql::ADD_TOTALS_PREFIX, 1, 6, rows, sql::ADD_TOTALS_SUFFIX)
+}
+
+fn pairs_sql(rows: usize) -> String {
+    values(sql::ADD_PAIRS_PREFIX, 1, 4, rows, sql::ADD_PAIRS_SUFFIX)
+}
+
+/// An expense's participant rows, one statement: paid and owed per member, and whether the
+/// member is listed among payers and shares (so the lists round-trip exactly).
+pub(crate) async fn insert_participants<D: Dialect>(
+    c: &mut Conn<D>,
+    e: &Expense,
+) -> StorageResult<()> {
+    let rows = e.rows();
+    let mut stmt = Stmt::<D>::dynamic(participants_sql(rows.len()))
+        .uuid(e.group_id.0)
+        .uuid(e.id.0);
+    for r in &rows {
+        stmt = stmt
+            .uuid(r.user_id.0)
+            .bind(r.paid.get())
+            .bind(r.owed.get())
+            .bind(e.is_payer(r.user_id))
+            .bind(e.shares.iter().any(|s| s.user_id == r.user_id));
+    }
+    stmt.execute(c).await?;
+    Ok(())
+}
+
+/// Adds an effect to the group's running totals and pair totals: one statement each, rows in
+/// the effect's key order. A total past its bound fails the statement (`Overflow`).
+pub(crate) async fn apply<D: Dialect>(
+    c: &mut Conn<D>,
+    group: GroupId,
+    effect: &Effect,
+) -> StorageResult<()> {
+    if !effect.totals.is_empty() {
+        let mut stmt = Stmt::<D>::dynamic(totals_sql(effect.totals.len())).uuid(group.0);
+        for t in &effect.totals {
+            stmt = stmt
+                .uuid(t.user_id.0)
+                .bind(t.currency.code())
+                .bind(t.delta.paid.get())
+                .bind(t.delta.owed.get())
+                .bind(t.delta.sent.get())
+                .bind(t.delta.received.get());
+        }
+        stmt.execute(c).await?;
+    }
+    if !effect.pairs.is_empty() {
+        let mut stmt = Stmt::<D>::dynamic(pairs_sql(effect.pairs.len())).uuid(group.0);
+        for p in &effect.pairs {
+            stmt = stmt
+                .bind(p.currency.code())
+                .uuid(p.a.0)
+                .uuid(p.b.0)
+                .bind(p.amount.get());
+        }
+        stmt.execute(c).await?;
+    }
+    Ok(())
+}
+
+/// A page size as SQL wants it.
+pub(crate) fn limit(n: u32) -> i64 {
+    i64::from(n)
+}
