@@ -8,8 +8,9 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::balance::Overflow;
 use crate::error::ValidationErrors;
-use crate::money::{Currency, Minor, Money};
+use crate::money::{Currency, Money};
 use crate::split::{ParticipantRow, Portion, SplitInput, rows_from};
 
 macro_rules! id_type {
@@ -389,8 +390,9 @@ impl Expense {
         }
     }
 
-    /// One row per participant: Σ paid = Σ owed = amount.
-    pub fn rows(&self) -> Vec<ParticipantRow<UserId>> {
+    /// One row per participant: Σ paid = Σ owed = amount. `Overflow` only for hand-built
+    /// lists that repeat a member past 64 bits (stored and allocated ones never do).
+    pub fn rows(&self) -> Result<Vec<ParticipantRow<UserId>>, Overflow> {
         rows_from(&self.payers, &self.shares)
     }
 
@@ -574,8 +576,9 @@ pub struct SummaryRow {
     pub key: Option<String>,
     /// The currency.
     pub currency: Currency,
-    /// Total in minor units (for members: their shares).
-    pub amount: Minor,
+    /// Total in minor units (for members: their shares). A sum of up to every expense of
+    /// the group, each up to 10^18: 128 bits, so no history can overflow it.
+    pub amount: i128,
     /// How many expenses.
     pub count: i64,
 }

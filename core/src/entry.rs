@@ -140,7 +140,7 @@ impl Entry {
     pub fn effect(&self) -> Result<Effect, Overflow> {
         match self {
             Self::Expense(e) => {
-                let rows = e.rows();
+                let rows = e.rows()?;
                 let currency = e.currency();
                 let totals = rows.iter().map(|r| TotalsDelta {
                     user_id: r.user_id,

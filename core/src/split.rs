@@ -14,6 +14,7 @@ use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 
+use crate::balance::Overflow;
 use crate::error::{FieldError, ValidationErrors};
 use crate::money::{Currency, Minor, PlainDecimal};
 
@@ -181,34 +182,35 @@ pub struct Allocation<K> {
 
 impl<K: MemberKey> Allocation<K> {
     /// The per-participant rows (sorted by member): Σ paid = Σ owed = amount.
-    pub fn rows(&self) -> Vec<ParticipantRow<K>> {
+    pub fn rows(&self) -> Result<Vec<ParticipantRow<K>>, Overflow> {
         rows_from(&self.payers, &self.shares)
     }
 }
 
-/// Merges payers and shares into one row per participant, sorted by member.
+/// Merges payers and shares into one row per participant, sorted by member. Allocation
+/// lists a member at most once in each, but hand-built lists may repeat one: their portions
+/// add up, checked, so no list can make a row wrap or clamp.
 pub fn rows_from<K: MemberKey>(
     payers: &[Portion<K>],
     shares: &[Portion<K>],
-) -> Vec<ParticipantRow<K>> {
-    let mut rows: std::collections::BTreeMap<K, (i64, i64)> = std::collections::BTreeMap::new();
-    // A member appears at most once among payers and once among shares (allocation refuses
-    // duplicates), so these sums are single amounts, each bounded.
+) -> Result<Vec<ParticipantRow<K>>, Overflow> {
+    let mut rows: std::collections::BTreeMap<K, (Minor, Minor)> = std::collections::BTreeMap::new();
     for p in payers {
         let slot = &mut rows.entry(p.user_id.clone()).or_default().0;
-        *slot = slot.saturating_add(p.amount.get());
+        *slot = slot.checked_add(p.amount).ok_or(Overflow)?;
     }
     for s in shares {
         let slot = &mut rows.entry(s.user_id.clone()).or_default().1;
-        *slot = slot.saturating_add(s.amount.get());
+        *slot = slot.checked_add(s.amount).ok_or(Overflow)?;
     }
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|(user_id, (paid, owed))| ParticipantRow {
             user_id,
-            paid: Minor::new(paid),
-            owed: Minor::new(owed),
+            paid,
+            owed,
         })
-        .collect()
+        .collect())
 }
 
 /// The tie-break rank of `member` within expense `seed`: FNV-1a (64 bit) over the seed's

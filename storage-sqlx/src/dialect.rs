@@ -1,7 +1,7 @@
 //! The seam between the one SQL store and each database.
 //!
 //! Store code never names PostgreSQL or SQLite. It runs statements through `Stmt`, which
-//! binds and decodes through the [`Bind`] and [`Run`] glue: generic blanket impls whose
+//! binds and decodes through the [`Bind`] and [`Fetch`] and [`Get`] glue: generic blanket impls whose
 //! bounds are checked once, where a dialect names its database, instead of on every impl
 //! block of the store. What truly differs (locking clauses, binding a list of ids, the month
 //! key, how a write transaction begins, error codes) is a [`Dialect`] item; statements name
@@ -12,16 +12,20 @@ use std::future::Future;
 use std::marker::PhantomData;
 
 use sqlx::error::DatabaseError;
-use sqlx::{AssertSqlSafe, Database, Encode, Executor, FromRow, IntoArguments, SqlSafeStr, Type};
+use sqlx::{
+    AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, SqlSafeStr,
+    Type,
+};
 use uuid::Uuid;
 
-use splitledger_core::Cause;
+use splitledger_core::domain::{GroupId, Role, UserId};
+use splitledger_core::entry::EntryKind;
+use splitledger_core::money::Minor;
 use splitledger_core::storage::{StorageError, StorageResult};
+use splitledger_core::{Cause, Currency};
+use time::{Date, OffsetDateTime};
 
-use crate::rows::{
-    ActivityRow, ExpenseRow, GroupRoleRow, InviteRow, MemberRow, PairRow, ParticipantRow,
-    SettlementRow, SummaryDbRow, TotalsRow, UserRow, UserTotalsRow,
-};
+use crate::rows::{Cols, FromCols};
 use crate::types::{DbDate, DbTime, DbUuid};
 
 /// A statement of database `DB` with its arguments.
@@ -41,13 +45,28 @@ impl<DB: Database, T: for<'t> Encode<'t, DB> + Type<DB>> Bind<T> for DB {
     }
 }
 
-/// The database can run statements on its connections and decode an `O` from a row.
-pub trait Run<O>: Database {
-    /// Every row, decoded.
-    fn all(
+/// The database can run statements on its connections.
+pub trait Fetch: Database {
+    /// Every row.
+    fn rows(
         conn: &mut Self::Connection,
         query: Query<Self>,
-    ) -> impl Future<Output = Result<Vec<O>, sqlx::Error>> + Send + '_;
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + '_;
+}
+
+/// The database can decode a `T` from a column.
+pub trait Get<T>: Database {
+    /// Column `index` of `row`.
+    fn get(row: &Self::Row, index: usize) -> Result<T, sqlx::Error>;
+}
+
+impl<DB: Database, T: for<'r> Decode<'r, DB> + Type<DB>> Get<T> for DB
+where
+    usize: ColumnIndex<DB::Row>,
+{
+    fn get(row: &DB::Row, index: usize) -> Result<T, sqlx::Error> {
+        row.try_get(index)
+    }
 }
 
 /// The database can run statements that return no rows.
@@ -73,20 +92,17 @@ where
     }
 }
 
-impl<DB, O> Run<O> for DB
+impl<DB> Fetch for DB
 where
     DB: Database,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     DB::Arguments: IntoArguments<DB>,
-    O: for<'r> FromRow<'r, DB::Row> + Send + Unpin + 'static,
 {
-    async fn all(conn: &mut DB::Connection, query: Query<DB>) -> Result<Vec<O>, sqlx::Error> {
-        query
-            .fetch_all(conn)
-            .await?
-            .iter()
-            .map(O::from_row)
-            .collect()
+    fn rows(
+        conn: &mut DB::Connection,
+        query: Query<DB>,
+    ) -> impl Future<Output = Result<Vec<DB::Row>, sqlx::Error>> + Send + '_ {
+        query.fetch_all(conn)
     }
 }
 
@@ -108,22 +124,15 @@ pub trait SqlDb:
     + Bind<Option<&'static str>>
     + Bind<String>
     + Bind<Option<String>>
-    + Run<(DbUuid,)>
-    + Run<UserRow>
-    + Run<(i64, Option<DbTime>)>
-    + Run<(String, DbUuid)>
-    + Run<(DbUuid, String)>
-    + Run<GroupRoleRow>
-    + Run<MemberRow>
-    + Run<InviteRow>
-    + Run<ExpenseRow>
-    + Run<ParticipantRow>
-    + Run<SettlementRow>
-    + Run<TotalsRow>
-    + Run<PairRow>
-    + Run<UserTotalsRow>
-    + Run<SummaryDbRow>
-    + Run<ActivityRow>
+    + Fetch
+    + Get<DbUuid>
+    + Get<DbTime>
+    + Get<Option<DbTime>>
+    + Get<DbDate>
+    + Get<String>
+    + Get<Option<String>>
+    + Get<i64>
+    + Get<bool>
 {
 }
 
@@ -262,21 +271,9 @@ impl<D: Dialect> Stmt<D> {
         Self(<D::Db as Bind<T>>::bind_value(self.0, value), PhantomData)
     }
 
-    pub fn uuid(self, id: Uuid) -> Self {
-        self.bind(DbUuid(id))
-    }
-
-    /// Text borrowed from the caller (bound by copy: the arguments outlive the borrow).
-    pub fn text(self, text: &str) -> Self {
-        self.bind(text.to_owned())
-    }
-
-    pub fn opt_text(self, text: Option<&str>) -> Self {
-        self.bind(text.map(str::to_owned))
-    }
-
-    pub fn ids(self, ids: &[Uuid]) -> Self {
-        self.bind(D::ids(ids))
+    /// Binds `args` (one value, or a tuple of them in placeholder order).
+    pub fn args(self, args: impl Arg<D>) -> Self {
+        args.bind_to(self)
     }
 
     /// Runs it; how many rows it changed.
@@ -287,21 +284,146 @@ impl<D: Dialect> Stmt<D> {
         Ok(D::affected(&done))
     }
 
-    pub async fn all<O>(self, conn: &mut Conn<D>) -> StorageResult<Vec<O>>
-    where
-        D::Db: Run<O>,
-    {
-        <D::Db as Run<O>>::all(conn, self.0).await.map_err(D::error)
+    pub async fn all<O: FromCols>(self, conn: &mut Conn<D>) -> StorageResult<Vec<O>> {
+        let rows = <D::Db as Fetch>::rows(conn, self.0)
+            .await
+            .map_err(D::error)?;
+        rows.iter()
+            .map(|row| O::read(&mut Cols::<D::Db>::new(row)))
+            .collect()
     }
 
-    pub async fn optional<O>(self, conn: &mut Conn<D>) -> StorageResult<Option<O>>
-    where
-        D::Db: Run<O>,
-    {
+    pub async fn optional<O: FromCols>(self, conn: &mut Conn<D>) -> StorageResult<Option<O>> {
         // Statements read through `optional` name one row by its key.
         Ok(self.all(conn).await?.into_iter().next())
     }
 }
+
+/// Runs statement `sql` with `args`; how many rows it changed.
+pub(crate) async fn exec<D: Dialect>(
+    c: &mut Conn<D>,
+    sql: &'static str,
+    args: impl Arg<D>,
+) -> StorageResult<u64> {
+    Stmt::<D>::new(sql).args(args).execute(c).await
+}
+
+/// Every row statement `sql` returns for `args`.
+pub(crate) async fn all<D: Dialect, O: FromCols>(
+    c: &mut Conn<D>,
+    sql: &'static str,
+    args: impl Arg<D>,
+) -> StorageResult<Vec<O>> {
+    Stmt::<D>::new(sql).args(args).all(c).await
+}
+
+/// The row statement `sql` returns for `args` (it names one row by its key).
+pub(crate) async fn one<D: Dialect, O: FromCols>(
+    c: &mut Conn<D>,
+    sql: &'static str,
+    args: impl Arg<D>,
+) -> StorageResult<Option<O>> {
+    Stmt::<D>::new(sql).args(args).optional(c).await
+}
+
+/// A domain value as its column holds it (ids as UUIDs, times as timestamps, codes as text).
+pub(crate) trait Col {
+    /// What is bound.
+    type Raw;
+    /// The value to bind.
+    fn raw(self) -> Self::Raw;
+}
+
+macro_rules! col {
+    ($($t:ty => $raw:ty, |$v:ident| $e:expr;)*) => {$(
+        impl Col for $t {
+            type Raw = $raw;
+            fn raw(self) -> $raw {
+                let $v = self;
+                $e
+            }
+        }
+    )*};
+}
+
+col! {
+    Uuid => DbUuid, |v| DbUuid(v);
+    GroupId => DbUuid, |v| DbUuid(v.0);
+    UserId => DbUuid, |v| DbUuid(v.0);
+    OffsetDateTime => DbTime, |v| DbTime(v);
+    Date => DbDate, |v| DbDate(v);
+    i64 => i64, |v| v;
+    Minor => i64, |v| v.get();
+    bool => bool, |v| v;
+    String => String, |v| v;
+    &str => String, |v| v.to_owned();
+    &String => String, |v| v.clone();
+    Currency => &'static str, |v| v.code();
+    Role => &'static str, |v| v.as_str();
+    EntryKind => &'static str, |v| v.as_str();
+    Vec<u8> => Vec<u8>, |v| v;
+}
+
+/// What a statement binds: a [`Col`], an optional one (NULL when absent), a list of [`Ids`],
+/// or a tuple of those in placeholder order.
+pub(crate) trait Arg<D: Dialect> {
+    /// Appends the value(s) to the statement's arguments.
+    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D>;
+}
+
+impl<D: Dialect, T: Col> Arg<D> for T
+where
+    D::Db: Bind<T::Raw>,
+{
+    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
+        stmt.bind(self.raw())
+    }
+}
+
+impl<D: Dialect, T: Col> Arg<D> for Option<T>
+where
+    D::Db: Bind<Option<T::Raw>>,
+{
+    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
+        stmt.bind(self.map(Col::raw))
+    }
+}
+
+impl<D: Dialect> Arg<D> for () {
+    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
+        stmt
+    }
+}
+
+/// A list of ids, for `{ids $N}`.
+pub(crate) struct Ids<'a>(pub &'a [Uuid]);
+
+impl<D: Dialect> Arg<D> for Ids<'_> {
+    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
+        stmt.bind(D::ids(self.0))
+    }
+}
+
+macro_rules! tuple_args {
+    ($($n:tt $t:ident),+) => {
+        impl<D: Dialect, $($t: Arg<D>),+> Arg<D> for ($($t,)+) {
+            fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
+                $(let stmt = self.$n.bind_to(stmt);)+
+                stmt
+            }
+        }
+    };
+}
+
+tuple_args!(0 A, 1 B);
+tuple_args!(0 A, 1 B, 2 C);
+tuple_args!(0 A, 1 B, 2 C, 3 E);
+tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F);
+tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G);
+tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G, 6 H);
+tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G, 6 H, 7 I);
+tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G, 6 H, 7 I, 8 J);
+tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G, 6 H, 7 I, 8 J, 9 K);
 
 /// `prefix` followed by `rows` tuples of `width` placeholders, numbered after `shared`
 /// leading ones that every tuple repeats: `($1, $2, $3), ($1, $2, $4)` for shared 2, width

@@ -14,14 +14,13 @@
 
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub mod dialect;
-// Public only because the dialect glue's bounds name the row and column types.
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
-#[doc(hidden)]
-pub mod rows;
+mod rows;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod store;
+// Public for tests that write rows directly (the dialect glue's bounds name them too).
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 #[doc(hidden)]
 pub mod types;

@@ -1,19 +1,21 @@
-//! Rows as both databases return them, and their conversion into core's records. A stored
-//! value core cannot read (an unknown currency, a bad email) is `Internal`: the database
-//! holds something no write of ours put there.
+//! Core's records read straight from result rows, column by column in the order the
+//! statements of `sql.rs` select them: one list of fields per record, for both databases.
+//! A stored value core cannot read (an unknown currency, a bad email) is `Internal`: the
+//! database holds something no write of ours put there.
 
-use splitledger_core::Cause;
-use splitledger_core::Currency;
 use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
     Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseId, Group, GroupId, Invite,
-    Member, MemberTotals, Role, Settlement, SettlementId, SummaryRow, User, UserGroupTotals,
-    UserId, UserRecord,
+    LoginFailures, Member, MemberTotals, Role, Settlement, SettlementId, SummaryRow, User,
+    UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::money::{Minor, Money};
-use splitledger_core::split::{Portion, SplitInput};
 use splitledger_core::storage::{StorageError, StorageResult};
+use splitledger_core::{Cause, Currency};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
 
+use crate::dialect::{Get, SqlDb};
 use crate::types::{DbDate, DbTime, DbUuid};
 
 /// A stored value that does not parse: the parser's error is the cause.
@@ -21,378 +23,335 @@ fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StorageErro
     StorageError::Internal(Cause::new(error))
 }
 
-fn currency(code: &str) -> StorageResult<Currency> {
-    Currency::parse(code).map_err(corrupt)
-}
-
-fn email(text: &str) -> StorageResult<Email> {
-    Email::parse(text).map_err(corrupt)
-}
-
-fn role(text: &str) -> StorageResult<Role> {
-    text.parse()
-        .map_err(|e: splitledger_core::ValidationErrors| corrupt(e))
-}
-
-fn json_value(text: &str) -> StorageResult<serde_json::Value> {
-    serde_json::from_str(text).map_err(corrupt)
-}
-
 /// JSON as stored (text, so a value round-trips byte for byte).
 pub(crate) fn json_text(value: &serde_json::Value) -> StorageResult<String> {
     serde_json::to_string(value).map_err(corrupt)
 }
 
-fn totals(paid: i64, owed: i64, sent: i64, received: i64) -> Totals {
-    Totals {
-        paid: Minor::new(paid),
-        owed: Minor::new(owed),
-        sent: Minor::new(sent),
-        received: Minor::new(received),
+/// A result row, read left to right.
+pub(crate) struct Cols<'r, DB: SqlDb> {
+    row: &'r DB::Row,
+    next: usize,
+}
+
+impl<'r, DB: SqlDb> Cols<'r, DB> {
+    pub(crate) fn new(row: &'r DB::Row) -> Self {
+        Self { row, next: 0 }
+    }
+
+    /// The next column as `T`.
+    fn get<T>(&mut self) -> StorageResult<T>
+    where
+        DB: Get<T>,
+    {
+        self.next += 1;
+        DB::get(self.row, self.next - 1).map_err(corrupt)
+    }
+
+    fn uuid(&mut self) -> StorageResult<Uuid> {
+        self.get::<DbUuid>().map(|v| v.0)
+    }
+
+    fn user(&mut self) -> StorageResult<UserId> {
+        self.uuid().map(UserId)
+    }
+
+    fn group(&mut self) -> StorageResult<GroupId> {
+        self.uuid().map(GroupId)
+    }
+
+    fn time(&mut self) -> StorageResult<OffsetDateTime> {
+        self.get::<DbTime>().map(|v| v.0)
+    }
+
+    fn date(&mut self) -> StorageResult<Date> {
+        self.get::<DbDate>().map(|v| v.0)
+    }
+
+    fn text(&mut self) -> StorageResult<String> {
+        self.get()
+    }
+
+    fn opt_text(&mut self) -> StorageResult<Option<String>> {
+        self.get()
+    }
+
+    fn int(&mut self) -> StorageResult<i64> {
+        self.get()
+    }
+
+    fn minor(&mut self) -> StorageResult<Minor> {
+        self.int().map(Minor::new)
+    }
+
+    fn flag(&mut self) -> StorageResult<bool> {
+        self.get()
+    }
+
+    fn currency(&mut self) -> StorageResult<Currency> {
+        Currency::parse(&self.text()?).map_err(corrupt)
+    }
+
+    fn email(&mut self) -> StorageResult<Email> {
+        Email::parse(&self.text()?).map_err(corrupt)
+    }
+
+    fn role(&mut self) -> StorageResult<Role> {
+        (self.text()?.parse()).map_err(|e: splitledger_core::ValidationErrors| corrupt(e))
+    }
+
+    fn money(&mut self) -> StorageResult<Money> {
+        Ok(Money::new(self.minor()?, self.currency()?))
+    }
+
+    /// A column of JSON text, parsed.
+    fn json(&mut self) -> StorageResult<serde_json::Value> {
+        serde_json::from_str(&self.text()?).map_err(corrupt)
+    }
+
+    fn opt_json(&mut self) -> StorageResult<Option<serde_json::Value>> {
+        let text = self.opt_text()?;
+        text.map(|t| serde_json::from_str(&t).map_err(corrupt))
+            .transpose()
+    }
+
+    /// paid, owed, sent, received.
+    fn totals(&mut self) -> StorageResult<Totals> {
+        Ok(Totals {
+            paid: self.minor()?,
+            owed: self.minor()?,
+            sent: self.minor()?,
+            received: self.minor()?,
+        })
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub struct UserRow {
-    id: DbUuid,
-    email: String,
-    display_name: String,
-    default_currency: Option<String>,
-    password_hash: String,
-    created_at: DbTime,
-    updated_at: DbTime,
+/// A record read from one result row.
+pub(crate) trait FromCols: Sized {
+    /// Reads it, consuming the columns it spans.
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self>;
 }
 
-/// Never prints the password hash.
-impl std::fmt::Debug for UserRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserRow")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+/// A lone id (`SELECT id ...`): a lookup or a lock that found its row.
+impl FromCols for Uuid {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+        c.uuid()
     }
 }
 
-impl UserRow {
-    pub fn into_record(self) -> StorageResult<UserRecord> {
+/// The fingerprint and id an idempotency key or entry id was first used with.
+impl FromCols for (String, Uuid) {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+        Ok((c.text()?, c.uuid()?))
+    }
+}
+
+/// `user_columns!()`.
+impl FromCols for UserRecord {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+        let (id, email, display_name) = (c.user()?, c.email()?, c.text()?);
+        let default_currency = c.opt_text()?;
+        let default_currency = default_currency
+            .map(|code| Currency::parse(&code).map_err(corrupt))
+            .transpose()?;
+        let password_hash = c.text()?;
+        let user = User {
+            id,
+            email,
+            display_name,
+            default_currency,
+            created_at: c.time()?,
+            updated_at: c.time()?,
+        };
         Ok(UserRecord {
-            user: User {
-                id: UserId(self.id.0),
-                email: email(&self.email)?,
-                display_name: self.display_name,
-                default_currency: self.default_currency.as_deref().map(currency).transpose()?,
-                created_at: self.created_at.0,
-                updated_at: self.updated_at.0,
-            },
-            password_hash: self.password_hash,
+            user,
+            password_hash,
         })
     }
+}
 
-    pub fn into_user(self) -> StorageResult<User> {
-        self.into_record().map(|r| r.user)
+impl FromCols for User {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+        UserRecord::read(c).map(|r| r.user)
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct GroupRow {
-    id: DbUuid,
-    name: String,
-    description: Option<String>,
-    currency: String,
-    created_by: DbUuid,
-    created_at: DbTime,
-    updated_at: DbTime,
+impl FromCols for LoginFailures {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+        Ok(LoginFailures {
+            // The count only grows while under the throttle's cap; more than u32 is a cap.
+            count: u32::try_from(c.int()?).unwrap_or(u32::MAX),
+            last_at: c.get::<Option<DbTime>>()?.map(|t| t.0),
+        })
+    }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct GroupRoleRow {
-    #[sqlx(flatten)]
-    group: GroupRow,
-    role: String,
-}
-
-impl GroupRoleRow {
-    pub fn into_pair(self) -> StorageResult<(Group, Role)> {
-        let g = self.group;
+/// `group_role_columns!()`.
+impl FromCols for (Group, Role) {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
         let group = Group {
-            id: GroupId(g.id.0),
-            name: g.name,
-            description: g.description,
-            currency: currency(&g.currency)?,
-            created_by: UserId(g.created_by.0),
-            created_at: g.created_at.0,
-            updated_at: g.updated_at.0,
+            id: c.group()?,
+            name: c.text()?,
+            description: c.opt_text()?,
+            currency: c.currency()?,
+            created_by: c.user()?,
+            created_at: c.time()?,
+            updated_at: c.time()?,
         };
-        Ok((group, role(&self.role)?))
+        Ok((group, c.role()?))
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct MemberRow {
-    user_id: DbUuid,
-    display_name: String,
-    email: String,
-    role: String,
-    joined_at: DbTime,
-}
-
-impl MemberRow {
-    pub fn into_member(self) -> StorageResult<Member> {
+impl FromCols for Member {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
         Ok(Member {
-            user_id: UserId(self.user_id.0),
-            display_name: self.display_name,
-            email: email(&self.email)?,
-            role: role(&self.role)?,
-            joined_at: self.joined_at.0,
+            user_id: c.user()?,
+            display_name: c.text()?,
+            email: c.email()?,
+            role: c.role()?,
+            joined_at: c.time()?,
         })
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct InviteRow {
-    code: String,
-    group_id: DbUuid,
-    created_by: DbUuid,
-    created_at: DbTime,
-    expires_at: DbTime,
-}
-
-impl InviteRow {
-    pub fn into_invite(self) -> Invite {
-        Invite {
-            code: self.code,
-            group_id: GroupId(self.group_id.0),
-            created_by: UserId(self.created_by.0),
-            created_at: self.created_at.0,
-            expires_at: self.expires_at.0,
-        }
-    }
-}
-
-/// The descriptive fields of an expense: `details_columns!()` in SQL, in this order.
-#[derive(Debug, sqlx::FromRow)]
-pub struct DetailsRow {
-    description: String,
-    category: Option<String>,
-    payment_method: Option<String>,
-    occurred_on: DbDate,
-    notes: Option<String>,
-    metadata: Option<String>,
-}
-
-impl DetailsRow {
-    fn into_details(self) -> StorageResult<ExpenseDetails> {
-        Ok(ExpenseDetails {
-            description: self.description,
-            category: self.category,
-            payment_method: self.payment_method,
-            occurred_on: self.occurred_on.0,
-            notes: self.notes,
-            metadata: self.metadata.as_deref().map(json_value).transpose()?,
+impl FromCols for Invite {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+        Ok(Invite {
+            code: c.text()?,
+            group_id: c.group()?,
+            created_by: c.user()?,
+            created_at: c.time()?,
+            expires_at: c.time()?,
         })
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct ExpenseRow {
-    pub id: DbUuid,
-    group_id: DbUuid,
-    amount: i64,
-    currency: String,
-    split: String,
-    created_by: DbUuid,
-    created_at: DbTime,
-    updated_at: DbTime,
-    version: i64,
-    #[sqlx(flatten)]
-    details: DetailsRow,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-pub struct ParticipantRow {
-    expense_id: DbUuid,
-    user_id: DbUuid,
-    paid: i64,
-    owed: i64,
-    payer: bool,
-    sharer: bool,
-}
-
-impl ExpenseRow {
-    /// The expense with its participant rows (those of other expenses are ignored).
-    pub fn into_expense(self, participants: &[ParticipantRow]) -> StorageResult<Expense> {
-        let mut mine: Vec<&ParticipantRow> = participants
-            .iter()
-            .filter(|p| p.expense_id == self.id)
-            .collect();
-        mine.sort_by_key(|p| p.user_id.0);
-        let portions = |pick: fn(&ParticipantRow) -> Option<i64>| -> Vec<Portion<UserId>> {
-            mine.iter()
-                .filter_map(|p| {
-                    pick(p).map(|amount| Portion {
-                        user_id: UserId(p.user_id.0),
-                        amount: Minor::new(amount),
-                    })
-                })
-                .collect()
-        };
-        let split: SplitInput<UserId> = serde_json::from_str(&self.split).map_err(corrupt)?;
+/// `expense_columns!()`: everything but the participant rows, which
+/// `store::with_participants` reads next.
+impl FromCols for Expense {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
         Ok(Expense {
-            id: ExpenseId(self.id.0),
-            group_id: GroupId(self.group_id.0),
-            amount: Money::new(Minor::new(self.amount), currency(&self.currency)?),
-            payers: portions(|p| p.payer.then_some(p.paid)),
-            shares: portions(|p| p.sharer.then_some(p.owed)),
-            split,
-            details: self.details.into_details()?,
-            created_by: UserId(self.created_by.0),
-            created_at: self.created_at.0,
-            updated_at: self.updated_at.0,
-            version: self.version,
+            id: ExpenseId(c.uuid()?),
+            group_id: c.group()?,
+            amount: c.money()?,
+            split: serde_json::from_str(&c.text()?).map_err(corrupt)?,
+            created_by: c.user()?,
+            created_at: c.time()?,
+            updated_at: c.time()?,
+            version: c.int()?,
+            details: ExpenseDetails {
+                description: c.text()?,
+                category: c.opt_text()?,
+                payment_method: c.opt_text()?,
+                occurred_on: c.date()?,
+                notes: c.opt_text()?,
+                metadata: c.opt_json()?,
+            },
+            payers: Vec::new(),
+            shares: Vec::new(),
         })
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct SettlementRow {
-    id: DbUuid,
-    group_id: DbUuid,
-    from_user: DbUuid,
-    to_user: DbUuid,
-    amount: i64,
-    currency: String,
-    occurred_on: DbDate,
-    note: Option<String>,
-    created_by: DbUuid,
-    created_at: DbTime,
+/// One member's row of an expense: paid and owed, and whether the member is listed among
+/// payers and among shares (so the lists round-trip exactly).
+#[derive(Debug)]
+pub(crate) struct Participant {
+    pub expense: Uuid,
+    pub user: UserId,
+    pub paid: Minor,
+    pub owed: Minor,
+    pub payer: bool,
+    pub sharer: bool,
 }
 
-impl SettlementRow {
-    pub fn into_settlement(self) -> StorageResult<Settlement> {
+impl FromCols for Participant {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+        Ok(Participant {
+            expense: c.uuid()?,
+            user: c.user()?,
+            paid: c.minor()?,
+            owed: c.minor()?,
+            payer: c.flag()?,
+            sharer: c.flag()?,
+        })
+    }
+}
+
+impl FromCols for Settlement {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
         Ok(Settlement {
-            id: SettlementId(self.id.0),
-            group_id: GroupId(self.group_id.0),
-            from_user: UserId(self.from_user.0),
-            to_user: UserId(self.to_user.0),
-            amount: Money::new(Minor::new(self.amount), currency(&self.currency)?),
-            occurred_on: self.occurred_on.0,
-            note: self.note,
-            created_by: UserId(self.created_by.0),
-            created_at: self.created_at.0,
+            id: SettlementId(c.uuid()?),
+            group_id: c.group()?,
+            from_user: c.user()?,
+            to_user: c.user()?,
+            amount: c.money()?,
+            occurred_on: c.date()?,
+            note: c.opt_text()?,
+            created_by: c.user()?,
+            created_at: c.time()?,
         })
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct TotalsRow {
-    user_id: DbUuid,
-    currency: String,
-    paid: i64,
-    owed: i64,
-    sent: i64,
-    received: i64,
-}
-
-impl TotalsRow {
-    pub fn into_totals(self) -> StorageResult<MemberTotals> {
+impl FromCols for MemberTotals {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
         Ok(MemberTotals {
-            user_id: UserId(self.user_id.0),
-            currency: currency(&self.currency)?,
-            totals: totals(self.paid, self.owed, self.sent, self.received),
+            user_id: c.user()?,
+            currency: c.currency()?,
+            totals: c.totals()?,
         })
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct PairRow {
-    currency: String,
-    a: DbUuid,
-    b: DbUuid,
-    amount: i64,
-}
-
-impl PairRow {
-    pub fn into_pair(self) -> StorageResult<PairDelta<UserId>> {
+impl FromCols for PairDelta<UserId> {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
         Ok(PairDelta {
-            currency: currency(&self.currency)?,
-            a: UserId(self.a.0),
-            b: UserId(self.b.0),
-            amount: Minor::new(self.amount),
+            currency: c.currency()?,
+            a: c.user()?,
+            b: c.user()?,
+            amount: c.minor()?,
         })
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct UserTotalsRow {
-    group_id: DbUuid,
-    group_name: String,
-    currency: String,
-    paid: i64,
-    owed: i64,
-    sent: i64,
-    received: i64,
-}
-
-impl UserTotalsRow {
-    pub fn into_totals(self) -> StorageResult<UserGroupTotals> {
+impl FromCols for UserGroupTotals {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
         Ok(UserGroupTotals {
-            group_id: GroupId(self.group_id.0),
-            currency: currency(&self.currency)?,
-            totals: totals(self.paid, self.owed, self.sent, self.received),
-            group_name: self.group_name,
+            group_id: c.group()?,
+            group_name: c.text()?,
+            currency: c.currency()?,
+            totals: c.totals()?,
         })
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct SummaryDbRow {
-    key: Option<String>,
-    currency: String,
-    amount: i64,
-    count: i64,
-}
-
-impl SummaryDbRow {
-    pub fn into_row(self) -> StorageResult<SummaryRow> {
+/// The summaries sum amounts in two 64-bit halves, `amount / 2^30` and `amount % 2^30`
+/// (see `sql.rs`), which no history can overflow; their 128-bit total is exact.
+impl FromCols for SummaryRow {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+        let (key, currency) = (c.opt_text()?, c.currency()?);
+        let (high, low) = (i128::from(c.int()?), i128::from(c.int()?));
         Ok(SummaryRow {
-            currency: currency(&self.currency)?,
-            key: self.key,
-            amount: Minor::new(self.amount),
-            count: self.count,
+            key,
+            currency,
+            amount: high * (1 << 30) + low,
+            count: c.int()?,
         })
     }
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct ActivityRow {
-    id: DbUuid,
-    group_id: DbUuid,
-    actor: DbUuid,
-    action: String,
-    entity: String,
-    entity_id: DbUuid,
-    at: DbTime,
-    details: String,
-}
-
-impl ActivityRow {
-    pub fn into_activity(self) -> StorageResult<Activity> {
+impl FromCols for Activity {
+    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
         Ok(Activity {
-            id: ActivityId(self.id.0),
-            group_id: GroupId(self.group_id.0),
-            actor: UserId(self.actor.0),
-            action: self.action,
-            entity: self.entity,
-            entity_id: self.entity_id.0,
-            at: self.at.0,
-            details: json_value(&self.details)?,
+            id: ActivityId(c.uuid()?),
+            group_id: c.group()?,
+            actor: c.user()?,
+            action: c.text()?,
+            entity: c.text()?,
+            entity_id: c.uuid()?,
+            at: c.time()?,
+            details: c.json()?,
         })
     }
-}
-
-/// Converts every row, keeping the first failure.
-pub(crate) fn convert<R, T>(
-    rows: Vec<R>,
-    f: impl FnMut(R) -> StorageResult<T>,
-) -> StorageResult<Vec<T>> {
-    rows.into_iter().map(f).collect()
 }

@@ -51,6 +51,24 @@ macro_rules! group_role_columns {
     };
 }
 
+/// `sum!(x)`: the exact sum of `x` as two 64-bit columns, `Σ x / 2^30` and `Σ x % 2^30`.
+/// Both databases truncate integer division toward zero and give `%` the sign of `x`, so
+/// `x = (x / 2^30)·2^30 + x % 2^30` row by row; amounts are below 10^18 < 2^60, so each half
+/// is below 2^30 in size and neither sum can overflow before 2^33 rows; the reader adds them
+/// in 128 bits. (`SUM` itself overflows on SQLite and is NUMERIC on PostgreSQL.)
+macro_rules! sum {
+    ($x:literal) => {
+        concat!(
+            "CAST(SUM(",
+            $x,
+            " / 1073741824) AS BIGINT) AS high, ",
+            "CAST(SUM(",
+            $x,
+            " % 1073741824) AS BIGINT) AS low"
+        )
+    };
+}
+
 macro_rules! statements {
     ($($name:ident = $sql:expr;)*) => {
         $(pub(crate) const $name: &str = $sql;)*
@@ -117,7 +135,7 @@ statements! {
         WHERE group_id = $1 AND user_id = $2 AND key = $3";
     REGISTER_ID = "INSERT INTO entry_ids (id, group_id, kind, fingerprint) \
         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-    REGISTERED_ID = "SELECT group_id, fingerprint FROM entry_ids WHERE id = $1";
+    REGISTERED_ID = "SELECT fingerprint, group_id FROM entry_ids WHERE id = $1";
     INSERT_EXPENSE = concat!("INSERT INTO expenses (group_id, id, ", expense_fields!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
     UPDATE_EXPENSE = concat!("UPDATE expenses SET (", expense_fields!(),
@@ -175,23 +193,23 @@ statements! {
         JOIN members m ON m.group_id = t.group_id AND m.user_id = t.user_id \
         JOIN groups g ON g.id = t.group_id \
         WHERE t.user_id = $1 ORDER BY t.group_id, t.currency";
-    SUMMARY_BY_CATEGORY = "SELECT e.category AS key, e.currency, \
-        CAST(SUM(e.amount) AS BIGINT) AS amount, COUNT(*) AS count FROM expenses e \
+    SUMMARY_BY_CATEGORY = concat!("SELECT e.category AS key, e.currency, ", sum!("e.amount"),
+        ", COUNT(*) AS count FROM expenses e \
         WHERE e.group_id = $1 AND ($2 IS NULL OR e.occurred_on >= $2) \
           AND ($3 IS NULL OR e.occurred_on <= $3) \
-        GROUP BY e.category, e.currency";
-    SUMMARY_BY_MONTH = "SELECT {month} AS key, e.currency, \
-        CAST(SUM(e.amount) AS BIGINT) AS amount, COUNT(*) AS count FROM expenses e \
+        GROUP BY e.category, e.currency");
+    SUMMARY_BY_MONTH = concat!("SELECT {month} AS key, e.currency, ", sum!("e.amount"),
+        ", COUNT(*) AS count FROM expenses e \
         WHERE e.group_id = $1 AND ($2 IS NULL OR e.occurred_on >= $2) \
           AND ($3 IS NULL OR e.occurred_on <= $3) \
-        GROUP BY 1, e.currency";
-    SUMMARY_BY_MEMBER = "SELECT CAST(p.user_id AS TEXT) AS key, e.currency, \
-        CAST(SUM(p.owed) AS BIGINT) AS amount, COUNT(*) AS count \
+        GROUP BY 1, e.currency");
+    SUMMARY_BY_MEMBER = concat!("SELECT CAST(p.user_id AS TEXT) AS key, e.currency, ",
+        sum!("p.owed"), ", COUNT(*) AS count \
         FROM expense_participants p \
         JOIN expenses e ON e.group_id = p.group_id AND e.id = p.expense_id \
         WHERE p.group_id = $1 AND p.sharer \
           AND ($2 IS NULL OR e.occurred_on >= $2) AND ($3 IS NULL OR e.occurred_on <= $3) \
-        GROUP BY p.user_id, e.currency";
+        GROUP BY p.user_id, e.currency");
     LIST_ACTIVITY = "SELECT id, group_id, actor, action, entity, entity_id, at, details \
         FROM activity WHERE group_id = $1 AND ($2 IS NULL OR (at, id) < ($2, $3)) \
         ORDER BY at DESC, id DESC LIMIT $4";

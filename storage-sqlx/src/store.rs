@@ -21,12 +21,12 @@ use uuid::Uuid;
 
 use splitledger_core::domain::{Activity, Expense, GroupId, UserId};
 use splitledger_core::entry::Effect;
+use splitledger_core::split::Portion;
 use splitledger_core::storage::{StorageError, StorageResult};
 
-use crate::dialect::{Conn, Dialect, Stmt, render, values};
-use crate::rows::{ExpenseRow, ParticipantRow, json_text};
+use crate::dialect::{Conn, Dialect, Ids, Stmt, all, exec, one, render, values};
+use crate::rows::{Participant, json_text};
 use crate::sql;
-use crate::types::{DbTime, DbUuid};
 
 /// splitledger's store on the SQL database of dialect `D` ([`PgStorage`](crate::PgStorage),
 /// [`SqliteStorage`](crate::SqliteStorage)).
@@ -108,10 +108,7 @@ pub(crate) async fn commit<D: Dialect>(tx: Transaction<'static, D::Db>) -> Stora
 
 /// `NotFound` unless the group exists.
 pub(crate) async fn group_exists<D: Dialect>(c: &mut Conn<D>, group: GroupId) -> StorageResult<()> {
-    let found: Option<(DbUuid,)> = Stmt::<D>::new(sql::GROUP_EXISTS)
-        .uuid(group.0)
-        .optional(c)
-        .await?;
+    let found: Option<Uuid> = one::<D, _>(c, sql::GROUP_EXISTS, group).await?;
     found.map(|_| ()).ok_or(StorageError::NotFound)
 }
 
@@ -136,15 +133,11 @@ pub(crate) async fn lock_members<D: Dialect>(
     users: &[UserId],
 ) -> StorageResult<()> {
     let ids: Vec<Uuid> = users.iter().map(|u| u.0).collect();
-    let found: Vec<(DbUuid,)> = Stmt::<D>::new(sql::LOCK_MEMBERS)
-        .uuid(group.0)
-        .ids(&ids)
-        .all(c)
-        .await?;
+    let found: Vec<Uuid> = all::<D, _>(c, sql::LOCK_MEMBERS, (group, Ids(&ids))).await?;
     if found.len() < users.len() {
         group_exists::<D>(c, group).await?;
     }
-    match users.iter().find(|u| !found.iter().any(|f| f.0.0 == u.0)) {
+    match users.iter().find(|u| !found.contains(&u.0)) {
         Some(missing) => Err(StorageError::NotMember(*missing)),
         None => Ok(()),
     }
@@ -154,36 +147,51 @@ pub(crate) async fn insert_activity<D: Dialect>(
     c: &mut Conn<D>,
     a: &Activity,
 ) -> StorageResult<()> {
-    Stmt::<D>::new(sql::INSERT_ACTIVITY)
-        .uuid(a.group_id.0)
-        .uuid(a.id.0)
-        .uuid(a.actor.0)
-        .text(&a.action)
-        .text(&a.entity)
-        .uuid(a.entity_id)
-        .bind(DbTime(a.at))
-        .bind(json_text(&a.details)?)
-        .execute(c)
-        .await?;
-    Ok(())
+    let details = json_text(&a.details)?;
+    let (action, entity) = (a.action.as_str(), a.entity.as_str());
+    let args = (
+        a.group_id,
+        a.id.0,
+        a.actor,
+        action,
+        entity,
+        a.entity_id,
+        a.at,
+        details,
+    );
+    exec::<D>(c, sql::INSERT_ACTIVITY, args).await.map(drop)
 }
 
 /// Expenses with their participant rows, read in the same snapshot.
 pub(crate) async fn with_participants<D: Dialect>(
     c: &mut Conn<D>,
     group: GroupId,
-    rows: Vec<ExpenseRow>,
+    mut expenses: Vec<Expense>,
 ) -> StorageResult<Vec<Expense>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
+    if expenses.is_empty() {
+        return Ok(expenses);
     }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id.0).collect();
-    let parts: Vec<ParticipantRow> = Stmt::<D>::new(sql::PARTICIPANTS)
-        .uuid(group.0)
-        .ids(&ids)
-        .all(c)
-        .await?;
-    rows.into_iter().map(|r| r.into_expense(&parts)).collect()
+    let ids: Vec<Uuid> = expenses.iter().map(|e| e.id.0).collect();
+    let mut parts: Vec<Participant> = all::<D, _>(c, sql::PARTICIPANTS, (group, Ids(&ids))).await?;
+    parts.sort_by_key(|p| p.user);
+    for e in &mut expenses {
+        for p in parts.iter().filter(|p| p.expense == e.id.0) {
+            let (user_id, paid, owed) = (p.user, p.paid, p.owed);
+            if p.payer {
+                e.payers.push(Portion {
+                    user_id,
+                    amount: paid,
+                });
+            }
+            if p.sharer {
+                e.shares.push(Portion {
+                    user_id,
+                    amount: owed,
+                });
+            }
+        }
+    }
+    Ok(expenses)
 }
 
 fn participants_sql(rows: usize) -> String {
@@ -204,17 +212,11 @@ pub(crate) async fn insert_participants<D: Dialect>(
     c: &mut Conn<D>,
     e: &Expense,
 ) -> StorageResult<()> {
-    let rows = e.rows();
-    let mut stmt = Stmt::<D>::dynamic(participants_sql(rows.len()))
-        .uuid(e.group_id.0)
-        .uuid(e.id.0);
+    let rows = e.rows().map_err(|_| StorageError::Overflow)?;
+    let mut stmt = Stmt::<D>::dynamic(participants_sql(rows.len())).args((e.group_id, e.id.0));
     for r in &rows {
-        stmt = stmt
-            .uuid(r.user_id.0)
-            .bind(r.paid.get())
-            .bind(r.owed.get())
-            .bind(e.is_payer(r.user_id))
-            .bind(e.shares.iter().any(|s| s.user_id == r.user_id));
+        let sharer = e.shares.iter().any(|s| s.user_id == r.user_id);
+        stmt = stmt.args((r.user_id, r.paid, r.owed, e.is_payer(r.user_id), sharer));
     }
     stmt.execute(c).await?;
     Ok(())
@@ -228,28 +230,27 @@ pub(crate) async fn apply<D: Dialect>(
     effect: &Effect,
 ) -> StorageResult<()> {
     if !effect.totals.is_empty() {
-        let mut stmt = Stmt::<D>::dynamic(totals_sql(effect.totals.len())).uuid(group.0);
+        let mut stmt = Stmt::<D>::dynamic(totals_sql(effect.totals.len())).args(group);
         for t in &effect.totals {
-            stmt = stmt
-                .uuid(t.user_id.0)
-                .bind(t.currency.code())
-                .bind(t.delta.paid.get())
-                .bind(t.delta.owed.get())
-                .bind(t.delta.sent.get())
-                .bind(t.delta.received.get());
+            let d = t.delta;
+            stmt = stmt.args((t.user_id, t.currency, d.paid, d.owed, d.sent, d.received));
         }
         stmt.execute(c).await?;
     }
     if !effect.pairs.is_empty() {
-        let mut stmt = Stmt::<D>::dynamic(pairs_sql(effect.pairs.len())).uuid(group.0);
+        let mut stmt = Stmt::<D>::dynamic(pairs_sql(effect.pairs.len())).args(group);
         for p in &effect.pairs {
-            stmt = stmt
-                .bind(p.currency.code())
-                .uuid(p.a.0)
-                .uuid(p.b.0)
-                .bind(p.amount.get());
+            stmt = stmt.args((p.currency, p.a, p.b, p.amount));
         }
         stmt.execute(c).await?;
+    }
+    Ok(())
+}
+
+/// `NotFound` when a statement that names one row by its key changed none.
+pub(crate) fn found(changed: u64) -> StorageResult<()> {
+    if changed == 0 {
+        return Err(StorageError::NotFound);
     }
     Ok(())
 }

@@ -280,3 +280,8 @@ async fn migrating_keeps_existing_data(pool: PgPool) {
     store.migrate().await.unwrap();
     support::seeded_data_survives(store, &seed).await;
 }
+
+#[sqlx::test(migrator = "splitledger_storage_sqlx::POSTGRES_MIGRATOR")]
+async fn summaries_past_64_bits_are_exact(pool: PgPool) {
+    summaries_case!(PgStorage::from_pool(pool.clone()), pool);
+}

@@ -168,3 +168,8 @@ async fn migrating_keeps_existing_data() {
     pool.close().await;
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+#[sqlx::test(migrator = "splitledger_storage_sqlx::SQLITE_MIGRATOR")]
+async fn summaries_past_64_bits_are_exact(pool: SqlitePool) {
+    summaries_case!(SqliteStorage::from_pool(pool.clone()), pool);
+}

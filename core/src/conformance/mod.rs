@@ -214,7 +214,7 @@ impl<S: Storage> Fixture<S> {
         let mut sheet = BalanceSheet::new();
         let mut debts = DebtSheet::new();
         for e in &expenses {
-            sheet.add_rows(e.currency(), &e.rows()).unwrap();
+            sheet.add_rows(e.currency(), &e.rows().unwrap()).unwrap();
             let effect = Entry::Expense(e.clone()).effect().unwrap();
             debts.apply(&effect.pairs).unwrap();
         }

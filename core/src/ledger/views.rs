@@ -75,8 +75,8 @@ pub struct SummaryLine {
     pub key: Option<String>,
     /// The currency.
     pub currency: Currency,
-    /// Total spending (for members: their shares).
-    pub amount: Money,
+    /// Total spending (for members: their shares): a sum of many amounts, so 128 bits.
+    pub amount: Sum,
     /// Number of expenses.
     pub count: i64,
 }
@@ -139,8 +139,9 @@ impl Export {
     }
 
     /// The export as CSV: one line per expense participant and per repayment, with
-    /// `paid` and `owed` columns, so a spreadsheet can total any member's balance.
-    pub fn to_csv(&self) -> String {
+    /// `paid` and `owed` columns, so a spreadsheet can total any member's balance. Fails only
+    /// for hand-built expenses whose rows overflow (stored ones never do).
+    pub fn to_csv(&self) -> Result<String> {
         let names: HashMap<UserId, &str> = self
             .members
             .iter()
@@ -156,7 +157,7 @@ impl Export {
             "kind,id,date,description,category,currency,amount,user_id,user_name,paid,owed,sent,received\n",
         );
         for e in &self.expenses {
-            for r in e.rows() {
+            for r in e.rows().map_err(|o| Error::Internal(Cause::new(o)))? {
                 let fields = [
                     "expense".to_string(),
                     e.id.to_string(),
@@ -196,7 +197,7 @@ impl Export {
                 push_line(&mut out, &fields);
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -382,7 +383,7 @@ impl<S: Storage> Ledger<S> {
                 .map(|r| SummaryLine {
                     key: r.key,
                     currency: r.currency,
-                    amount: Money::new(r.amount, r.currency),
+                    amount: Sum::new(r.amount, r.currency),
                     count: r.count,
                 })
                 .collect(),

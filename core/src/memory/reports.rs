@@ -10,7 +10,7 @@ use crate::domain::{
     UserGroupTotals, UserId,
 };
 use crate::money::{Currency, Minor};
-use crate::storage::{ReportStore, StorageError, StorageResult};
+use crate::storage::{ReportStore, StorageResult};
 
 #[async_trait]
 impl ReportStore for MemoryStorage {
@@ -81,10 +81,11 @@ impl ReportStore for MemoryStorage {
     ) -> StorageResult<Vec<SummaryRow>> {
         let s = self.lock();
         let g = s.group(group)?;
-        let mut sums: BTreeMap<(Option<String>, Currency), (Minor, i64)> = BTreeMap::new();
+        let mut sums: BTreeMap<(Option<String>, Currency), (i128, i64)> = BTreeMap::new();
+        // Amounts are below 10^18, so i128 cannot overflow within any history that fits memory.
         let mut add = |key: Option<String>, currency, amount: Minor| -> StorageResult<()> {
             let slot = sums.entry((key, currency)).or_default();
-            slot.0 = slot.0.checked_add(amount).ok_or(StorageError::Overflow)?;
+            slot.0 += i128::from(amount.get());
             slot.1 += 1;
             Ok(())
         };

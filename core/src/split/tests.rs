@@ -183,7 +183,7 @@ fn several_payers_give_rows_that_add_up() {
         amounts(&alloc.payers),
         vec![("a".to_string(), 6000), ("b".to_string(), 4000)]
     );
-    let rows = alloc.rows();
+    let rows = alloc.rows().expect("fits");
     assert_eq!(rows.iter().map(|r| r.paid.get()).sum::<i64>(), 10000);
     assert_eq!(rows.iter().map(|r| r.owed.get()).sum::<i64>(), 10000);
     assert_eq!(rows.len(), 3);
@@ -237,5 +237,28 @@ fn tie_break_rank_is_fixed() {
         tie_break_rank("e1a", ""),
         tie_break_rank("e1", "a"),
         "the separator keeps seed and member apart"
+    );
+}
+
+/// Hand-built lists may repeat a member: the portions add up, checked, never clamped.
+#[test]
+fn rows_from_adds_repeated_members_and_refuses_overflow() {
+    let p = |user_id: &'static str, amount: i64| Portion {
+        user_id,
+        amount: Minor::new(amount),
+    };
+    let rows = rows_from(&[p("a", 2), p("a", 3)], &[p("b", 5)]).expect("fits");
+    let flat: Vec<(&str, i64, i64)> = rows
+        .iter()
+        .map(|r| (r.user_id, r.paid.get(), r.owed.get()))
+        .collect();
+    assert_eq!(flat, vec![("a", 5, 0), ("b", 0, 5)]);
+    assert_eq!(
+        rows_from(&[p("a", i64::MAX), p("a", 1)], &[]),
+        Err(crate::balance::Overflow)
+    );
+    assert_eq!(
+        rows_from(&[], &[p("b", i64::MIN), p("b", -1)]),
+        Err(crate::balance::Overflow)
     );
 }

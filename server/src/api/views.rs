@@ -191,7 +191,7 @@ impl<S: Storage> ReportsApi<S> {
                 ExportResponse::Ok(ExportContent::Json(Json(export.to_json())), None)
             }
             ExportFormat::Csv => ExportResponse::Ok(
-                ExportContent::Csv(PlainText(export.to_csv())),
+                ExportContent::Csv(PlainText(export.to_csv()?)),
                 Some(format!(
                     "attachment; filename=\"splitledger-{}.csv\"",
                     group_id.0

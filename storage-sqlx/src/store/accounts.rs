@@ -6,58 +6,47 @@ use time::OffsetDateTime;
 use splitledger_core::domain::{
     Email, LoginFailures, Session, TokenDigest, User, UserId, UserRecord,
 };
-use splitledger_core::storage::{AccountStore, StorageError, StorageResult};
+use splitledger_core::storage::{AccountStore, StorageResult};
 
-use super::{SqlStore, commit};
-use crate::dialect::{Dialect, Stmt};
-use crate::rows::{UserRow, convert};
+use super::{SqlStore, commit, found};
+use crate::dialect::{Dialect, Ids, all, exec, one};
 use crate::sql;
-use crate::types::DbTime;
 
 #[async_trait]
 impl<D: Dialect> AccountStore for SqlStore<D> {
     #[tracing::instrument(skip_all, fields(user = %user.user.id))]
     async fn insert_user(&self, user: &UserRecord) -> StorageResult<()> {
         let u = &user.user;
-        Stmt::<D>::new(sql::INSERT_USER)
-            .uuid(u.id.0)
-            .text(u.email.as_str())
-            .text(&u.display_name)
-            .bind(u.default_currency.map(|c| c.code()))
-            .text(&user.password_hash)
-            .bind(DbTime(u.created_at))
-            .bind(DbTime(u.updated_at))
-            .execute(&mut *self.conn().await?)
-            .await?;
-        Ok(())
+        let (email, hash) = (u.email.as_str(), &user.password_hash);
+        let args = (
+            u.id,
+            email,
+            &u.display_name,
+            u.default_currency,
+            hash,
+            u.created_at,
+            u.updated_at,
+        );
+        exec::<D>(&mut *self.conn().await?, sql::INSERT_USER, args)
+            .await
+            .map(drop)
     }
 
     #[tracing::instrument(skip_all)]
     async fn user_by_email(&self, email: &Email) -> StorageResult<Option<UserRecord>> {
-        let row: Option<UserRow> = Stmt::<D>::new(sql::USER_BY_EMAIL)
-            .text(email.as_str())
-            .optional(&mut *self.conn().await?)
-            .await?;
-        row.map(UserRow::into_record).transpose()
+        one::<D, _>(&mut *self.conn().await?, sql::USER_BY_EMAIL, email.as_str()).await
     }
 
     #[tracing::instrument(skip_all, fields(user = %id))]
     async fn user_by_id(&self, id: UserId) -> StorageResult<Option<User>> {
-        let row: Option<UserRow> = Stmt::<D>::new(sql::USER_BY_ID)
-            .uuid(id.0)
-            .optional(&mut *self.conn().await?)
-            .await?;
-        row.map(UserRow::into_user).transpose()
+        one::<D, _>(&mut *self.conn().await?, sql::USER_BY_ID, id).await
     }
 
     #[tracing::instrument(skip_all, fields(count = ids.len()))]
     async fn users_by_id(&self, ids: &[UserId]) -> StorageResult<Vec<User>> {
         let raw: Vec<uuid::Uuid> = ids.iter().map(|u| u.0).collect();
-        let rows: Vec<UserRow> = Stmt::<D>::new(sql::USERS_BY_ID)
-            .ids(&raw)
-            .all(&mut *self.conn().await?)
-            .await?;
-        let users = convert(rows, UserRow::into_user)?;
+        let users: Vec<User> =
+            all::<D, _>(&mut *self.conn().await?, sql::USERS_BY_ID, Ids(&raw)).await?;
         // In the order asked for.
         Ok(ids
             .iter()
@@ -67,19 +56,14 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
 
     #[tracing::instrument(skip_all, fields(user = %user.id))]
     async fn update_user(&self, user: &User) -> StorageResult<()> {
-        let done = Stmt::<D>::new(sql::UPDATE_USER)
-            .uuid(user.id.0)
-            .text(user.email.as_str())
-            .text(&user.display_name)
-            .bind(user.default_currency.map(|c| c.code()))
-            .bind(DbTime(user.created_at))
-            .bind(DbTime(user.updated_at))
-            .execute(&mut *self.conn().await?)
-            .await?;
-        if done == 0 {
-            return Err(StorageError::NotFound);
-        }
-        Ok(())
+        let u = (
+            user.id,
+            user.email.as_str(),
+            &user.display_name,
+            user.default_currency,
+        );
+        let args = (u.0, u.1, u.2, u.3, user.created_at, user.updated_at);
+        found(exec::<D>(&mut *self.conn().await?, sql::UPDATE_USER, args).await?)
     }
 
     #[tracing::instrument(skip_all, fields(user = %user))]
@@ -91,33 +75,26 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         keep: Option<&TokenDigest>,
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        let done = Stmt::<D>::new(sql::SET_PASSWORD)
-            .uuid(user.0)
-            .text(password_hash)
-            .bind(DbTime(updated_at))
-            .execute(&mut tx)
-            .await?;
-        if done == 0 {
-            return Err(StorageError::NotFound);
-        }
-        Stmt::<D>::new(sql::REVOKE_OTHER_SESSIONS)
-            .uuid(user.0)
-            .bind(keep.map(|k| k.0.to_vec()))
-            .execute(&mut tx)
-            .await?;
+        found(
+            exec::<D>(
+                &mut tx,
+                sql::SET_PASSWORD,
+                (user, password_hash, updated_at),
+            )
+            .await?,
+        )?;
+        let keep = keep.map(|k| k.0.to_vec());
+        exec::<D>(&mut tx, sql::REVOKE_OTHER_SESSIONS, (user, keep)).await?;
         commit::<D>(tx).await
     }
 
     #[tracing::instrument(skip_all, fields(user = %session.user_id))]
     async fn insert_session(&self, session: &Session) -> StorageResult<()> {
-        Stmt::<D>::new(sql::INSERT_SESSION)
-            .bind(session.digest.0.to_vec())
-            .uuid(session.user_id.0)
-            .bind(DbTime(session.created_at))
-            .bind(DbTime(session.expires_at))
-            .execute(&mut *self.conn().await?)
-            .await?;
-        Ok(())
+        let s = session;
+        let args = (s.digest.0.to_vec(), s.user_id, s.created_at, s.expires_at);
+        exec::<D>(&mut *self.conn().await?, sql::INSERT_SESSION, args)
+            .await
+            .map(drop)
     }
 
     #[tracing::instrument(skip_all)]
@@ -126,33 +103,21 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         digest: &TokenDigest,
         now: OffsetDateTime,
     ) -> StorageResult<Option<User>> {
-        let row: Option<UserRow> = Stmt::<D>::new(sql::SESSION_USER)
-            .bind(digest.0.to_vec())
-            .bind(DbTime(now))
-            .optional(&mut *self.conn().await?)
-            .await?;
-        row.map(UserRow::into_user).transpose()
+        let args = (digest.0.to_vec(), now);
+        one::<D, _>(&mut *self.conn().await?, sql::SESSION_USER, args).await
     }
 
     #[tracing::instrument(skip_all)]
     async fn delete_session(&self, digest: &TokenDigest) -> StorageResult<bool> {
-        let done = Stmt::<D>::new(sql::DELETE_SESSION)
-            .bind(digest.0.to_vec())
-            .execute(&mut *self.conn().await?)
-            .await?;
-        Ok(done > 0)
+        let c = &mut *self.conn().await?;
+        Ok(exec::<D>(c, sql::DELETE_SESSION, digest.0.to_vec()).await? > 0)
     }
 
     #[tracing::instrument(skip_all)]
     async fn login_failures(&self, email: &Email) -> StorageResult<LoginFailures> {
-        let row: Option<(i64, Option<DbTime>)> = Stmt::<D>::new(sql::LOGIN_FAILURES)
-            .text(email.as_str())
-            .optional(&mut *self.conn().await?)
-            .await?;
-        Ok(row.map_or_else(LoginFailures::default, |r| LoginFailures {
-            count: u32::try_from(r.0).unwrap_or(u32::MAX),
-            last_at: r.1.map(|t| t.0),
-        }))
+        let c = &mut *self.conn().await?;
+        let row = one::<D, _>(c, sql::LOGIN_FAILURES, email.as_str()).await?;
+        Ok(row.unwrap_or_default())
     }
 
     #[tracing::instrument(skip_all, fields(count = failures.count))]
@@ -161,15 +126,14 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         email: &Email,
         failures: &LoginFailures,
     ) -> StorageResult<()> {
-        let stmt = if failures.count == 0 {
-            Stmt::<D>::new(sql::CLEAR_LOGIN_FAILURES).text(email.as_str())
+        let c = &mut *self.conn().await?;
+        let email = email.as_str();
+        if failures.count == 0 {
+            exec::<D>(c, sql::CLEAR_LOGIN_FAILURES, email).await?;
         } else {
-            Stmt::<D>::new(sql::SET_LOGIN_FAILURES)
-                .text(email.as_str())
-                .bind(i64::from(failures.count))
-                .bind(failures.last_at.map(DbTime))
-        };
-        stmt.execute(&mut *self.conn().await?).await?;
+            let args = (email, i64::from(failures.count), failures.last_at);
+            exec::<D>(c, sql::SET_LOGIN_FAILURES, args).await?;
+        }
         Ok(())
     }
 }

@@ -2,6 +2,8 @@
 //! core's `Effect::change` to the running totals itself.
 
 use async_trait::async_trait;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
 
 use splitledger_core::domain::{
     DatedCursor, Expense, ExpenseDetails, ExpenseFilter, ExpenseId, GroupId, Settlement,
@@ -17,42 +19,45 @@ use super::{
     SqlStore, apply, commit, insert_activity, insert_participants, limit, lock_members,
     unless_empty_group, with_participants,
 };
-use crate::dialect::{Conn, Dialect, Stmt};
-use crate::rows::{ExpenseRow, SettlementRow, convert, json_text};
+use crate::dialect::{Conn, Dialect, Stmt, all, exec, one};
+use crate::rows::json_text;
 use crate::sql;
-use crate::types::{DbDate, DbTime, DbUuid};
 
 /// `effect(new) − effect(old)`; an effect that does not fit 64 bits cannot fit a total.
 fn change(old: Option<&Entry>, new: Option<&Entry>) -> StorageResult<Effect> {
     Effect::change(old, new).map_err(|_| StorageError::Overflow)
 }
 
+/// A page's keyset cursor, as three placeholders (all NULL on the first page).
+fn cursor(after: Option<&DatedCursor>) -> (Option<Date>, Option<OffsetDateTime>, Option<Uuid>) {
+    (
+        after.map(|c| c.occurred_on),
+        after.map(|c| c.created_at),
+        after.map(|c| c.id),
+    )
+}
+
 /// The descriptive fields, in `details_columns!()` order.
 fn bind_details<D: Dialect>(stmt: Stmt<D>, d: &ExpenseDetails) -> StorageResult<Stmt<D>> {
     let metadata = d.metadata.as_ref().map(json_text).transpose()?;
-    Ok(stmt
-        .text(&d.description)
-        .opt_text(d.category.as_deref())
-        .opt_text(d.payment_method.as_deref())
-        .bind(DbDate(d.occurred_on))
-        .opt_text(d.notes.as_deref())
-        .bind(metadata))
+    let (category, method) = (d.category.as_deref(), d.payment_method.as_deref());
+    Ok(stmt.args((
+        &d.description,
+        category,
+        method,
+        d.occurred_on,
+        d.notes.as_deref(),
+        metadata,
+    )))
 }
 
 /// `$1` to `$15` of INSERT_EXPENSE and UPDATE_EXPENSE.
 fn bind_expense<D: Dialect>(sql: &'static str, e: &Expense) -> StorageResult<Stmt<D>> {
     let split = serde_json::to_string(&e.split)
         .map_err(|err| StorageError::Internal(splitledger_core::Cause::new(err)))?;
-    let stmt = Stmt::<D>::new(sql)
-        .uuid(e.group_id.0)
-        .uuid(e.id.0)
-        .bind(e.amount.units().get())
-        .bind(e.currency().code())
-        .bind(split)
-        .uuid(e.created_by.0)
-        .bind(DbTime(e.created_at))
-        .bind(DbTime(e.updated_at))
-        .bind(e.version);
+    let (amount, currency) = (e.amount.units(), e.currency());
+    let times = (e.created_by, e.created_at, e.updated_at, e.version);
+    let stmt = Stmt::<D>::new(sql).args((e.group_id, e.id.0, amount, currency, split, times));
     bind_details(stmt, &e.details)
 }
 
@@ -64,29 +69,18 @@ async fn claim<D: Dialect>(
     key: &IdempotencyKey,
 ) -> StorageResult<Option<Inserted>> {
     let entry = write.entry.key();
-    let claimed = Stmt::<D>::new(sql::CLAIM_KEY)
-        .uuid(entry.group_id.0)
-        .uuid(key.user_id.0)
-        .text(&key.key)
-        .text(&write.fingerprint)
-        .uuid(entry.id)
-        .execute(c)
-        .await?;
-    if claimed == 1 {
+    let claim = (entry.group_id, key.user_id, &key.key);
+    let args = (claim, &write.fingerprint, entry.id);
+    if exec::<D>(c, sql::CLAIM_KEY, args).await? == 1 {
         return Ok(None);
     }
-    let row: Option<(String, DbUuid)> = Stmt::<D>::new(sql::CLAIMED_KEY)
-        .uuid(entry.group_id.0)
-        .uuid(key.user_id.0)
-        .text(&key.key)
-        .optional(c)
-        .await?;
+    let row: Option<(String, Uuid)> = one::<D, _>(c, sql::CLAIMED_KEY, claim).await?;
     let (fingerprint, id) =
         row.ok_or_else(|| StorageError::internal("idempotency key neither new nor stored"))?;
     Ok(Some(Inserted::Existing {
         by: Replay::Key,
         fingerprint,
-        id: id.0,
+        id,
     }))
 }
 
@@ -97,22 +91,13 @@ async fn register<D: Dialect>(
     write: &EntryWrite,
 ) -> StorageResult<Option<Inserted>> {
     let key = write.entry.key();
-    let registered = Stmt::<D>::new(sql::REGISTER_ID)
-        .uuid(key.id)
-        .uuid(key.group_id.0)
-        .bind(key.kind.as_str())
-        .text(&write.fingerprint)
-        .execute(c)
-        .await?;
-    if registered == 1 {
+    let args = (key.id, key.group_id, key.kind, &write.fingerprint);
+    if exec::<D>(c, sql::REGISTER_ID, args).await? == 1 {
         return Ok(None);
     }
-    let row: Option<(DbUuid, String)> = Stmt::<D>::new(sql::REGISTERED_ID)
-        .uuid(key.id)
-        .optional(c)
-        .await?;
+    let row: Option<(String, Uuid)> = one::<D, _>(c, sql::REGISTERED_ID, key.id).await?;
     match row {
-        Some((group, fingerprint)) if group.0 == key.group_id.0 => Ok(Some(Inserted::Existing {
+        Some((fingerprint, group)) if group == key.group_id.0 => Ok(Some(Inserted::Existing {
             by: Replay::Id,
             fingerprint,
             id: key.id,
@@ -134,20 +119,18 @@ async fn insert_rows<D: Dialect>(c: &mut Conn<D>, entry: &Entry) -> StorageResul
             insert_participants::<D>(c, e).await
         }
         Entry::Settlement(s) => {
-            Stmt::<D>::new(sql::INSERT_SETTLEMENT)
-                .uuid(s.id.0)
-                .uuid(s.group_id.0)
-                .uuid(s.from_user.0)
-                .uuid(s.to_user.0)
-                .bind(s.amount.units().get())
-                .bind(s.currency().code())
-                .bind(DbDate(s.occurred_on))
-                .opt_text(s.note.as_deref())
-                .uuid(s.created_by.0)
-                .bind(DbTime(s.created_at))
-                .execute(c)
-                .await?;
-            Ok(())
+            let ids = (s.id.0, s.group_id, s.from_user, s.to_user);
+            let (amount, note) = (s.amount.units(), s.note.as_deref());
+            let args = (
+                ids,
+                amount,
+                s.currency(),
+                s.occurred_on,
+                note,
+                s.created_by,
+                s.created_at,
+            );
+            exec::<D>(c, sql::INSERT_SETTLEMENT, args).await.map(drop)
         }
     }
 }
@@ -157,28 +140,16 @@ async fn lock_entry<D: Dialect>(c: &mut Conn<D>, key: EntryKey) -> StorageResult
     let group = key.group_id;
     let found = match key.kind {
         EntryKind::Expense => {
-            let row: Option<ExpenseRow> = Stmt::<D>::new(sql::LOCK_EXPENSE)
-                .uuid(group.0)
-                .uuid(key.id)
-                .optional(c)
-                .await?;
-            match row {
-                Some(row) => with_participants::<D>(c, group, vec![row])
-                    .await?
-                    .pop()
-                    .map(Entry::Expense),
-                None => None,
-            }
+            let row: Option<Expense> = one::<D, _>(c, sql::LOCK_EXPENSE, (group, key.id)).await?;
+            let rows = row.into_iter().collect();
+            with_participants::<D>(c, group, rows)
+                .await?
+                .pop()
+                .map(Entry::Expense)
         }
         EntryKind::Settlement => {
-            let row: Option<SettlementRow> = Stmt::<D>::new(sql::LOCK_SETTLEMENT)
-                .uuid(group.0)
-                .uuid(key.id)
-                .optional(c)
-                .await?;
-            row.map(SettlementRow::into_settlement)
-                .transpose()?
-                .map(Entry::Settlement)
+            let row = one::<D, _>(c, sql::LOCK_SETTLEMENT, (group, key.id)).await?;
+            row.map(Entry::Settlement)
         }
     };
     found.ok_or(StorageError::NotFound)
@@ -230,11 +201,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         bind_expense::<D>(sql::UPDATE_EXPENSE, e)?
             .execute(&mut tx)
             .await?;
-        Stmt::<D>::new(sql::DELETE_PARTICIPANTS)
-            .uuid(key.group_id.0)
-            .uuid(key.id)
-            .execute(&mut tx)
-            .await?;
+        exec::<D>(&mut tx, sql::DELETE_PARTICIPANTS, (key.group_id, key.id)).await?;
         insert_participants::<D>(&mut tx, e).await?;
         insert_activity::<D>(&mut tx, &replace.activity).await?;
         apply::<D>(&mut tx, key.group_id, &effect).await?;
@@ -252,11 +219,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
             EntryKind::Expense => sql::DELETE_EXPENSE,
             EntryKind::Settlement => sql::DELETE_SETTLEMENT,
         };
-        Stmt::<D>::new(delete)
-            .uuid(key.group_id.0)
-            .uuid(key.id)
-            .execute(&mut tx)
-            .await?;
+        exec::<D>(&mut tx, delete, (key.group_id, key.id)).await?;
         insert_activity::<D>(&mut tx, &activity).await?;
         apply::<D>(&mut tx, key.group_id, &effect).await?;
         commit::<D>(tx).await?;
@@ -266,11 +229,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
     #[tracing::instrument(skip_all, fields(group = %group, id = %id))]
     async fn expense(&self, group: GroupId, id: ExpenseId) -> StorageResult<Option<Expense>> {
         let mut tx = self.snapshot().await?;
-        let row: Option<ExpenseRow> = Stmt::<D>::new(sql::EXPENSE)
-            .uuid(group.0)
-            .uuid(id.0)
-            .optional(&mut tx)
-            .await?;
+        let row: Option<Expense> = one::<D, _>(&mut tx, sql::EXPENSE, (group, id.0)).await?;
         let rows = row.into_iter().collect();
         Ok(with_participants::<D>(&mut tx, group, rows).await?.pop())
     }
@@ -284,18 +243,14 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         limit: u32,
     ) -> StorageResult<Vec<Expense>> {
         let mut tx = self.snapshot().await?;
-        let rows: Vec<ExpenseRow> = Stmt::<D>::new(sql::LIST_EXPENSES)
-            .uuid(group.0)
-            .bind(filter.paid_by.map(|u| DbUuid(u.0)))
-            .opt_text(filter.category.as_deref())
-            .bind(filter.from.map(DbDate))
-            .bind(filter.to.map(DbDate))
-            .bind(after.map(|c| DbDate(c.occurred_on)))
-            .bind(after.map(|c| DbTime(c.created_at)))
-            .bind(after.map(|c| DbUuid(c.id)))
-            .bind(self::limit(limit))
-            .all(&mut tx)
-            .await?;
+        let f = (
+            filter.paid_by,
+            filter.category.as_deref(),
+            filter.from,
+            filter.to,
+        );
+        let args = (group, f, cursor(after), self::limit(limit));
+        let rows: Vec<Expense> = all::<D, _>(&mut tx, sql::LIST_EXPENSES, args).await?;
         unless_empty_group::<D, _>(&mut tx, group, &rows).await?;
         with_participants::<D>(&mut tx, group, rows).await
     }
@@ -306,12 +261,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         group: GroupId,
         id: SettlementId,
     ) -> StorageResult<Option<Settlement>> {
-        let row: Option<SettlementRow> = Stmt::<D>::new(sql::SETTLEMENT)
-            .uuid(group.0)
-            .uuid(id.0)
-            .optional(&mut *self.conn().await?)
-            .await?;
-        row.map(SettlementRow::into_settlement).transpose()
+        one::<D, _>(&mut *self.conn().await?, sql::SETTLEMENT, (group, id.0)).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group, limit))]
@@ -322,15 +272,9 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         limit: u32,
     ) -> StorageResult<Vec<Settlement>> {
         let mut conn = self.conn().await?;
-        let rows: Vec<SettlementRow> = Stmt::<D>::new(sql::LIST_SETTLEMENTS)
-            .uuid(group.0)
-            .bind(after.map(|c| DbDate(c.occurred_on)))
-            .bind(after.map(|c| DbTime(c.created_at)))
-            .bind(after.map(|c| DbUuid(c.id)))
-            .bind(self::limit(limit))
-            .all(&mut conn)
-            .await?;
+        let args = (group, cursor(after), self::limit(limit));
+        let rows = all::<D, _>(&mut conn, sql::LIST_SETTLEMENTS, args).await?;
         unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
-        convert(rows, SettlementRow::into_settlement)
+        Ok(rows)
     }
 }

@@ -1,17 +1,16 @@
 //! Groups, members, roles and invites.
 
 use async_trait::async_trait;
+use uuid::Uuid;
 
 use splitledger_core::domain::{
-    Activity, Group, GroupId, Invite, Member, Membership, Role, UserId,
+    Activity, Group, GroupId, Invite, Member, MemberTotals, Membership, Role, UserId,
 };
 use splitledger_core::storage::{GroupQuery, GroupStore, StorageError, StorageResult};
 
-use super::{SqlStore, commit, insert_activity, limit, unless_empty_group};
-use crate::dialect::{Conn, Dialect, Stmt};
-use crate::rows::{GroupRoleRow, InviteRow, MemberRow, TotalsRow, convert};
+use super::{SqlStore, commit, found, insert_activity, limit, unless_empty_group};
+use crate::dialect::{Conn, Dialect, Stmt, all, exec, one};
 use crate::sql;
-use crate::types::{DbTime, DbUuid};
 
 /// The group's name as the name filter compares it (Rust's Unicode lower-casing, the same as
 /// the in-memory store's).
@@ -35,15 +34,10 @@ fn contains_pattern(text: &str) -> String {
 
 /// `$1` to `$8` of INSERT_GROUP and UPDATE_GROUP.
 fn bind_group<D: Dialect>(sql: &'static str, group: &Group) -> Stmt<D> {
-    Stmt::<D>::new(sql)
-        .uuid(group.id.0)
-        .text(&group.name)
-        .bind(name_lower(&group.name))
-        .opt_text(group.description.as_deref())
-        .bind(group.currency.code())
-        .uuid(group.created_by.0)
-        .bind(DbTime(group.created_at))
-        .bind(DbTime(group.updated_at))
+    let g = group;
+    let names = (&g.name, name_lower(&g.name), g.description.as_deref());
+    let rest = (g.currency, g.created_by, g.created_at, g.updated_at);
+    Stmt::<D>::new(sql).args((g.id, names, rest))
 }
 
 async fn insert_member<D: Dialect>(
@@ -51,14 +45,8 @@ async fn insert_member<D: Dialect>(
     group: GroupId,
     member: &Membership,
 ) -> StorageResult<()> {
-    Stmt::<D>::new(sql::INSERT_MEMBER)
-        .uuid(group.0)
-        .uuid(member.user_id.0)
-        .bind(member.role.as_str())
-        .bind(DbTime(member.joined_at))
-        .execute(c)
-        .await?;
-    Ok(())
+    let args = (group, member.user_id, member.role, member.joined_at);
+    exec::<D>(c, sql::INSERT_MEMBER, args).await.map(drop)
 }
 
 #[async_trait]
@@ -85,12 +73,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         group: GroupId,
         user: UserId,
     ) -> StorageResult<Option<(Group, Role)>> {
-        let row: Option<GroupRoleRow> = Stmt::<D>::new(sql::MEMBERSHIP)
-            .uuid(group.0)
-            .uuid(user.0)
-            .optional(&mut *self.conn().await?)
-            .await?;
-        row.map(GroupRoleRow::into_pair).transpose()
+        one::<D, _>(&mut *self.conn().await?, sql::MEMBERSHIP, (group, user)).await
     }
 
     #[tracing::instrument(skip_all, fields(user = %user, limit = query.limit))]
@@ -99,50 +82,31 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         user: UserId,
         query: &GroupQuery,
     ) -> StorageResult<Vec<(Group, Role)>> {
-        let rows: Vec<GroupRoleRow> = Stmt::<D>::new(sql::LIST_GROUPS)
-            .uuid(user.0)
-            .bind(query.before.map(|g| DbUuid(g.0)))
-            .bind(query.name_contains.as_deref().map(contains_pattern))
-            .bind(limit(query.limit))
-            .all(&mut *self.conn().await?)
-            .await?;
-        convert(rows, GroupRoleRow::into_pair)
+        let pattern = query.name_contains.as_deref().map(contains_pattern);
+        let args = (user, query.before, pattern, limit(query.limit));
+        all::<D, _>(&mut *self.conn().await?, sql::LIST_GROUPS, args).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group.id))]
     async fn update_group(&self, group: &Group, activity: &Activity) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        let done = bind_group::<D>(sql::UPDATE_GROUP, group)
-            .execute(&mut tx)
-            .await?;
-        if done == 0 {
-            return Err(StorageError::NotFound);
-        }
+        let updated = bind_group::<D>(sql::UPDATE_GROUP, group);
+        found(updated.execute(&mut tx).await?)?;
         insert_activity::<D>(&mut tx, activity).await?;
         commit::<D>(tx).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group))]
     async fn delete_group(&self, group: GroupId) -> StorageResult<()> {
-        let done = Stmt::<D>::new(sql::DELETE_GROUP)
-            .uuid(group.0)
-            .execute(&mut *self.conn().await?)
-            .await?;
-        if done == 0 {
-            return Err(StorageError::NotFound);
-        }
-        Ok(())
+        found(exec::<D>(&mut *self.conn().await?, sql::DELETE_GROUP, group).await?)
     }
 
     #[tracing::instrument(skip_all, fields(group = %group))]
     async fn members(&self, group: GroupId) -> StorageResult<Vec<Member>> {
         let mut conn = self.conn().await?;
-        let rows: Vec<MemberRow> = Stmt::<D>::new(sql::MEMBERS)
-            .uuid(group.0)
-            .all(&mut conn)
-            .await?;
+        let rows = all::<D, _>(&mut conn, sql::MEMBERS, group).await?;
         unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
-        convert(rows, MemberRow::into_member)
+        Ok(rows)
     }
 
     #[tracing::instrument(skip_all, fields(group = %group, user = %member.user_id))]
@@ -166,24 +130,13 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         activity: &Activity,
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        let found: Option<(DbUuid,)> = Stmt::<D>::new(sql::LOCK_GROUP)
-            .uuid(group.0)
-            .optional(&mut tx)
-            .await?;
-        found.ok_or(StorageError::NotFound)?;
+        let locked: Option<Uuid> = one::<D, _>(&mut tx, sql::LOCK_GROUP, group).await?;
+        locked.ok_or(StorageError::NotFound)?;
         // In member order, like every other writer that locks member rows.
         let mut changes = changes.to_vec();
         changes.sort_by_key(|(user, _)| *user);
         for (user, role) in &changes {
-            let done = Stmt::<D>::new(sql::SET_ROLE)
-                .uuid(group.0)
-                .uuid(user.0)
-                .bind(role.as_str())
-                .execute(&mut tx)
-                .await?;
-            if done == 0 {
-                return Err(StorageError::NotFound);
-            }
+            found(exec::<D>(&mut tx, sql::SET_ROLE, (group, *user, *role)).await?)?;
         }
         insert_activity::<D>(&mut tx, activity).await?;
         commit::<D>(tx).await
@@ -198,27 +151,16 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
         // Waits for writes that locked this member's row (they may change its totals).
-        let found: Option<(DbUuid,)> = Stmt::<D>::new(sql::LOCK_MEMBER)
-            .uuid(group.0)
-            .uuid(user.0)
-            .optional(&mut tx)
-            .await?;
-        found.ok_or(StorageError::NotFound)?;
-        let totals: Vec<TotalsRow> = Stmt::<D>::new(sql::TOTALS_OF_MEMBER)
-            .uuid(group.0)
-            .uuid(user.0)
-            .all(&mut tx)
-            .await?;
-        for t in convert(totals, TotalsRow::into_totals)? {
+        let locked: Option<Uuid> = one::<D, _>(&mut tx, sql::LOCK_MEMBER, (group, user)).await?;
+        locked.ok_or(StorageError::NotFound)?;
+        let totals: Vec<MemberTotals> =
+            all::<D, _>(&mut tx, sql::TOTALS_OF_MEMBER, (group, user)).await?;
+        for t in totals {
             if t.totals.net() != Ok(0) {
                 return Err(StorageError::BalanceNotZero);
             }
         }
-        Stmt::<D>::new(sql::DELETE_MEMBER)
-            .uuid(group.0)
-            .uuid(user.0)
-            .execute(&mut tx)
-            .await?;
+        exec::<D>(&mut tx, sql::DELETE_MEMBER, (group, user)).await?;
         insert_activity::<D>(&mut tx, activity).await?;
         commit::<D>(tx).await
     }
@@ -226,24 +168,20 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
     #[tracing::instrument(skip_all, fields(group = %invite.group_id))]
     async fn insert_invite(&self, invite: &Invite, activity: &Activity) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        Stmt::<D>::new(sql::INSERT_INVITE)
-            .uuid(invite.group_id.0)
-            .text(&invite.code)
-            .uuid(invite.created_by.0)
-            .bind(DbTime(invite.created_at))
-            .bind(DbTime(invite.expires_at))
-            .execute(&mut tx)
-            .await?;
+        let i = invite;
+        let args = (
+            i.group_id,
+            &i.code,
+            i.created_by,
+            (i.created_at, i.expires_at),
+        );
+        exec::<D>(&mut tx, sql::INSERT_INVITE, args).await?;
         insert_activity::<D>(&mut tx, activity).await?;
         commit::<D>(tx).await
     }
 
     #[tracing::instrument(skip_all)]
     async fn invite(&self, code: &str) -> StorageResult<Option<Invite>> {
-        let row: Option<InviteRow> = Stmt::<D>::new(sql::INVITE)
-            .text(code)
-            .optional(&mut *self.conn().await?)
-            .await?;
-        Ok(row.map(InviteRow::into_invite))
+        one::<D, _>(&mut *self.conn().await?, sql::INVITE, code).await
     }
 }

@@ -11,30 +11,23 @@ use splitledger_core::domain::{
 use splitledger_core::storage::{ReportStore, StorageResult};
 
 use super::{SqlStore, limit, unless_empty_group};
-use crate::dialect::{Dialect, Stmt};
-use crate::rows::{ActivityRow, PairRow, SummaryDbRow, TotalsRow, UserTotalsRow, convert};
+use crate::dialect::{Dialect, all, exec};
 use crate::sql;
-use crate::types::{DbDate, DbTime, DbUuid};
 
 #[async_trait]
 impl<D: Dialect> ReportStore for SqlStore<D> {
     #[tracing::instrument(skip_all)]
     async fn ping(&self) -> StorageResult<()> {
-        Stmt::<D>::new(sql::PING)
-            .execute(&mut *self.conn().await?)
-            .await?;
-        Ok(())
+        exec::<D>(&mut *self.conn().await?, sql::PING, ())
+            .await
+            .map(drop)
     }
 
     #[tracing::instrument(skip_all, fields(group = %group))]
     async fn member_totals(&self, group: GroupId) -> StorageResult<Vec<MemberTotals>> {
         let mut conn = self.conn().await?;
-        let rows: Vec<TotalsRow> = Stmt::<D>::new(sql::MEMBER_TOTALS)
-            .uuid(group.0)
-            .all(&mut conn)
-            .await?;
-        unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
-        let mut out = convert(rows, TotalsRow::into_totals)?;
+        let mut out: Vec<MemberTotals> = all::<D, _>(&mut conn, sql::MEMBER_TOTALS, group).await?;
+        unless_empty_group::<D, _>(&mut conn, group, &out).await?;
         // The in-memory store's order.
         out.sort_by_key(|t| (t.user_id, t.currency));
         Ok(out)
@@ -43,23 +36,16 @@ impl<D: Dialect> ReportStore for SqlStore<D> {
     #[tracing::instrument(skip_all, fields(group = %group))]
     async fn pair_totals(&self, group: GroupId) -> StorageResult<Vec<PairDelta<UserId>>> {
         let mut conn = self.conn().await?;
-        let rows: Vec<PairRow> = Stmt::<D>::new(sql::PAIR_TOTALS)
-            .uuid(group.0)
-            .all(&mut conn)
-            .await?;
-        unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
-        let mut out = convert(rows, PairRow::into_pair)?;
+        let mut out: Vec<PairDelta<UserId>> =
+            all::<D, _>(&mut conn, sql::PAIR_TOTALS, group).await?;
+        unless_empty_group::<D, _>(&mut conn, group, &out).await?;
         out.sort_by_key(|p| (p.currency, p.a, p.b));
         Ok(out)
     }
 
     #[tracing::instrument(skip_all, fields(user = %user))]
     async fn user_totals(&self, user: UserId) -> StorageResult<Vec<UserGroupTotals>> {
-        let rows: Vec<UserTotalsRow> = Stmt::<D>::new(sql::USER_TOTALS)
-            .uuid(user.0)
-            .all(&mut *self.conn().await?)
-            .await?;
-        convert(rows, UserTotalsRow::into_totals)
+        all::<D, _>(&mut *self.conn().await?, sql::USER_TOTALS, user).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group, by = ?by))]
@@ -76,14 +62,8 @@ impl<D: Dialect> ReportStore for SqlStore<D> {
             SummaryBy::Member => sql::SUMMARY_BY_MEMBER,
         };
         let mut conn = self.conn().await?;
-        let rows: Vec<SummaryDbRow> = Stmt::<D>::new(statement)
-            .uuid(group.0)
-            .bind(from.map(DbDate))
-            .bind(to.map(DbDate))
-            .all(&mut conn)
-            .await?;
-        unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
-        let mut out = convert(rows, SummaryDbRow::into_row)?;
+        let mut out: Vec<SummaryRow> = all::<D, _>(&mut conn, statement, (group, from, to)).await?;
+        unless_empty_group::<D, _>(&mut conn, group, &out).await?;
         // The in-memory store's order: by key (none first), then currency.
         out.sort_by(|x, y| (&x.key, x.currency).cmp(&(&y.key, y.currency)));
         Ok(out)
@@ -97,14 +77,14 @@ impl<D: Dialect> ReportStore for SqlStore<D> {
         limit: u32,
     ) -> StorageResult<Vec<Activity>> {
         let mut conn = self.conn().await?;
-        let rows: Vec<ActivityRow> = Stmt::<D>::new(sql::LIST_ACTIVITY)
-            .uuid(group.0)
-            .bind(after.map(|c| DbTime(c.at)))
-            .bind(after.map(|c| DbUuid(c.id.0)))
-            .bind(self::limit(limit))
-            .all(&mut conn)
-            .await?;
+        let args = (
+            group,
+            after.map(|c| c.at),
+            after.map(|c| c.id.0),
+            self::limit(limit),
+        );
+        let rows = all::<D, _>(&mut conn, sql::LIST_ACTIVITY, args).await?;
         unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
-        convert(rows, ActivityRow::into_activity)
+        Ok(rows)
     }
 }

@@ -185,6 +185,36 @@ pub async fn totals_past_the_bound_are_refused<S: Storage>(
     assert_eq!(snapshot(storage, g).await, before);
 }
 
+/// Spending summaries add up every expense of a group, so they can pass 64 bits while every
+/// running total stays within its bound: ten expenses of 10^18 minor units sum to 10^19,
+/// exactly. `inflate` sets every stored amount and share of the group to the given value
+/// (by SQL: ten thousand maximum-size writes would get there too, slowly).
+pub async fn summaries_past_64_bits<S: Storage>(storage: S, inflate: impl AsyncFn(GroupId, i64)) {
+    use splitledger_core::domain::SummaryBy;
+    let f = Fixture::new(storage);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let g = f.group(&ann, &[&bob]).await;
+    for payer in [&ann, &bob].repeat(5) {
+        f.expense(&ann, g, "30.00", payer, &[]).await;
+    }
+    inflate(g, TOTAL_LIMIT).await;
+    let storage = f.ledger.storage();
+    let ten = 10 * i128::from(TOTAL_LIMIT);
+    assert!(ten > i128::from(i64::MAX));
+    for by in [SummaryBy::Category, SummaryBy::Month] {
+        let rows = storage.summary(g, by, None, None).await.unwrap();
+        let lines: Vec<(i128, i64)> = rows.iter().map(|r| (r.amount, r.count)).collect();
+        assert_eq!(lines, vec![(ten, 10)], "by {by:?}");
+    }
+    let rows = storage
+        .summary(g, SummaryBy::Member, None, None)
+        .await
+        .unwrap();
+    let lines: Vec<(i128, i64)> = rows.iter().map(|r| (r.amount, r.count)).collect();
+    assert_eq!(lines, vec![(ten, 10), (ten, 10)], "by member");
+}
+
 /// Client-chosen ids: the same id again in its group answers the first write's record and
 /// writes nothing; in another group it is taken.
 pub async fn client_chosen_ids<S: Storage>(storage: S) {
@@ -362,7 +392,7 @@ macro_rules! seed_old_schema {
         .execute(pool)
         .await
         .unwrap();
-        for r in e.rows() {
+        for r in e.rows().unwrap() {
             sqlx::query("INSERT INTO expense_participants VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(DbUuid(s.group.0))
                 .bind(DbUuid(e.id.0))
@@ -522,6 +552,26 @@ macro_rules! totals_bound_case {
                 .unwrap();
             },
         )
+        .await
+    }};
+}
+
+/// [`summaries_past_64_bits`] on a SQL store over `$pool`.
+#[macro_export]
+macro_rules! summaries_case {
+    ($store:expr, $pool:expr) => {{
+        use splitledger_core::domain::GroupId;
+        use splitledger_storage_sqlx::types::DbUuid;
+        let pool = $pool.clone();
+        support::summaries_past_64_bits($store, async move |g: GroupId, amount: i64| {
+            for sql in [
+                "UPDATE expenses SET amount = $2 WHERE group_id = $1",
+                "UPDATE expense_participants SET owed = $2 WHERE group_id = $1 AND sharer",
+            ] {
+                let query = sqlx::query(sql).bind(DbUuid(g.0)).bind(amount);
+                query.execute(&pool).await.unwrap();
+            }
+        })
         .await
     }};
 }
