@@ -100,6 +100,13 @@ statements! {
     CLEAR_LOGIN_FAILURES = "DELETE FROM login_failures WHERE email = $1";
     SET_LOGIN_FAILURES = "INSERT INTO login_failures (email, count, last_at) VALUES ($1, $2, $3) \
         ON CONFLICT (email) DO UPDATE SET count = excluded.count, last_at = excluded.last_at";
+    // Compare-and-swap of a login-failure record: from none, or from ($2, $3).
+    CLAIM_LOGIN_FAILURES = "INSERT INTO login_failures (email, count, last_at) VALUES ($1, $2, $3) \
+        ON CONFLICT (email) DO NOTHING";
+    SWAP_LOGIN_FAILURES = "UPDATE login_failures SET count = $4, last_at = $5 \
+        WHERE email = $1 AND count = $2 AND (last_at = $3 OR last_at IS NULL AND $3 IS NULL)";
+    DROP_LOGIN_FAILURES = "DELETE FROM login_failures \
+        WHERE email = $1 AND count = $2 AND (last_at = $3 OR last_at IS NULL AND $3 IS NULL)";
 
     INSERT_GROUP = "INSERT INTO groups (id, name, name_lower, description, currency, created_by, \
         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use time::OffsetDateTime;
+
 use super::{Fixture, PASSWORD, assert_code, assert_field};
 use crate::Storage;
-use crate::domain::{User, UserId};
+use crate::domain::{Email, LoginFailures, User, UserId};
 use crate::ledger::{ChangePassword, Error, SessionToken, SignUp, UpdateProfile};
 use crate::money::Currency;
 
@@ -254,4 +256,86 @@ pub async fn login_throttling<S: Storage>(storage: S) {
         "invalid_credentials",
     );
     assert!(f.ledger.login("ann@example.com", PASSWORD).await.is_ok());
+}
+
+/// A burst of concurrent wrong passwords for one email: exactly the free failures are
+/// checked, every other attempt is throttled (the count is claimed before the check, not
+/// written after it). The store's compare-and-swap refuses a stale expectation.
+pub async fn login_burst<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    f.user("ann").await;
+    let free = f.ledger.config().free_login_failures;
+    let burst = 16;
+    let tasks: Vec<_> = (0..burst)
+        .map(|_| {
+            let ledger = f.ledger.clone();
+            tokio::spawn(async move { ledger.login("ann@example.com", "wrong password").await })
+        })
+        .collect();
+    let (mut checked, mut throttled) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Err(Error::InvalidCredentials) => checked += 1,
+            Err(Error::Throttled { .. }) => throttled += 1,
+            other => panic!("expected 401 or 429, got {other:?}"),
+        }
+    }
+    assert_eq!((checked, throttled), (free, burst - free));
+
+    let storage = f.ledger.storage();
+    let email = Email::parse("cas@example.com").unwrap();
+    let none = LoginFailures::default();
+    let at = OffsetDateTime::from_unix_timestamp(1_780_000_000).unwrap();
+    let one = LoginFailures {
+        count: 1,
+        last_at: Some(at),
+    };
+    assert!(
+        storage
+            .swap_login_failures(&email, &none, &one)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !storage
+            .swap_login_failures(&email, &none, &one)
+            .await
+            .unwrap(),
+        "expected none, but one is stored"
+    );
+    let stored = storage.login_failures(&email).await.unwrap();
+    assert_eq!(stored, one);
+    let two = LoginFailures { count: 2, ..one };
+    assert!(
+        storage
+            .swap_login_failures(&email, &one, &two)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !storage
+            .swap_login_failures(&email, &one, &two)
+            .await
+            .unwrap()
+    );
+    assert_eq!(storage.login_failures(&email).await.unwrap(), two);
+    assert!(
+        !storage
+            .swap_login_failures(&email, &one, &none)
+            .await
+            .unwrap()
+    );
+    assert!(
+        storage
+            .swap_login_failures(&email, &two, &none)
+            .await
+            .unwrap()
+    );
+    assert_eq!(storage.login_failures(&email).await.unwrap(), none);
+    assert!(
+        storage
+            .swap_login_failures(&email, &none, &none)
+            .await
+            .unwrap()
+    );
 }

@@ -29,7 +29,7 @@ mod entries;
 mod groups;
 mod reports;
 
-pub use accounts::{accounts, login_throttling, profile_and_password};
+pub use accounts::{accounts, login_burst, login_throttling, profile_and_password};
 pub use concurrency::{concurrent_edit_delete, concurrent_stale_edits, concurrent_writes};
 pub use entries::{
     client_chosen_ids, expenses, idempotency, refused_delete, settlements, stale_edit,
@@ -407,7 +407,7 @@ macro_rules! conformance_tests {
     (#[$attr:meta] async fn $params:tt $make:block) => {
         $crate::conformance_tests!(@cases [$attr] $params $make;
             // accounts
-            accounts, profile_and_password, login_throttling,
+            accounts, profile_and_password, login_throttling, login_burst,
             // groups
             groups, permissions, members_and_invites,
             // entries

@@ -200,7 +200,7 @@ impl<S: Storage> Ledger<S> {
         let email = Email::parse(email).ok();
         let now = self.now();
         if let Some(email) = &email {
-            self.check_throttle(email, now).await?;
+            self.count_attempt(email, now).await?;
         }
         let record = match &email {
             Some(e) => self.storage.user_by_email(e).await?,
@@ -221,17 +221,43 @@ impl<S: Storage> Ledger<S> {
                 }
                 Ok(record.user)
             }
-            _ => {
-                if let Some(email) = &email {
-                    self.note_failure(email, now).await?;
-                }
-                Err(Error::InvalidCredentials)
-            }
+            // The attempt was counted as a failure before the check.
+            _ => Err(Error::InvalidCredentials),
         }
     }
 
-    async fn check_throttle(&self, email: &Email, now: OffsetDateTime) -> Result<()> {
-        let failures = self.storage.login_failures(email).await?;
+    /// Counts an attempt as a failure before its password is checked (a success clears the
+    /// count), unless the email is throttled. The count is claimed by compare-and-swap, so a
+    /// burst of concurrent attempts, on one server or several, gets exactly the free ones
+    /// checked: reading the count before the check and writing it after would let every
+    /// attempt in flight through.
+    async fn count_attempt(&self, email: &Email, now: OffsetDateTime) -> Result<()> {
+        // Each lost swap means another attempt was counted, so within `free + 1` rounds the
+        // throttle answers; the bound only guards against a store that never swaps.
+        for _ in 0..=self.config.free_login_failures.saturating_add(64) {
+            let old = self.storage.login_failures(email).await?;
+            self.check_throttle(&old, now)?;
+            let fresh = old
+                .last_at
+                .is_none_or(|last| now - last > self.config.throttle_window);
+            let new = LoginFailures {
+                count: if fresh {
+                    1
+                } else {
+                    old.count.saturating_add(1)
+                },
+                last_at: Some(now),
+            };
+            if self.storage.swap_login_failures(email, &old, &new).await? {
+                return Ok(());
+            }
+        }
+        Err(Error::Throttled {
+            retry_after_secs: 1,
+        })
+    }
+
+    fn check_throttle(&self, failures: &LoginFailures, now: OffsetDateTime) -> Result<()> {
         let Some(last) = failures.last_at else {
             return Ok(());
         };
@@ -258,28 +284,6 @@ impl<S: Storage> Ledger<S> {
             .throttle_base
             .saturating_mul(1 << over)
             .min(self.config.throttle_max)
-    }
-
-    async fn note_failure(&self, email: &Email, now: OffsetDateTime) -> Result<()> {
-        let old = self.storage.login_failures(email).await?;
-        let fresh = old
-            .last_at
-            .is_none_or(|last| now - last > self.config.throttle_window);
-        let count = if fresh {
-            1
-        } else {
-            old.count.saturating_add(1)
-        };
-        self.storage
-            .set_login_failures(
-                email,
-                &LoginFailures {
-                    count,
-                    last_at: Some(now),
-                },
-            )
-            .await?;
-        Ok(())
     }
 
     /// Authenticates and opens a session.

@@ -134,4 +134,24 @@ impl AccountStore for MemoryStorage {
         }
         Ok(())
     }
+
+    #[tracing::instrument(skip_all)]
+    async fn swap_login_failures(
+        &self,
+        email: &Email,
+        expected: &LoginFailures,
+        new: &LoginFailures,
+    ) -> StorageResult<bool> {
+        let mut s = self.lock();
+        let current = s.login_failures.get(email).copied().unwrap_or_default();
+        if current != *expected {
+            return Ok(false);
+        }
+        if new.count == 0 {
+            s.login_failures.remove(email);
+        } else {
+            s.login_failures.insert(email.clone(), *new);
+        }
+        Ok(true)
+    }
 }

@@ -48,4 +48,13 @@ pub trait AccountStore: Send + Sync + 'static {
         email: &Email,
         failures: &LoginFailures,
     ) -> StorageResult<()>;
+    /// Replaces the failed-login record of an email only if it still equals `expected` (an
+    /// absent record equals the default); whether it did. Atomic, so concurrent logins, on
+    /// one server or several, each count exactly once.
+    async fn swap_login_failures(
+        &self,
+        email: &Email,
+        expected: &LoginFailures,
+        new: &LoginFailures,
+    ) -> StorageResult<bool>;
 }

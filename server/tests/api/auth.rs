@@ -305,3 +305,42 @@ async fn repeated_failures_are_throttled_with_retry_after() {
         .await
         .problem(429, "throttled");
 }
+
+/// 40 concurrent wrong passwords for one email over a real socket: exactly the 5 free
+/// failures are checked (401), every other attempt is 429 with `Retry-After`.
+async fn login_burst(app: TestApp) {
+    app.user("ann@example.com", "Ann").await;
+    let app = std::sync::Arc::new(app);
+    let mut burst = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let app = app.clone();
+        burst.spawn(async move {
+            let r = app
+                .post("/api/v1/auth/login")
+                .json(json!({"email": "ann@example.com", "password": "wrong password"}))
+                .send()
+                .await;
+            let retry_after = r.header("retry-after").is_some();
+            (r.status, retry_after)
+        });
+    }
+    let mut answers = std::collections::BTreeMap::new();
+    while let Some(answer) = burst.join_next().await {
+        let (status, retry_after) = answer.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(retry_after, status == 429, "Retry-After exactly on 429");
+        *answers.entry(status).or_insert(0) += 1;
+    }
+    assert_eq!(answers, [(401, 5), (429, 35)].into_iter().collect());
+}
+
+#[sqlx::test(migrator = "splitledger_storage_sqlx::POSTGRES_MIGRATOR")]
+async fn a_login_burst_gets_five_guesses_on_postgres(pool: sqlx::PgPool) {
+    login_burst(TestApp::spawn(splitledger_storage_sqlx::PgStorage::from_pool(pool)).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_login_burst_gets_five_guesses_on_sqlite() {
+    let (store, dir) = crate::helpers::sqlite_store().await;
+    login_burst(TestApp::spawn(store).await).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

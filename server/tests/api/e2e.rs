@@ -3,7 +3,7 @@
 //! repayment, see the plan empty.
 
 use serde_json::json;
-use splitledger_storage_sqlx::{PgStorage, SqliteStorage};
+use splitledger_storage_sqlx::PgStorage;
 use sqlx::PgPool;
 
 use splitledger_server::Application;
@@ -124,13 +124,7 @@ async fn the_story_on_postgres_over_a_socket(pool: PgPool) {
 
 #[tokio::test]
 async fn the_story_on_sqlite_over_a_socket() {
-    let dir = std::env::temp_dir().join(format!("splitledger-server-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("sqlite://{}", dir.join("ledger.db").display());
-    let store = SqliteStorage::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+    let (store, dir) = crate::helpers::sqlite_store().await;
     let app = TestApp::spawn(store).await;
     story(&app).await;
     drop(app);

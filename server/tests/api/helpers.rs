@@ -355,6 +355,18 @@ pub fn s(v: &Value) -> String {
         .to_string()
 }
 
+/// A migrated SQLite store in a fresh temporary folder (removed by the caller).
+pub async fn sqlite_store() -> (splitledger_storage_sqlx::SqliteStorage, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("splitledger-server-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("sqlite://{}", dir.join("ledger.db").display());
+    let store = splitledger_storage_sqlx::SqliteStorage::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+    (store, dir)
+}
+
 /// Throttling after two failures, for the 429 test.
 pub fn strict_login_config() -> LedgerConfig {
     LedgerConfig {

@@ -136,4 +136,36 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         }
         Ok(())
     }
+
+    #[tracing::instrument(skip_all, fields(count = new.count))]
+    async fn swap_login_failures(
+        &self,
+        email: &Email,
+        expected: &LoginFailures,
+        new: &LoginFailures,
+    ) -> StorageResult<bool> {
+        let c = &mut *self.conn().await?;
+        let (email, count) = (email.as_str(), i64::from(new.count));
+        let was = (i64::from(expected.count), expected.last_at);
+        let done = match (expected.count, new.count) {
+            // From no record to none: true if there still is none.
+            (0, 0) => {
+                return Ok(one::<D, LoginFailures>(c, sql::LOGIN_FAILURES, email)
+                    .await?
+                    .is_none());
+            }
+            // No record yet: the first writer creates it.
+            (0, _) => exec::<D>(c, sql::CLAIM_LOGIN_FAILURES, (email, count, new.last_at)).await?,
+            (_, 0) => exec::<D>(c, sql::DROP_LOGIN_FAILURES, (email, was)).await?,
+            _ => {
+                exec::<D>(
+                    c,
+                    sql::SWAP_LOGIN_FAILURES,
+                    (email, was, count, new.last_at),
+                )
+                .await?
+            }
+        };
+        Ok(done == 1)
+    }
 }
