@@ -1,5 +1,6 @@
 //! Expenses and repayments of a group.
 
+use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -15,7 +16,7 @@ use super::models::{
     ExpenseBody, ExpensePage, ExpensePatchBody, NewExpenseBody, NewSettlementBody, SettlementBody,
     SettlementPage, maybe, payers_in,
 };
-use super::{ApiResult, ApiTags, NoContent};
+use super::{ApiResult, ApiTags, NoContent, idempotency_key_of};
 use crate::security::Auth;
 
 /// `/groups/{group_id}/expenses`: what was spent, who paid, how it is split.
@@ -49,6 +50,7 @@ impl<S: Storage> ExpensesApi<S> {
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
         body: Json<NewExpenseBody>,
+        req: &Request,
     ) -> ApiResult<ExpenseCreated> {
         let b = body.0;
         let request = NewExpense {
@@ -71,7 +73,7 @@ impl<S: Storage> ExpensesApi<S> {
                 auth.user_id(),
                 GroupId(group_id.0),
                 request,
-                idempotency_key.0.as_deref(),
+                idempotency_key_of(req, idempotency_key.0).as_deref(),
             )
             .await?;
         Ok(ExpenseCreated::Created(Json(expense.into())))
@@ -228,6 +230,7 @@ impl<S: Storage> SettlementsApi<S> {
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
         body: Json<NewSettlementBody>,
+        req: &Request,
     ) -> ApiResult<SettlementCreated> {
         let b = body.0;
         let settlement = self
@@ -243,7 +246,7 @@ impl<S: Storage> SettlementsApi<S> {
                     occurred_on: b.occurred_on,
                     note: b.note,
                 },
-                idempotency_key.0.as_deref(),
+                idempotency_key_of(req, idempotency_key.0).as_deref(),
             )
             .await?;
         Ok(SettlementCreated::Created(Json(settlement.into())))

@@ -46,6 +46,17 @@ pub enum NoContent {
     Done,
 }
 
+/// The `Idempotency-Key` header as sent. poem-openapi reads a header that is not visible
+/// ASCII as absent, which would make the retry it protects create a duplicate: such a key is
+/// passed on as its bytes read leniently, so the Ledger refuses it (422
+/// `invalid_idempotency_key`) like any other malformed key.
+pub(crate) fn idempotency_key_of(req: &poem::Request, parsed: Option<String>) -> Option<String> {
+    match req.headers().get("idempotency-key") {
+        Some(raw) if parsed.is_none() => Some(String::from_utf8_lossy(raw.as_bytes()).into_owned()),
+        _ => parsed,
+    }
+}
+
 /// How the session cookie is set.
 #[derive(Debug, Clone)]
 pub struct CookiePolicy {

@@ -2,6 +2,7 @@
 //! idempotency, stale versions and pagination.
 
 use serde_json::{Value, json};
+use splitledger_core::MemoryStorage;
 use splitledger_core::preview::{self, LedgerInput};
 
 use crate::helpers::{TestApp, User, s};
@@ -809,4 +810,45 @@ async fn a_client_chosen_id_predicts_the_stored_rows_and_replays() {
         .send()
         .await;
     assert!(matches!(reply.status, 400 | 422), "status {}", reply.status);
+}
+
+/// A key that is not visible ASCII is refused like any malformed key, over a real socket
+/// (where such bytes arrive as sent), and writes nothing: ignored, it would let the retry
+/// it protects create a duplicate.
+#[tokio::test]
+async fn a_non_ascii_idempotency_key_is_refused() {
+    let app = TestApp::spawn(MemoryStorage::new()).await;
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let g = app.group(&ann, "Trip").await;
+    app.add(&ann, &g, &bob, "member").await;
+    let base = format!("/api/v1/groups/{g}");
+    let expense = json!({"description": "Taxi", "amount": "12.00", "paid_by": ann.id, "split": {"type": "equal"}});
+    let settlement = json!({"from_user": ann.id, "to_user": bob.id, "amount": "4.00"});
+    for (path, body) in [("expenses", expense), ("settlements", settlement)] {
+        for key in ["clé-1", "taxi\u{a0}1"] {
+            let problem = app
+                .post(&format!("{base}/{path}"))
+                .token(&ann.token)
+                .header("Idempotency-Key", key)
+                .json(body.clone())
+                .send()
+                .await
+                .problem(422, "validation_failed");
+            assert_eq!(
+                (
+                    &problem["errors"][0]["field"],
+                    &problem["errors"][0]["code"]
+                ),
+                (&json!("idempotency_key"), &json!("invalid_idempotency_key"))
+            );
+        }
+        let list = app
+            .get(&format!("{base}/{path}"))
+            .token(&ann.token)
+            .send()
+            .await
+            .expect(200);
+        assert_eq!(list["items"], json!([]), "nothing written to {path}");
+    }
 }
