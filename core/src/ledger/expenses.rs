@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use time::Date;
 use uuid::Uuid;
 
-use super::{Error, Ledger, Result, cursor, optional_text, record, required_text};
+use super::{Error, Ledger, Result, cursor, filter_text, optional_text, record, required_text};
 use crate::domain::{
     Expense, ExpenseDetails, ExpenseFilter, ExpenseId, GroupId, Role, Settlement, SettlementId,
     UserId,
@@ -401,6 +401,7 @@ impl<S: Storage> Ledger<S> {
     ) -> Result<Page<Expense>> {
         self.access(actor, group).await?;
         let limit = request.page.limit()?;
+        filter_text("category", request.filter.category.as_deref())?;
         let after = request
             .page
             .cursor

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::auth::random_text;
 use super::expenses::{Page, PageRequest};
-use super::{Error, Ledger, Result, cursor, optional_text, record, required_text};
+use super::{Error, Ledger, Result, cursor, filter_text, optional_text, record, required_text};
 use crate::domain::{Email, Group, GroupId, GroupView, Invite, Member, Membership, Role, UserId};
 use crate::error::ValidationErrors;
 use crate::money::Currency;
@@ -130,6 +130,7 @@ impl<S: Storage> Ledger<S> {
     #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn list_groups(&self, actor: UserId, request: ListGroups) -> Result<Page<GroupView>> {
         let limit = request.page.limit()?;
+        filter_text("q", request.q.as_deref())?;
         let before = request
             .page
             .cursor
@@ -422,6 +423,10 @@ impl<S: Storage> Ledger<S> {
     /// returns the group. Unknown and expired codes are both "not found".
     #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn accept_invite(&self, actor: UserId, code: &str) -> Result<GroupView> {
+        // No code with control characters was ever issued (nor could PostgreSQL look one up).
+        if code.is_empty() || code.len() > 64 || code.chars().any(char::is_control) {
+            return Err(Error::NotFound("invite"));
+        }
         let invite = self
             .storage
             .invite(code)

@@ -376,6 +376,20 @@ fn optional_text(
     Some(value.to_string())
 }
 
+/// Checks text a query filters by: control characters can match nothing stored (text
+/// fields refuse them) and PostgreSQL cannot even compare a NUL, so they are refused as
+/// they are in bodies, before any store sees them.
+fn filter_text(field: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) if v.chars().any(char::is_control) => Err(Error::invalid(
+            field,
+            "invalid_text",
+            "must not contain control characters",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Runs CPU-heavy work (password hashing) off the async executor.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(work)

@@ -240,3 +240,57 @@ async fn a_database_outage_is_503_without_details() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Control characters (a NUL above all, which PostgreSQL cannot compare) in query and path
+/// text: refused like in bodies, or unknown, on both databases; never a 500.
+async fn control_characters_in_queries_and_paths(app: TestApp) {
+    let ann = app.user("ann@example.com", "Ann").await;
+    let g = app.group(&ann, "Trip").await;
+    for (path, field) in [
+        ("/api/v1/groups?q=%00".to_string(), "q"),
+        ("/api/v1/groups?q=a%01b".to_string(), "q"),
+        (
+            format!("/api/v1/groups/{g}/expenses?category=%00"),
+            "category",
+        ),
+        (
+            format!("/api/v1/groups/{g}/expenses?category=x%1Fy"),
+            "category",
+        ),
+    ] {
+        let problem = app
+            .get(&path)
+            .token(&ann.token)
+            .send()
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(problem["errors"][0]["field"], field, "{path}");
+        assert_eq!(problem["errors"][0]["code"], "invalid_text", "{path}");
+    }
+    for code in ["%00", "abc%00def", "%0A"] {
+        app.post(&format!("/api/v1/invites/{code}/accept"))
+            .token(&ann.token)
+            .send()
+            .await
+            .problem(404, "not_found");
+    }
+    // Ordinary filters still answer.
+    app.get("/api/v1/groups?q=trip")
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+}
+
+#[sqlx::test(migrator = "splitledger_storage_sqlx::POSTGRES_MIGRATOR")]
+async fn control_characters_are_refused_on_postgres(pool: sqlx::PgPool) {
+    let app = TestApp::spawn(splitledger_storage_sqlx::PgStorage::from_pool(pool)).await;
+    control_characters_in_queries_and_paths(app).await;
+}
+
+#[tokio::test]
+async fn control_characters_are_refused_on_sqlite() {
+    let (store, dir) = crate::helpers::sqlite_store().await;
+    control_characters_in_queries_and_paths(TestApp::spawn(store).await).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
