@@ -7,6 +7,7 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
 
 use crate::problem::{ApiError, problem_from_error};
+use crate::security::SessionMemo;
 
 /// The request id header.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -36,7 +37,9 @@ fn sensible(id: &str) -> bool {
 impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        // Several security schemes may try one token: it is looked up once per request.
+        req.extensions_mut().insert(SessionMemo::default());
         let id = req
             .headers()
             .get(REQUEST_ID)

@@ -67,6 +67,10 @@ impl Problem {
     }
 }
 
+/// `Retry-After` on a 503: a database that restarts is usually back within seconds, and
+/// clients that wait a little spare it a thundering herd.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 /// The error of every operation: a Ledger error, or a refusal decided at the edge (e.g. an
 /// unsupported OAuth2 grant type). Converted to a problem response; internal details are
 /// logged, never sent.
@@ -132,6 +136,7 @@ impl From<LedgerError> for ApiError {
         }
         let retry_after = match error {
             LedgerError::Throttled { retry_after_secs } => Some(retry_after_secs),
+            LedgerError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         };
         Self {

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use poem::Request;
 use poem_openapi::auth::{ApiKey, Bearer};
@@ -46,14 +46,49 @@ impl<S: Storage> Sessions for Ledger<S> {
 #[derive(Clone)]
 pub(crate) struct SessionResolver(pub(crate) Arc<dyn Sessions>);
 
+/// The outcome of this request's token lookup, by token. The bearer and OAuth2 schemes read
+/// the same header; without this each would look the token up, and during a database outage
+/// each would wait for the pool before answering 503.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SessionMemo(Arc<Mutex<Option<(String, Outcome)>>>);
+
+/// A lookup's outcome (the error shared: it is cloned out only when answered).
+type Outcome = Result<User, Arc<ApiError>>;
+
+impl SessionMemo {
+    fn get(&self, token: &str) -> Option<Outcome> {
+        let memo = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        memo.as_ref()
+            .filter(|(t, _)| t == token)
+            .map(|(_, outcome)| outcome.clone())
+    }
+
+    fn set(&self, token: &str, outcome: &Outcome) {
+        let mut memo = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *memo = Some((token.to_string(), outcome.clone()));
+    }
+}
+
 async fn resolve(req: &Request, token: String, via_cookie: bool) -> poem::Result<Principal> {
     let resolver = req.data::<SessionResolver>().ok_or_else(|| {
         ApiError::from(splitledger_core::Error::Internal(
             splitledger_core::Cause::msg("the session resolver is not installed"),
         ))
     })?;
+    let memo = req.extensions().get::<SessionMemo>();
+    let outcome = match memo.and_then(|m| m.get(&token)) {
+        Some(outcome) => outcome,
+        None => {
+            let session = SessionToken::new(token.clone());
+            let outcome = resolver.0.resolve(&session).await.map_err(Arc::new);
+            if let Some(m) = memo {
+                m.set(&token, &outcome);
+            }
+            outcome
+        }
+    };
+    let user = outcome.map_err(|e| ApiError::clone(&e))?;
     let token = SessionToken::new(token);
-    let user = resolver.0.resolve(&token).await?;
     Ok(Principal {
         user,
         token,
@@ -130,5 +165,55 @@ impl Auth {
     /// The caller's user id.
     pub fn user_id(&self) -> splitledger_core::domain::UserId {
         self.principal().user.id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use poem::http::StatusCode;
+
+    use super::*;
+
+    /// A resolver whose database is down, counting its lookups.
+    #[derive(Default)]
+    struct Down(AtomicUsize);
+
+    impl Sessions for Arc<Down> {
+        fn resolve<'a>(&'a self, _: &'a SessionToken) -> BoxFuture<'a, Result<User, ApiError>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async {
+                Err(ApiError::from(splitledger_core::Error::Unavailable(
+                    splitledger_core::Cause::msg("down"),
+                )))
+            })
+        }
+    }
+
+    /// The bearer and OAuth2 schemes both try the Authorization header: the token is looked
+    /// up once per request, and both answer the same 503.
+    #[tokio::test]
+    async fn a_token_is_looked_up_once_per_request() {
+        let down = Arc::new(Down::default());
+        let mut req = Request::builder().finish();
+        req.extensions_mut().insert(SessionMemo::default());
+        req.extensions_mut()
+            .insert(SessionResolver(Arc::new(down.clone())));
+        for _ in 0..2 {
+            let bearer = Bearer {
+                token: "t0ken".to_string(),
+            };
+            let error = check_bearer(&req, bearer).await.err();
+            let status = error.map(|e| e.status());
+            assert_eq!(status, Some(StatusCode::SERVICE_UNAVAILABLE));
+        }
+        assert_eq!(down.0.load(Ordering::SeqCst), 1);
+        // Another token in the same request is its own lookup.
+        let other = Bearer {
+            token: "other".to_string(),
+        };
+        assert!(check_bearer(&req, other).await.is_err());
+        assert_eq!(down.0.load(Ordering::SeqCst), 2);
     }
 }

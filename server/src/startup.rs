@@ -15,7 +15,7 @@ use splitledger_core::{Ledger, LedgerConfig, MemoryStorage, Storage};
 
 use crate::api::{self, CookiePolicy};
 use crate::middleware::{BodyLimit, RequestId};
-use crate::problem::{Problem, problem_from_error};
+use crate::problem::{Problem, UNAVAILABLE_RETRY_AFTER_SECS, problem_from_error};
 use crate::security::SessionResolver;
 use crate::settings::Settings;
 
@@ -70,12 +70,17 @@ pub fn routes<S: Storage>(
                 Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
                 Err(e) => {
                     tracing::warn!(error = %e, "readiness check failed");
-                    Problem::new(
+                    let mut response = Problem::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "unavailable",
                         "the database does not answer",
                     )
-                    .into_http()
+                    .into_http();
+                    response.headers_mut().insert(
+                        poem::http::header::RETRY_AFTER,
+                        poem::http::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+                    );
+                    response
                 }
             }
         }

@@ -212,14 +212,13 @@ async fn a_database_outage_is_503_without_details() {
 
     pool.close().await;
     app.get("/health").send().await.expect(200);
-    let p = app
-        .get("/health/ready")
-        .send()
-        .await
-        .problem(503, "unavailable");
+    let r = app.get("/health/ready").send().await;
+    assert_eq!(r.header("retry-after"), Some("2"), "503 says when to retry");
+    let p = r.problem(503, "unavailable");
     assert!(!s(&p["detail"]).to_lowercase().contains("pool"), "{p}");
     let p = app.get("/api/v1/users/me").token(&ann.token).send().await;
     assert_eq!(p.status, 503, "{}", p.text);
+    assert_eq!(p.header("retry-after"), Some("2"), "503 says when to retry");
     let body = p.json();
     assert!(
         !s(&body["detail"]).to_lowercase().contains("pool"),
