@@ -23,7 +23,12 @@ pub struct Currency(iso_currency::Currency);
 impl Currency {
     /// Parses a three-letter code, case-insensitively (`"eur"` is EUR).
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
-        let upper = code.trim().to_ascii_uppercase();
+        // Three letters in either case ("eur" is EUR, as clients have always been able to
+        // send), nothing else: " EUR" is refused, as the API's schema (`^[A-Za-z]{3}$`) says.
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(MoneyError::UnknownCurrency);
+        }
+        let upper = code.to_ascii_uppercase();
         let currency =
             iso_currency::Currency::from_code(&upper).ok_or(MoneyError::UnknownCurrency)?;
         // Funds and metals carry no minor unit; they are not money people split.
@@ -113,7 +118,7 @@ pub(crate) struct PlainDecimal<'a> {
 impl<'a> PlainDecimal<'a> {
     /// Parses, or `None` if the text is not a plain decimal.
     pub fn parse(text: &'a str) -> Option<Self> {
-        let text = text.trim();
+        // No surrounding spaces: what a person sees is what is stored.
         let (negative, digits) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text),
@@ -485,7 +490,7 @@ mod tests {
     #[case("JPY", "1000", 1000)]
     #[case("KWD", "1.005", 1005)]
     #[case("EUR", "1000000000000", 100_000_000_000_000)]
-    #[case("eur", " 3.10 ", 310)]
+    #[case("eur", "3.10", 310)]
     fn parses(#[case] code: &str, #[case] text: &str, #[case] minor: i64) {
         assert_eq!(cur(code).parse_amount(text), Ok(minor));
     }
@@ -510,6 +515,9 @@ mod tests {
     #[case("EUR", "+5", MoneyError::Invalid)]
     #[case("EUR", "1,50", MoneyError::Invalid)]
     #[case("EUR", "NaN", MoneyError::Invalid)]
+    #[case("EUR", " 12.00", MoneyError::Invalid)]
+    #[case("EUR", "3.10 ", MoneyError::Invalid)]
+    #[case("EUR", "\t1", MoneyError::Invalid)]
     fn refuses(#[case] code: &str, #[case] text: &str, #[case] error: MoneyError) {
         assert_eq!(cur(code).parse_amount(text), Err(error));
     }
@@ -519,6 +527,9 @@ mod tests {
     #[case("ABC")]
     #[case("EURO")]
     #[case("")]
+    #[case(" EUR")]
+    #[case("e u")]
+    #[case("EUR ")]
     fn refuses_currencies(#[case] code: &str) {
         assert_eq!(Currency::parse(code), Err(MoneyError::UnknownCurrency));
     }

@@ -557,7 +557,19 @@ pub async fn settlements<S: Storage>(storage: S) {
         2
     );
 
-    // Only its creator, either party or an admin may delete a settlement.
+    // Only its creator, its payer or an admin may delete a settlement: deleting it raises the
+    // payer's debt, so the recipient may not (unless they recorded it).
+    let to_cid = l
+        .create_settlement(bob.id, g, settlement_input(&bob, &cid, "2.00"), None)
+        .await
+        .unwrap();
+    assert_code(l.delete_settlement(cid.id, g, to_cid.id).await, "forbidden");
+    l.delete_settlement(bob.id, g, to_cid.id).await.unwrap();
+    let by_cid = l
+        .create_settlement(cid.id, g, settlement_input(&bob, &cid, "2.00"), None)
+        .await
+        .unwrap();
+    l.delete_settlement(cid.id, g, by_cid.id).await.unwrap();
     let s2 = l
         .create_settlement(bob.id, g, settlement_input(&bob, &ann, "1.00"), None)
         .await
@@ -727,7 +739,8 @@ pub async fn refused_delete<S: Storage>(storage: S) {
     assert_eq!(f.activity_count(&ann, g).await, activity, "no activity");
     f.check_totals(&ann, g).await;
 
-    // The guard lets through exactly whom the rule names: the payer, and a party.
+    // The guard lets through exactly whom the rule names: the payer, and the repayment's
+    // payer.
     l.delete_expense(ann.id, g, e.id).await.unwrap();
     l.delete_settlement(bob.id, g, s.id).await.unwrap();
     assert!(f.nets(&ann, g, "EUR").await.values().all(|n| *n == 0));

@@ -6,7 +6,9 @@ use sha2::{Digest, Sha256};
 use time::Date;
 use uuid::Uuid;
 
-use super::{Error, Ledger, Result, cursor, filter_text, optional_text, record, required_text};
+use super::{
+    Error, Ledger, Result, check_date, cursor, filter_text, optional_text, record, required_text,
+};
 use crate::domain::{
     Expense, ExpenseDetails, ExpenseFilter, ExpenseId, GroupId, Role, Settlement, SettlementId,
     UserId,
@@ -231,7 +233,7 @@ fn fingerprint(kind: &str, request: &impl Serialize) -> Result<String> {
 }
 
 const EDIT_RULE: &str = "only its creator, a payer or an admin may change this expense";
-const REPAYMENT_RULE: &str = "only its creator, either party or an admin may delete this repayment";
+const REPAYMENT_RULE: &str = "only its creator, its payer or an admin may delete this repayment";
 
 fn may_change_expense(role: Role, actor: UserId, expense: &Expense) -> Result<()> {
     if role.manages() || expense.created_by == actor || expense.is_payer(actor) {
@@ -284,6 +286,7 @@ impl<S: Storage> Ledger<S> {
         );
         let notes = optional_text("notes", request.notes.as_deref(), 2000, &mut errors);
         check_metadata(request.metadata.as_ref(), &mut errors);
+        check_date("occurred_on", request.occurred_on, &mut errors);
         let currency = match request.currency.as_deref() {
             None => Some(g.currency),
             Some(code) => Currency::parse(code)
@@ -468,6 +471,7 @@ impl<S: Storage> Ledger<S> {
             details.metadata = m.clone();
         }
         if let Some(d) = patch.occurred_on {
+            check_date("occurred_on", Some(d), &mut errors);
             details.occurred_on = d;
         }
         if patch.changes_money() {
@@ -645,6 +649,7 @@ impl<S: Storage> Ledger<S> {
                 "a repayment goes from one member to another",
             ));
         }
+        check_date("occurred_on", request.occurred_on, &mut errors);
         let members = self.storage.members(group).await?;
         for (field, user) in [
             ("from_user", request.from_user),
@@ -750,7 +755,9 @@ impl<S: Storage> Ledger<S> {
         let now = self.now();
         let guard = |entry: &Entry| match entry {
             Entry::Settlement(s) => {
-                if !(role.manages() || [s.created_by, s.from_user, s.to_user].contains(&actor)) {
+                // Deleting a repayment raises the payer's debt: the payer may, the recipient
+                // may not (they could deny being paid) unless they recorded it themselves.
+                if !(role.manages() || [s.created_by, s.from_user].contains(&actor)) {
                     return Err(StorageError::Refused(REPAYMENT_RULE));
                 }
                 Ok(record(

@@ -376,6 +376,18 @@ fn optional_text(
     Some(value.to_string())
 }
 
+/// Checks the date an entry happened on: years 1900 to 9999. A year 0 or 20 is a typo, not
+/// history, and four-digit years keep dates in order wherever they are stored as text.
+fn check_date(field: &str, date: Option<time::Date>, errors: &mut ValidationErrors) {
+    if date.is_some_and(|d| !(1900..=9999).contains(&d.year())) {
+        errors.push(FieldError::new(
+            field,
+            "date_out_of_range",
+            "the year must be between 1900 and 9999",
+        ));
+    }
+}
+
 /// Checks text a query filters by: control characters can match nothing stored (text
 /// fields refuse them) and PostgreSQL cannot even compare a NUL, so they are refused as
 /// they are in bodies, before any store sees them.

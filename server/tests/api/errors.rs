@@ -293,3 +293,95 @@ async fn control_characters_are_refused_on_sqlite() {
     control_characters_in_queries_and_paths(TestApp::spawn(store).await).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Loose input, decided: spaces around an amount or a currency code are refused (the schema
+/// says so: what a person sees is what is stored), a lower-case code is read as upper case,
+/// and dates before 1900 or after 9999 are refused. Refusals write nothing.
+#[tokio::test]
+async fn loose_input_is_decided() {
+    let app = TestApp::memory();
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let g = app.group(&ann, "Trip").await;
+    app.add(&ann, &g, &bob, "member").await;
+    let base = format!("/api/v1/groups/{g}");
+    let expense = |amount: &str, currency: &str, on: &str| {
+        json!({"description": "Taxi", "amount": amount, "currency": currency, "occurred_on": on,
+               "paid_by": ann.id, "split": {"type": "equal"}})
+    };
+    for (body, field, code) in [
+        (
+            expense(" 12.00", "EUR", "2026-01-02"),
+            "amount",
+            "invalid_amount",
+        ),
+        (
+            expense("12.00 ", "EUR", "2026-01-02"),
+            "amount",
+            "invalid_amount",
+        ),
+        (
+            expense("12.00", " EUR", "2026-01-02"),
+            "currency",
+            "unknown_currency",
+        ),
+        (
+            expense("12.00", "EUR", "0000-01-01"),
+            "occurred_on",
+            "date_out_of_range",
+        ),
+        (
+            expense("12.00", "EUR", "1899-12-31"),
+            "occurred_on",
+            "date_out_of_range",
+        ),
+    ] {
+        let p = app
+            .post(&format!("{base}/expenses"))
+            .token(&ann.token)
+            .json(body.clone())
+            .send()
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(
+            (&p["errors"][0]["field"], &p["errors"][0]["code"]),
+            (&json!(field), &json!(code)),
+            "{body}"
+        );
+    }
+    let list = app
+        .get(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(list["items"], json!([]), "nothing written");
+
+    let e = app
+        .post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(expense("12.00", "eur", "1900-01-01"))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(
+        (&e["currency"], &e["occurred_on"]),
+        (&json!("EUR"), &json!("1900-01-01"))
+    );
+    let p = app
+        .patch(&format!("{base}/expenses/{}", s(&e["id"])))
+        .token(&ann.token)
+        .json(json!({"version": 1, "occurred_on": "0001-01-01"}))
+        .send()
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(p["errors"][0]["code"], "date_out_of_range");
+    let p = app
+        .post(&format!("{base}/settlements"))
+        .token(&bob.token)
+        .json(json!({"from_user": bob.id, "to_user": ann.id, "amount": "6.00", "occurred_on": "0000-01-01"}))
+        .send()
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(p["errors"][0]["code"], "date_out_of_range");
+}
