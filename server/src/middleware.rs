@@ -136,3 +136,88 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         self.inner.call(req).await
     }
 }
+
+/// The methods each route answers, for the `Allow` header of a 405: path templates as the
+/// OpenAPI document writes them (`/api/v1/groups/{group_id}`), with their methods.
+#[derive(Debug, Clone)]
+pub struct AllowedMethods(std::sync::Arc<Vec<(Vec<String>, String)>>);
+
+impl AllowedMethods {
+    /// From the OpenAPI document of the API nested at `prefix`, plus `extra` routes.
+    pub fn from_spec(spec: &str, prefix: &str, extra: &[(&str, &str)]) -> Self {
+        let spec: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+        let mut routes: Vec<(Vec<String>, String)> = Vec::new();
+        if let Some(paths) = spec["paths"].as_object() {
+            for (path, ops) in paths {
+                let methods: Vec<String> = ops
+                    .as_object()
+                    .map(|o| o.keys().map(|m| m.to_ascii_uppercase()).collect())
+                    .unwrap_or_default();
+                routes.push((segments(&format!("{prefix}{path}")), methods.join(", ")));
+            }
+        }
+        for (path, methods) in extra {
+            routes.push((segments(path), (*methods).to_string()));
+        }
+        Self(std::sync::Arc::new(routes))
+    }
+
+    /// The methods of the route `path` matches, if any.
+    fn of(&self, path: &str) -> Option<&str> {
+        let parts = segments(path);
+        self.0
+            .iter()
+            .find(|(template, _)| {
+                template.len() == parts.len()
+                    && template
+                        .iter()
+                        .zip(&parts)
+                        .all(|(t, p)| t.starts_with('{') || t == p)
+            })
+            .map(|(_, methods)| methods.as_str())
+    }
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl<E: Endpoint> Middleware<E> for AllowedMethods {
+    type Output = AllowedMethodsEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        AllowedMethodsEndpoint {
+            inner: ep,
+            allowed: self.clone(),
+        }
+    }
+}
+
+/// The endpoint of [`AllowedMethods`]: adds `Allow` to every 405 (RFC 9110 requires it).
+#[derive(Debug)]
+pub struct AllowedMethodsEndpoint<E> {
+    inner: E,
+    allowed: AllowedMethods,
+}
+
+impl<E: Endpoint> Endpoint for AllowedMethodsEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let path = req.uri().path().to_string();
+        let mut response = match self.inner.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => problem_from_error(e),
+        };
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED
+            && let Some(methods) = self.allowed.of(&path)
+            && let Ok(value) = HeaderValue::from_str(methods)
+        {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        Ok(response)
+    }
+}

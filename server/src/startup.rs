@@ -14,7 +14,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get};
 use splitledger_core::{Ledger, LedgerConfig, MemoryStorage, Storage};
 
 use crate::api::{self, CookiePolicy};
-use crate::middleware::{BodyLimit, RequestId};
+use crate::middleware::{AllowedMethods, BodyLimit, RequestId};
 use crate::problem::{Problem, UNAVAILABLE_RETRY_AFTER_SECS, problem_from_error};
 use crate::security::SessionResolver;
 use crate::settings::Settings;
@@ -59,6 +59,15 @@ pub fn routes<S: Storage>(
             secure: settings.cookie_secure,
         },
         "/api/v1",
+    );
+    let allowed = AllowedMethods::from_spec(
+        &service.spec(),
+        "/api/v1",
+        &[
+            ("/openapi.json", "GET"),
+            ("/health", "GET"),
+            ("/health/ready", "GET"),
+        ],
     );
     let spec = service.spec_endpoint();
     let docs = service.swagger_ui();
@@ -113,6 +122,7 @@ pub fn routes<S: Storage>(
         .with_if(cors_on, cors)
         .data(SessionResolver(Arc::new(ledger)))
         .with(CookieJarManager::new())
+        .with(allowed)
         .with(RequestId)
         .map_to_response()
 }

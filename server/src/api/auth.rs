@@ -158,7 +158,7 @@ impl<S: Storage> UsersApi<S> {
                 UpdateProfile {
                     display_name: b.display_name,
                     email: b.email,
-                    default_currency: maybe(b.default_currency),
+                    default_currency: maybe(b.default_currency).map(|c| c.map(String::from)),
                 },
             )
             .await?;

@@ -10,6 +10,7 @@ use splitledger_core::ledger::{
 use splitledger_core::{Ledger, Storage};
 use uuid::Uuid;
 
+use super::models::PageLimit;
 use super::models::{
     AddMemberBody, GroupBody, GroupPage, GroupPatchBody, InviteBody, MemberBody, NewGroupBody,
     NewInviteBody, RoleBody, maybe,
@@ -46,7 +47,7 @@ impl<S: Storage> GroupsApi<S> {
                 NewGroup {
                     name: b.name,
                     description: b.description,
-                    currency: b.currency,
+                    currency: b.currency.into(),
                 },
             )
             .await?;
@@ -64,7 +65,7 @@ impl<S: Storage> GroupsApi<S> {
         /// Only groups whose name contains this.
         q: Query<Option<String>>,
         /// Page size, 1 to 200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageLimit>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<GroupPage>> {
@@ -75,7 +76,7 @@ impl<S: Storage> GroupsApi<S> {
                 ListGroups {
                     q: q.0,
                     page: PageRequest {
-                        limit: limit.0,
+                        limit: limit.0.map(|l| l.0),
                         cursor: cursor.0,
                     },
                 },
@@ -125,7 +126,7 @@ impl<S: Storage> GroupsApi<S> {
                 GroupPatch {
                     name: b.name,
                     description: maybe(b.description),
-                    currency: b.currency,
+                    currency: b.currency.map(String::from),
                 },
             )
             .await?;
@@ -283,7 +284,7 @@ impl<S: Storage> InvitesApi<S> {
                 auth.user_id(),
                 GroupId(group_id.0),
                 NewInvite {
-                    expires_in_hours: body.0.expires_in_hours,
+                    expires_in_hours: body.0.expires_in_hours.map(|h| h.0),
                 },
             )
             .await?;

@@ -12,6 +12,7 @@ use splitledger_core::{Ledger, Storage};
 use time::Date;
 use uuid::Uuid;
 
+use super::models::PageLimit;
 use super::models::{
     ExpenseBody, ExpensePage, ExpensePatchBody, NewExpenseBody, NewSettlementBody, SettlementBody,
     SettlementPage, maybe, payers_in,
@@ -57,7 +58,7 @@ impl<S: Storage> ExpensesApi<S> {
             id: b.id.map(ExpenseId),
             description: b.description,
             amount: b.amount.0,
-            currency: b.currency,
+            currency: b.currency.map(String::from),
             paid_by: b.paid_by.map(UserId),
             payers: payers_in(b.payers),
             split: b.split.into(),
@@ -91,7 +92,7 @@ impl<S: Storage> ExpensesApi<S> {
         /// The group's id.
         group_id: Path<Uuid>,
         /// Page size, 1 to 200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageLimit>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
         /// Only expenses this member paid (part of).
@@ -116,7 +117,7 @@ impl<S: Storage> ExpensesApi<S> {
                         to: to.0,
                     },
                     page: PageRequest {
-                        limit: limit.0,
+                        limit: limit.0.map(|l| l.0),
                         cursor: cursor.0,
                     },
                 },
@@ -161,7 +162,7 @@ impl<S: Storage> ExpensesApi<S> {
             version: b.version,
             description: b.description,
             amount: b.amount.map(|a| a.0),
-            currency: b.currency,
+            currency: b.currency.map(String::from),
             paid_by: b.paid_by.map(UserId),
             payers: payers_in(b.payers),
             split: b.split.map(Into::into),
@@ -242,7 +243,7 @@ impl<S: Storage> SettlementsApi<S> {
                     from_user: UserId(b.from_user),
                     to_user: UserId(b.to_user),
                     amount: b.amount.0,
-                    currency: b.currency,
+                    currency: b.currency.map(String::from),
                     occurred_on: b.occurred_on,
                     note: b.note,
                 },
@@ -260,7 +261,7 @@ impl<S: Storage> SettlementsApi<S> {
         /// The group's id.
         group_id: Path<Uuid>,
         /// Page size, 1 to 200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageLimit>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<SettlementPage>> {
@@ -270,7 +271,7 @@ impl<S: Storage> SettlementsApi<S> {
                 auth.user_id(),
                 GroupId(group_id.0),
                 PageRequest {
-                    limit: limit.0,
+                    limit: limit.0.map(|l| l.0),
                     cursor: cursor.0,
                 },
             )

@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{MaybeUndefined, ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::types::{
+    MaybeUndefined, ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
+};
 use poem_openapi::{Enum, Object, Union};
 use serde_json::Value;
 use splitledger_core::domain::{
@@ -40,7 +42,7 @@ impl Type for Decimal {
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
             description: Some("A decimal number as a string, e.g. \"12.34\"; never a JSON number."),
-            pattern: Some("^-?[0-9]+(\\.[0-9]+)?$".to_string()),
+            pattern: Some("^[0-9]+(\\.[0-9]+)?$".to_string()),
             example: Some(Value::String("12.34".to_string())),
             ..MetaSchema::new_with_format("string", "decimal")
         }))
@@ -72,6 +74,120 @@ impl ToJSON for Decimal {
         Some(Value::String(self.0.clone()))
     }
 }
+
+/// An ISO 4217 code as sent (three letters, either case: `"eur"` is EUR). The schema states
+/// the shape; the Ledger checks the code against ISO 4217 and answers 422
+/// `unknown_currency`, the same for a malformed one, rather than the parser's 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrencyCode(pub String);
+
+impl Type for CurrencyCode {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_currency".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some("An ISO 4217 currency code, e.g. \"EUR\" (either case)."),
+            pattern: Some("^[A-Za-z]{3}$".to_string()),
+            example: Some(Value::String("EUR".to_string())),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl From<CurrencyCode> for String {
+    fn from(code: CurrencyCode) -> Self {
+        code.0
+    }
+}
+
+impl ParseFromJSON for CurrencyCode {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(text)) => Ok(Self(text)),
+            other => Err(ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl ToJSON for CurrencyCode {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}
+
+/// A whole number the schema bounds to `MIN..=MAX` (a page size, an invite's lifetime): any
+/// unsigned number parses, and the Ledger answers one out of range with its 422 code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounded<const MIN: u32, const MAX: u32>(pub u32);
+
+impl<const MIN: u32, const MAX: u32> Type for Bounded<MIN, MAX> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        format!("integer_{MIN}_{MAX}").into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            minimum: Some(f64::from(MIN)),
+            maximum: Some(f64::from(MAX)),
+            ..MetaSchema::new_with_format("integer", "uint32")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> ParseFromJSON for Bounded<MIN, MAX> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        u32::parse_from_json(value)
+            .map(Self)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> ParseFromParameter for Bounded<MIN, MAX> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        u32::parse_from_parameter(value)
+            .map(Self)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> ToJSON for Bounded<MIN, MAX> {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
+}
+
+/// A page size: 1 to 200 (50 when absent).
+pub type PageLimit = Bounded<1, 200>;
 
 /// A member's role in a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -115,6 +231,7 @@ pub struct UserBody {
     /// Name shown to others.
     pub display_name: String,
     /// Currency proposed for new groups, if chosen.
+    #[oai(nullable)]
     pub default_currency: Option<String>,
     /// Sign-up time.
     pub created_at: OffsetDateTime,
@@ -206,11 +323,14 @@ pub struct TokenForm {
 #[derive(Debug, Clone, Object)]
 pub struct ProfilePatchBody {
     /// New display name.
+    #[oai(nullable)]
     pub display_name: Option<String>,
     /// New email.
+    #[oai(nullable)]
     pub email: Option<String>,
     /// New default currency; `null` clears it.
-    pub default_currency: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub default_currency: MaybeUndefined<CurrencyCode>,
 }
 
 /// A password change.
@@ -292,20 +412,24 @@ pub struct NewGroupBody {
     /// 1 to 100 characters.
     pub name: String,
     /// Up to 1000 characters.
+    #[oai(nullable)]
     pub description: Option<String>,
     /// ISO 4217 code; expenses default to it.
-    pub currency: String,
+    pub currency: CurrencyCode,
 }
 
 /// Settings changes; absent fields stay as they are.
 #[derive(Debug, Clone, Object)]
 pub struct GroupPatchBody {
     /// New name.
+    #[oai(nullable)]
     pub name: Option<String>,
     /// New description; `null` clears it.
+    #[oai(nullable)]
     pub description: MaybeUndefined<String>,
     /// New default currency (existing expenses keep theirs).
-    pub currency: Option<String>,
+    #[oai(nullable)]
+    pub currency: Option<CurrencyCode>,
 }
 
 /// A member of a group.
@@ -343,6 +467,7 @@ pub struct GroupBody {
     /// Name.
     pub name: String,
     /// Description.
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Default currency of new expenses (ISO 4217).
     pub currency: String,
@@ -382,6 +507,7 @@ pub struct GroupPage {
     /// The groups, newest first.
     pub items: Vec<GroupBody>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -391,6 +517,7 @@ pub struct AddMemberBody {
     /// The account's email.
     pub email: String,
     /// `member` (default) or `admin` (the owner only).
+    #[oai(nullable)]
     pub role: Option<RoleName>,
 }
 
@@ -405,7 +532,8 @@ pub struct RoleBody {
 #[derive(Debug, Clone, Object)]
 pub struct NewInviteBody {
     /// Lifetime in hours, 1 to 720 (default 72).
-    pub expires_in_hours: Option<u32>,
+    #[oai(nullable)]
+    pub expires_in_hours: Option<Bounded<1, 720>>,
 }
 
 /// An invite code.
@@ -469,6 +597,7 @@ pub struct WeightShareBody {
 #[derive(Debug, Clone, Object)]
 pub struct EqualSplit {
     /// The members sharing; absent means every current member.
+    #[oai(nullable)]
     pub members: Option<Vec<Uuid>>,
 }
 
@@ -607,28 +736,37 @@ pub struct NewExpenseBody {
     /// already used in this group answers like an idempotency key (the same body returns the
     /// stored expense, another body is 409 `id_taken`); an id used in another group is 409
     /// `id_taken`.
+    #[oai(nullable)]
     pub id: Option<Uuid>,
     /// What it was (1 to 200 characters).
     pub description: String,
     /// A positive decimal string, e.g. `"12.34"` (never a JSON number).
     pub amount: Decimal,
     /// ISO 4217 code; the group's when absent.
-    pub currency: Option<String>,
+    #[oai(nullable)]
+    pub currency: Option<CurrencyCode>,
     /// The one member who paid it all (give this or `payers`).
+    #[oai(nullable)]
     pub paid_by: Option<Uuid>,
     /// Several payers with amounts adding up to `amount` (give this or `paid_by`).
+    #[oai(nullable)]
     pub payers: Option<Vec<AmountEntryBody>>,
     /// How it is split.
     pub split: SplitBody,
     /// Up to 50 characters.
+    #[oai(nullable)]
     pub category: Option<String>,
     /// Up to 50 characters (cash, card, ...).
+    #[oai(nullable)]
     pub payment_method: Option<String>,
     /// `YYYY-MM-DD`; today (UTC) when absent.
+    #[oai(nullable)]
     pub occurred_on: Option<Date>,
     /// Up to 2000 characters.
+    #[oai(nullable)]
     pub notes: Option<String>,
     /// Any JSON object up to 16 KiB, for the embedding program.
+    #[oai(nullable)]
     pub metadata: Option<Value>,
 }
 
@@ -638,26 +776,37 @@ pub struct ExpensePatchBody {
     /// The version read; if the expense has changed since, 412.
     pub version: i64,
     /// New description.
+    #[oai(nullable)]
     pub description: Option<String>,
     /// New amount (decimal string).
+    #[oai(nullable)]
     pub amount: Option<Decimal>,
     /// New currency.
-    pub currency: Option<String>,
+    #[oai(nullable)]
+    pub currency: Option<CurrencyCode>,
     /// New single payer.
+    #[oai(nullable)]
     pub paid_by: Option<Uuid>,
     /// New payers.
+    #[oai(nullable)]
     pub payers: Option<Vec<AmountEntryBody>>,
     /// New split.
+    #[oai(nullable)]
     pub split: Option<SplitBody>,
     /// New category; `null` clears it.
+    #[oai(nullable)]
     pub category: MaybeUndefined<String>,
     /// New payment method; `null` clears it.
+    #[oai(nullable)]
     pub payment_method: MaybeUndefined<String>,
     /// New date.
+    #[oai(nullable)]
     pub occurred_on: Option<Date>,
     /// New notes; `null` clears them.
+    #[oai(nullable)]
     pub notes: MaybeUndefined<String>,
     /// New metadata; `null` clears it.
+    #[oai(nullable)]
     pub metadata: MaybeUndefined<Value>,
 }
 
@@ -692,6 +841,7 @@ pub struct ExpenseBody {
     /// ISO 4217 code.
     pub currency: String,
     /// The single payer, when there is exactly one.
+    #[oai(nullable)]
     pub paid_by: Option<Uuid>,
     /// Who paid how much (adds up to `amount`).
     pub payers: Vec<AmountEntryBody>,
@@ -700,14 +850,18 @@ pub struct ExpenseBody {
     /// The split as requested (an equal split among everyone lists the members).
     pub split: SplitBody,
     /// Category.
+    #[oai(nullable)]
     pub category: Option<String>,
     /// Payment method.
+    #[oai(nullable)]
     pub payment_method: Option<String>,
     /// When it happened.
     pub occurred_on: Date,
     /// Notes.
+    #[oai(nullable)]
     pub notes: Option<String>,
     /// The embedding program's JSON object.
+    #[oai(nullable)]
     pub metadata: Option<Value>,
     /// Who recorded it.
     pub created_by: Uuid,
@@ -753,6 +907,7 @@ pub struct ExpensePage {
     /// Newest first (by date, then recording time).
     pub items: Vec<ExpenseBody>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -775,10 +930,13 @@ pub struct NewSettlementBody {
     /// A positive decimal string (never a JSON number).
     pub amount: Decimal,
     /// ISO 4217 code; the group's when absent.
-    pub currency: Option<String>,
+    #[oai(nullable)]
+    pub currency: Option<CurrencyCode>,
     /// `YYYY-MM-DD`; today (UTC) when absent.
+    #[oai(nullable)]
     pub occurred_on: Option<Date>,
     /// Up to 500 characters.
+    #[oai(nullable)]
     pub note: Option<String>,
 }
 
@@ -800,6 +958,7 @@ pub struct SettlementBody {
     /// When it happened.
     pub occurred_on: Date,
     /// Note.
+    #[oai(nullable)]
     pub note: Option<String>,
     /// Who recorded it.
     pub created_by: Uuid,
@@ -830,6 +989,7 @@ pub struct SettlementPage {
     /// Newest first.
     pub items: Vec<SettlementBody>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -985,6 +1145,7 @@ pub struct ActivityPage {
     /// Newest first.
     pub items: Vec<ActivityBody>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -1024,6 +1185,7 @@ impl From<SummaryBy> for SummaryKey {
 #[derive(Debug, Clone, Object)]
 pub struct SummaryLineBody {
     /// The category (`null`: none), the month `YYYY-MM`, or the member id.
+    #[oai(nullable)]
     pub key: Option<String>,
     /// ISO 4217 code.
     pub currency: String,

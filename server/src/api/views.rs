@@ -10,6 +10,7 @@ use splitledger_core::{Ledger, Storage};
 use time::Date;
 use uuid::Uuid;
 
+use super::models::PageLimit;
 use super::models::{
     ActivityPage, BalancesBody, DebtsBody, ExportFormat, PlanBody, SummaryBody, SummaryKey,
 };
@@ -118,7 +119,7 @@ impl<S: Storage> ReportsApi<S> {
         /// The group's id.
         group_id: Path<Uuid>,
         /// Page size, 1 to 200 (default 50).
-        limit: Query<Option<u32>>,
+        limit: Query<Option<PageLimit>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<ActivityPage>> {
@@ -128,7 +129,7 @@ impl<S: Storage> ReportsApi<S> {
                 auth.user_id(),
                 GroupId(group_id.0),
                 PageRequest {
-                    limit: limit.0,
+                    limit: limit.0.map(|l| l.0),
                     cursor: cursor.0,
                 },
             )

@@ -12,14 +12,27 @@ async fn unknown_routes_and_methods_are_problems() {
         .send()
         .await
         .problem(404, "not_found");
-    app.delete("/health")
+    let r = app.delete("/health").send().await;
+    assert_eq!(r.header("allow"), Some("GET"));
+    r.problem(405, "method_not_allowed");
+    let r = app
+        .req(poem::http::Method::PUT, "/api/v1/auth/signup")
         .send()
-        .await
-        .problem(405, "method_not_allowed");
-    app.req(poem::http::Method::PUT, "/api/v1/auth/signup")
+        .await;
+    assert_eq!(r.header("allow"), Some("POST"));
+    r.problem(405, "method_not_allowed");
+    // A templated path: the methods of that route, whatever the ids.
+    let r = app
+        .req(
+            poem::http::Method::PUT,
+            &format!("/api/v1/groups/{}", uuid::Uuid::new_v4()),
+        )
         .send()
-        .await
-        .problem(405, "method_not_allowed");
+        .await;
+    let mut allow: Vec<&str> = r.header("allow").unwrap_or("").split(", ").collect();
+    allow.sort_unstable();
+    assert_eq!(allow, ["DELETE", "GET", "PATCH"]);
+    r.problem(405, "method_not_allowed");
 }
 
 #[tokio::test]

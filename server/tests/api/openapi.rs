@@ -60,3 +60,44 @@ async fn the_spec_is_served_with_every_path_and_the_security_schemes() {
     assert_eq!(docs.status, 200);
     assert!(docs.text.contains("swagger"), "the docs page is Swagger UI");
 }
+
+/// The document describes what the server does: fields answered as `null` are nullable,
+/// and the limits the server enforces are stated (the contract fuzzer relies on both).
+#[tokio::test]
+async fn the_spec_states_nulls_and_limits() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&splitledger_server::openapi_json()).unwrap_or_else(|e| panic!("{e}"));
+    let schemas = &spec["components"]["schemas"];
+    for (schema, field) in [
+        ("GroupBody", "description"),
+        ("ExpensePage", "next_cursor"),
+        ("ExpenseBody", "category"),
+        ("ExpenseBody", "notes"),
+        ("ExpenseBody", "payment_method"),
+        ("SummaryLineBody", "key"),
+        ("UserBody", "default_currency"),
+        ("ProfilePatchBody", "default_currency"),
+    ] {
+        let property = &schemas[schema]["properties"][field];
+        assert_eq!(property["nullable"], true, "{schema}.{field}: {property}");
+    }
+    let amount = &schemas["NewExpenseBody"]["properties"]["amount"];
+    assert_eq!(amount["pattern"], "^[0-9]+(\\.[0-9]+)?$", "no minus sign");
+    let currency = &schemas["NewExpenseBody"]["properties"]["currency"];
+    assert_eq!(currency["pattern"], "^[A-Za-z]{3}$");
+    let hours = &schemas["NewInviteBody"]["properties"]["expires_in_hours"];
+    assert_eq!(
+        (&hours["minimum"], &hours["maximum"]),
+        (&1.0.into(), &720.0.into())
+    );
+    let params = spec["paths"]["/groups/{group_id}/expenses"]["get"]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let limit = params.iter().find(|p| p["name"] == "limit").cloned();
+    let limit = limit.unwrap_or_default();
+    assert_eq!(
+        (&limit["schema"]["minimum"], &limit["schema"]["maximum"]),
+        (&1.0.into(), &200.0.into())
+    );
+}
