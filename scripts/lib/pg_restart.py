@@ -76,23 +76,26 @@ def as_postgres() -> list[str]:
 class Cluster:
     """The private PostgreSQL cluster."""
 
-    def __init__(self, pg_bin: str, work: str, port: int):
+    def __init__(self, pg_bin: str, work: str, pg_dir: str, port: int):
         self.pg_bin = pg_bin
         self.work = work
-        self.data = os.path.join(work, "data")
+        self.pg_dir = pg_dir  # owned by postgres: the data folder, the socket and the log
+        self.data = os.path.join(pg_dir, "data")
         self.port = port
-        self.log = os.path.join(work, "postgres.log")
+        self.log = os.path.join(pg_dir, "postgres.log")
 
     def _run(self, args: list[str], what: str, timeout: float = 120) -> None:
         with open(os.path.join(self.work, "pg_ctl.out"), "ab") as out:
             r = subprocess.run(as_postgres() + args, stdout=out, stderr=subprocess.STDOUT,
                                stdin=subprocess.DEVNULL, timeout=timeout, start_new_session=True)
         if r.returncode != 0:
-            raise Failure(f"{what} exited with {r.returncode}:\n{self.tail('pg_ctl.out')}{self.tail('postgres.log')}")
+            raise Failure(f"{what} exited with {r.returncode}:\n{self.tail(os.path.join(self.work, 'pg_ctl.out'))}"
+                          f"{self.tail(self.log)}")
 
-    def tail(self, name: str, lines: int = 15) -> str:
+    @staticmethod
+    def tail(path: str, lines: int = 15) -> str:
         try:
-            with open(os.path.join(self.work, name), encoding="utf-8", errors="replace") as f:
+            with open(path, encoding="utf-8", errors="replace") as f:
                 return "".join(f.readlines()[-lines:])
         except OSError:
             return ""
@@ -102,7 +105,7 @@ class Cluster:
                    "-E", "UTF8", "--no-sync"], "initdb")
 
     def start(self) -> None:
-        opts = f"-p {self.port} -k {self.work} -c listen_addresses=127.0.0.1"
+        opts = f"-p {self.port} -k {self.pg_dir} -c listen_addresses=127.0.0.1"
         self._run([os.path.join(self.pg_bin, "pg_ctl"), "-D", self.data, "-l", self.log, "-o", opts,
                    "-w", "-t", "60", "start"], "pg_ctl start")
 
@@ -111,7 +114,8 @@ class Cluster:
                   f"pg_ctl stop -m {mode}")
 
     def running(self) -> bool:
-        return os.path.exists(os.path.join(self.data, "postmaster.pid"))
+        pid_file = os.path.join(self.data, "postmaster.pid")
+        return subprocess.run(as_postgres() + ["test", "-f", pid_file], stdin=subprocess.DEVNULL).returncode == 0
 
 
 class Observed:
@@ -148,13 +152,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--server", required=True, help="the splitledger-server binary")
     ap.add_argument("--pg-bin", required=True, help="PostgreSQL's bin folder (initdb, pg_ctl)")
-    ap.add_argument("--work", required=True, help="a temporary folder owned by postgres")
+    ap.add_argument("--work", required=True, help="a temporary folder for logs")
+    ap.add_argument("--pg-dir", required=True, help="an empty folder owned by postgres for the cluster")
     args = ap.parse_args()
     exit_on_signals()
     t_begin = time.monotonic()
     procs = Processes(args.work)
     pg_port, api_port = free_ports(2)
-    cluster = Cluster(args.pg_bin, args.work, pg_port)
+    cluster = Cluster(args.pg_bin, args.work, args.pg_dir, pg_port)
     try:
         run(args, procs, cluster, api_port, t_begin)
         return 0
@@ -312,8 +317,10 @@ def run(args, procs: Processes, cluster: Cluster, api_port: int, t_begin: float)
               if r["ended"] > t_stop and r["started"] < t_recovered and id(r) not in during_ids]
     bad_500 = [r for r in records if r["status"] is not None and r["status"] >= 500 and r["status"] != 503]
     dropped = [r for r in records if r["error"]]
-    check(not bad_500, f"{len(bad_500)} answers were 5xx other than 503, first: {describe(bad_500[0])}")
-    check(not dropped, f"{len(dropped)} requests got no answer, first: {describe(dropped[0])}")
+    if bad_500:
+        raise Failure(f"{len(bad_500)} answers were 5xx other than 503, first: {describe(bad_500[0])}")
+    if dropped:
+        raise Failure(f"{len(dropped)} requests got no answer, first: {describe(dropped[0])}")
     check(len(during) >= 10, f"only {len(during)} requests fell inside the outage")
 
     def is_unavailable(r):
@@ -325,7 +332,8 @@ def run(args, procs: Processes, cluster: Cluster, api_port: int, t_begin: float)
           f"problem+json with Retry-After, first: {describe(not_503[0]) if not_503 else ''}")
     odd_around = [r for r in around if r["status"] not in (200, 201) and not is_unavailable(r)]
     check(not odd_around, f"around the stop/start: {describe(odd_around[0]) if odd_around else ''}")
-    slowest = max(r["ended"] - r["started"] for r in during)
+    latencies = sorted(r["ended"] - r["started"] for r in during)
+    slowest = latencies[-1]
     check(slowest < HANG_SECONDS, f"an answer during the outage took {slowest:.2f} s")
     by_what = Counter(r["what"] for r in during)
     retry_after_values = Counter(r["retry_after"] for r in during)
@@ -347,7 +355,8 @@ def run(args, procs: Processes, cluster: Cluster, api_port: int, t_begin: float)
     log(f"  requests during the outage:      {len(during)} "
         f"({', '.join(f'{k}: {v}' for k, v in sorted(by_what.items()))})")
     log(f"  all 503 unavailable + Retry-After: yes (Retry-After {dict(retry_after_values)}); "
-        f"slowest answer {slowest:.2f} s; around stop/start: {len(around)} requests, "
+        f"answer times {latencies[0]:.2f}/{latencies[len(latencies) // 2]:.2f}/{slowest:.2f} s "
+        f"(min/median/max); around stop/start: {len(around)} requests, "
         f"{sum(1 for r in around if r['status'] in (200, 201))} succeeded, "
         f"{sum(1 for r in around if r['status'] == 503)} were 503")
     log(f"  time to recover:                 {t_recovered - t_started:.2f} s after pg_ctl start returned, "

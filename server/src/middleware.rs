@@ -6,8 +6,13 @@ use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use tracing::Instrument;
 
-use crate::problem::{ApiError, problem_from_error};
+use crate::problem::{ApiError, Problem, problem_from_error};
 use crate::security::SessionMemo;
+
+/// The longest request target served (path and query): 8 KiB, as common servers allow. A
+/// longer one is 414 problem+json here, well below hyper's own limit (64 KiB), where hyper
+/// answers a bare 414 before any of our code runs.
+pub const MAX_URI_LEN: usize = 8 * 1024;
 
 /// The request id header.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -55,9 +60,19 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
         );
         async move {
             let started = Instant::now();
-            let mut response = match self.0.call(req).await {
-                Ok(r) => r.into_response(),
-                Err(e) => problem_from_error(e),
+            let too_long = req.uri().to_string().len() > MAX_URI_LEN;
+            let mut response = if too_long {
+                Problem::new(
+                    StatusCode::URI_TOO_LONG,
+                    "uri_too_long",
+                    format!("the request target is longer than {MAX_URI_LEN} bytes"),
+                )
+                .into_http()
+            } else {
+                match self.0.call(req).await {
+                    Ok(r) => r.into_response(),
+                    Err(e) => problem_from_error(e),
+                }
             };
             if let Ok(value) = HeaderValue::from_str(&id) {
                 response.headers_mut().insert(REQUEST_ID, value);

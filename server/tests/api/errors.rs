@@ -398,3 +398,14 @@ async fn loose_input_is_decided() {
         .problem(422, "validation_failed");
     assert_eq!(p["errors"][0]["code"], "date_out_of_range");
 }
+
+/// A request target past 8 KiB is a 414 problem, over a real socket (hyper's own limit, with
+/// its bare answer, lies far beyond).
+#[tokio::test]
+async fn a_very_long_uri_is_a_414_problem() {
+    let app = TestApp::spawn(splitledger_core::MemoryStorage::new()).await;
+    let long = format!("/api/v1/groups?q={}", "a".repeat(9000));
+    app.get(&long).send().await.problem(414, "uri_too_long");
+    let fine = format!("/api/v1/groups?q={}", "a".repeat(7000));
+    app.get(&fine).send().await.problem(401, "unauthenticated");
+}
