@@ -114,9 +114,28 @@ def expect(reply: Reply, status: int, what: str):
 
 
 def free_ports(n: int) -> list[int]:
-    """n distinct ports free on 127.0.0.1 right now."""
+    """n distinct ports free on 127.0.0.1 right now, below the ephemeral range when possible, so
+    that no outgoing connection takes one while a process restarts on it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    candidates = list(range(max(1024, low - 12000), low)) if low > 2048 else []
+    random.shuffle(candidates)
     socks, ports = [], []
     try:
+        for port in candidates[:500]:
+            if len(ports) == n:
+                break
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
+            socks.append(s)
+            ports.append(port)
         while len(ports) < n:
             s = socket.socket()
             s.bind(("127.0.0.1", 0))
@@ -207,6 +226,9 @@ def wait_ready(procs: Processes, name: str, base: str, attempts: int = 300, paus
 def exit_on_signals() -> None:
     """SIGTERM/SIGINT/SIGHUP raise SystemExit so that `finally` blocks clean up."""
     def handler(signum, _frame):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # one interruption is enough: let cleanup run
+        log(f"interrupted by signal {signum}; cleaning up")
         raise SystemExit(128 + signum)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, handler)

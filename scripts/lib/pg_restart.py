@@ -34,6 +34,7 @@ import threading
 import time
 from collections import Counter
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cluster import (  # noqa: E402  (shared helpers)
     CONNECTION_ERRORS,
