@@ -118,6 +118,8 @@ statements! {
         " WHERE m.user_id = $1 AND ($2 IS NULL OR m.group_id < $2) \
           AND ($3 IS NULL OR g.name_lower LIKE $3 ESCAPE '\\') \
         ORDER BY m.group_id DESC LIMIT $4");
+    CO_MEMBER = "SELECT m.group_id FROM members m \
+        JOIN members o ON o.group_id = m.group_id AND o.user_id = $2 WHERE m.user_id = $1 LIMIT 1";
     UPDATE_GROUP = "UPDATE groups SET name = $2, name_lower = $3, description = $4, \
         currency = $5, created_by = $6, created_at = $7, updated_at = $8 WHERE id = $1";
     DELETE_GROUP = "DELETE FROM groups WHERE id = $1";

@@ -22,6 +22,8 @@ const CROSS_GROUP: &[&str] = &[
     "LIST_GROUPS",
     // A user's totals across all their groups.
     "USER_TOTALS",
+    // Whether two people share a group: every membership of one user, joined on the other's.
+    "CO_MEMBER",
     // An invite is looked up by its code before anyone knows its group.
     "INVITE",
     // The id registry is global on purpose: an entry id is unique across groups.

@@ -611,3 +611,34 @@ pub async fn members_and_invites<S: Storage>(storage: S) {
     );
     f.check_totals(&ann, g).await;
 }
+
+/// Another user's profile is visible to whoever shares a group with them (and to themselves),
+/// and "not found" to everyone else, whether the id exists or not; leaving ends it.
+pub async fn co_members<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let cid = f.user("cid").await;
+    let l = &f.ledger;
+    assert_code(l.user(ann.id, bob.id).await, "not_found");
+    let g = f.group(&ann, &[&bob]).await;
+    assert_eq!(
+        l.user(ann.id, bob.id).await.unwrap().display_name,
+        bob.display_name
+    );
+    assert_eq!(l.user(bob.id, ann.id).await.unwrap().id, ann.id);
+    assert_eq!(l.user(cid.id, cid.id).await.unwrap().id, cid.id);
+    assert_code(l.user(cid.id, ann.id).await, "not_found");
+    assert_code(l.user(ann.id, cid.id).await, "not_found");
+    assert_code(l.user(ann.id, UserId::random()).await, "not_found");
+    // Sharing a second group changes nothing; leaving the only shared one ends it.
+    let other = f.group(&cid, &[&bob]).await;
+    assert_eq!(l.user(cid.id, bob.id).await.unwrap().id, bob.id);
+    l.remove_member(bob.id, other, bob.id).await.unwrap();
+    assert_code(l.user(cid.id, bob.id).await, "not_found");
+    assert_eq!(
+        l.user(ann.id, bob.id).await.unwrap().id,
+        bob.id,
+        "still in {g}"
+    );
+}

@@ -34,7 +34,7 @@ pub use concurrency::{concurrent_edit_delete, concurrent_stale_edits, concurrent
 pub use entries::{
     client_chosen_ids, expenses, idempotency, refused_delete, settlements, stale_edit,
 };
-pub use groups::{groups, members_and_invites, permissions};
+pub use groups::{co_members, groups, members_and_invites, permissions};
 pub use reports::{
     activity_summary_export, balances_and_plan, pagination, running_totals, total_bound,
 };
@@ -409,7 +409,7 @@ macro_rules! conformance_tests {
             // accounts
             accounts, profile_and_password, login_throttling, login_burst,
             // groups
-            groups, permissions, members_and_invites,
+            groups, permissions, members_and_invites, co_members,
             // entries
             expenses, idempotency, settlements, client_chosen_ids, refused_delete, stale_edit,
             // reports

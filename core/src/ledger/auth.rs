@@ -344,6 +344,19 @@ impl<S: Storage> Ledger<S> {
             .ok_or(Error::NotFound("user"))
     }
 
+    /// Another user as the caller may see them: anyone who shares a group with the caller
+    /// (or the caller); everyone else is "not found", so ids reveal nothing.
+    #[tracing::instrument(skip_all, fields(%actor, %user))]
+    pub async fn user(&self, actor: UserId, user: UserId) -> Result<User> {
+        if !self.storage.share_a_group(actor, user).await? {
+            return Err(Error::NotFound("user"));
+        }
+        self.storage
+            .user_by_id(user)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
     /// Changes profile fields.
     #[tracing::instrument(skip_all, fields(%actor))]
     pub async fn update_profile(&self, actor: UserId, request: UpdateProfile) -> Result<User> {

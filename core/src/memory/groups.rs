@@ -43,6 +43,15 @@ impl GroupStore for MemoryStorage {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn share_a_group(&self, a: UserId, b: UserId) -> StorageResult<bool> {
+        let s = self.lock();
+        Ok(a == b
+            || s.groups
+                .values()
+                .any(|g| g.members.contains_key(&a) && g.members.contains_key(&b)))
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn list_groups(
         &self,
         user: UserId,

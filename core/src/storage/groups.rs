@@ -32,6 +32,8 @@ pub trait GroupStore: Send + Sync + 'static {
         group: GroupId,
         user: UserId,
     ) -> StorageResult<Option<(Group, Role)>>;
+    /// Whether two users are members of one group (or are one user).
+    async fn share_a_group(&self, a: UserId, b: UserId) -> StorageResult<bool>;
     /// A page of the user's groups with their role.
     async fn list_groups(
         &self,

@@ -1,14 +1,17 @@
 //! Accounts and sessions (`/auth`), and the caller's own profile (`/users/me`).
 
 use poem::http::StatusCode;
+use poem_openapi::param::Path;
 use poem_openapi::payload::{Form, Json};
 use poem_openapi::{ApiResponse, OpenApi};
+use splitledger_core::domain::UserId;
 use splitledger_core::ledger::{ChangePassword, SignUp, UpdateProfile};
 use splitledger_core::{Ledger, Storage};
+use uuid::Uuid;
 
 use super::models::{
-    LoginBody, MyBalancesBody, PasswordBody, ProfilePatchBody, SessionBody, SignUpBody, TokenBody,
-    TokenForm, UserBody, maybe,
+    LoginBody, MyBalancesBody, PasswordBody, PersonBody, ProfilePatchBody, SessionBody, SignUpBody,
+    TokenBody, TokenForm, UserBody, maybe,
 };
 use super::{ApiResult, ApiTags, CookiePolicy, NoContent};
 use crate::problem::ApiError;
@@ -191,5 +194,30 @@ impl<S: Storage> UsersApi<S> {
     #[oai(path = "/balances", method = "get")]
     async fn balances(&self, auth: Auth) -> ApiResult<Json<MyBalancesBody>> {
         Ok(Json(self.ledger.my_balances(auth.user_id()).await?.into()))
+    }
+}
+
+/// `/users/{user_id}`: other people, as far as the caller shares a group with them.
+#[derive(Debug)]
+pub struct PeopleApi<S> {
+    pub(crate) ledger: Ledger<S>,
+}
+
+#[OpenApi(prefix_path = "/users", tag = "ApiTags::Users")]
+impl<S: Storage> PeopleApi<S> {
+    /// Someone's public profile: for anyone who shares a group with the caller (and the
+    /// caller); 404 for everyone else.
+    #[oai(path = "/:user_id", method = "get")]
+    async fn person(
+        &self,
+        auth: Auth,
+        /// The user's id.
+        user_id: Path<Uuid>,
+    ) -> ApiResult<Json<PersonBody>> {
+        let user = self.ledger.user(auth.user_id(), UserId(user_id.0)).await?;
+        Ok(Json(PersonBody {
+            id: user.id.0,
+            display_name: user.display_name,
+        }))
     }
 }

@@ -20,7 +20,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub enum ApiTags {
     /// Sign up, sign in, sign out.
     Auth,
-    /// The caller's profile, password and balances.
+    /// The caller's profile, password and balances; other people's names.
     Users,
     /// Groups.
     Groups,
@@ -84,6 +84,7 @@ impl CookiePolicy {
 pub type Apis<S> = (
     auth::AuthApi<S>,
     auth::UsersApi<S>,
+    auth::PeopleApi<S>,
     groups::GroupsApi<S>,
     groups::MembersApi<S>,
     groups::InvitesApi<S>,
@@ -105,6 +106,9 @@ pub fn service<S: Storage>(
             cookies,
         },
         auth::UsersApi {
+            ledger: ledger.clone(),
+        },
+        auth::PeopleApi {
             ledger: ledger.clone(),
         },
         groups::GroupsApi {

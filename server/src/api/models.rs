@@ -319,6 +319,15 @@ pub struct TokenForm {
     pub client_secret: Option<String>,
 }
 
+/// Another person as co-members see them.
+#[derive(Debug, Clone, Object)]
+pub struct PersonBody {
+    /// Id.
+    pub id: Uuid,
+    /// Name shown to others.
+    pub display_name: String,
+}
+
 /// Profile changes; absent fields stay as they are.
 #[derive(Debug, Clone, Object)]
 pub struct ProfilePatchBody {

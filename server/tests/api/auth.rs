@@ -344,3 +344,40 @@ async fn a_login_burst_gets_five_guesses_on_sqlite() {
     login_burst(TestApp::spawn(store).await).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `GET /users/{id}`: `{id, display_name}` for co-members (never the email), 404 for
+/// everyone else; `/users/me` still answers the caller's own profile.
+#[tokio::test]
+async fn people_see_co_members_only() {
+    let app = TestApp::memory();
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let cid = app.user("cid@example.com", "Cid").await;
+    let g = app.group(&ann, "Trip").await;
+    app.add(&ann, &g, &bob, "member").await;
+    let seen = app
+        .get(&format!("/api/v1/users/{}", bob.id))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(seen, json!({"id": bob.id, "display_name": "Bob"}));
+    for (who, whom) in [(&cid, &ann), (&ann, &cid)] {
+        app.get(&format!("/api/v1/users/{}", whom.id))
+            .token(&who.token)
+            .send()
+            .await
+            .problem(404, "not_found");
+    }
+    app.get(&format!("/api/v1/users/{}", bob.id))
+        .send()
+        .await
+        .problem(401, "unauthenticated");
+    let me = app
+        .get("/api/v1/users/me")
+        .token(&cid.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(me["email"], "cid@example.com");
+}

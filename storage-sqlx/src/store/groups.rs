@@ -76,6 +76,16 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         one::<D, _>(&mut *self.conn().await?, sql::MEMBERSHIP, (group, user)).await
     }
 
+    #[tracing::instrument(skip_all, fields(a = %a, b = %b))]
+    async fn share_a_group(&self, a: UserId, b: UserId) -> StorageResult<bool> {
+        if a == b {
+            return Ok(true);
+        }
+        let c = &mut *self.conn().await?;
+        let shared: Option<Uuid> = one::<D, _>(c, sql::CO_MEMBER, (a, b)).await?;
+        Ok(shared.is_some())
+    }
+
     #[tracing::instrument(skip_all, fields(user = %user, limit = query.limit))]
     async fn list_groups(
         &self,
