@@ -2,16 +2,23 @@
 
 `python fuzz_hooks.py seed BASE_URL OUT.json` signs up the fuzzing accounts and creates the
 groups, members, expenses, repayments and invite that the run's path parameters point at
-(scripts/test-fuzz writes their ids into schemathesis.toml). Loaded by schemathesis through
-SCHEMATHESIS_HOOKS (with FUZZ_SEED naming that JSON file), the hooks below:
+(scripts/test-fuzz writes their ids into the run's schemathesis.toml).
+
+`python fuzz_hooks.py summary NDJSON...` prints one line per distinct failure of a run's
+NDJSON report (check, operation, methods sent, status, Problem codes, count, one request).
+
+Loaded by schemathesis through SCHEMATHESIS_HOOKS (with FUZZ_SEED_FILE naming the seed's JSON
+file), the hooks below:
 
 - give `POST /auth/logout` a fresh session of a throwaway account for every call, so that
   the fuzzed logouts never revoke the token every other operation uses;
 - give `POST /users/me/password` the session of an account of its own, so that a password
   change (which may revoke that account's sessions) never touches the main account;
 - drop exactly the `positive_data_acceptance` failures that are false positives by design
-  (see ACCEPTED_REFUSALS): a schema-valid request that the server refuses for a business
-  rule JSON Schema cannot express, recognised by the stable codes of its Problem body.
+  (ACCEPTED_REFUSALS below): a schema-valid request that the server refuses for a rule that
+  depends on stored state or relates several fields, which JSON Schema cannot express. The
+  refusal is recognised by status and by the stable codes of its Problem body; a refusal
+  that also names any other code is kept, and so is every other check's failure.
 """
 
 from __future__ import annotations
@@ -97,6 +104,59 @@ def seed(base: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
+# positive_data_acceptance (ST202) refusals that are not bugs. Each operation lists the
+# (status, code) pairs it may answer to a schema-valid request because of a rule no JSON Schema
+# can state: for 422 `validation_failed` the codes are those of `errors[]` (every one of them
+# must be listed), for other statuses the Problem's own `code`.
+_LIST = {(422, "invalid_cursor")}  # `cursor` must be a `next_cursor` this list handed out
+_ENTRY = {
+    (422, "not_a_member"),  # user ids must be members of the group (stored state)
+    (422, "duplicate_member"),  # one entry per member: uniqueness by `user_id`, not whole item
+    (422, "sum_mismatch"),  # payers / exact shares must add up to `amount`
+    (422, "percent_sum"),  # percentages must add up to exactly 100
+    (422, "weights_zero"),  # weights must not all be zero
+    # the currency's minor unit (JPY 0, EUR 2, KWD 3): `currency` or, when absent, the group's
+    (422, "amount_too_precise"),
+}
+ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str]]] = {
+    ("GET", "/groups"): _LIST,
+    ("GET", "/groups/{group_id}/activity"): _LIST,
+    ("GET", "/groups/{group_id}/settlements"): _LIST,
+    # `from` must not be after `to`: a relation between two parameters
+    ("GET", "/groups/{group_id}/expenses"): _LIST | {(422, "invalid_range")},
+    ("GET", "/groups/{group_id}/summary"): {(422, "invalid_range")},
+    ("POST", "/groups/{group_id}/expenses"): _ENTRY,
+    # `version` must be the expense's current one (optimistic concurrency): 412
+    ("PATCH", "/groups/{group_id}/expenses/{expense_id}"): _ENTRY | {(412, "stale_version")},
+    # `from_user` != `to_user`, both members; the amount within the currency's minor unit
+    ("POST", "/groups/{group_id}/settlements"): {
+        (422, "not_a_member"),
+        (422, "same_user"),
+        (422, "amount_too_precise"),
+    },
+    # `current_password` must be the account's password (stored state)
+    ("POST", "/users/me/password"): {(422, "wrong_password")},
+}
+
+
+def is_accepted_refusal(code: str, method: str, path: str, status: int, content: bytes | None) -> bool:
+    """Whether a failure is an ST202 refusal that ACCEPTED_REFUSALS lists for its operation."""
+    accepted = ACCEPTED_REFUSALS.get((method.upper(), path))
+    if code != "ST202" or not accepted:
+        return False
+    try:
+        problem = json.loads(content or b"")
+    except ValueError:
+        return False
+    if not isinstance(problem, dict):
+        return False
+    if status == 422 and problem.get("code") == "validation_failed":
+        codes = {e.get("code") for e in problem.get("errors") or [] if isinstance(e, dict)}
+        return bool(codes) and all((422, c) in accepted for c in codes)
+    return (status, problem.get("code")) in accepted
+
+
+# ---------------------------------------------------------------------------------------------
 # Hooks (imported by schemathesis only).
 
 _SEED: dict[str, Any] = {}
@@ -104,7 +164,7 @@ _SEED: dict[str, Any] = {}
 
 def _seed() -> dict[str, Any]:
     if not _SEED:
-        with open(os.environ["FUZZ_SEED"]) as fd:
+        with open(os.environ["FUZZ_SEED_FILE"]) as fd:
             _SEED.update(json.load(fd))
     return _SEED
 
@@ -112,7 +172,6 @@ def _seed() -> dict[str, Any]:
 if __name__ != "__main__":
     import requests
     import schemathesis
-    from schemathesis.core.failures import Failure
 
     @schemathesis.hook
     def before_call(context, case, kwargs):
@@ -135,9 +194,68 @@ if __name__ != "__main__":
             headers["Authorization"] = f"Bearer {seed['users']['password']['token']}"
 
 
+    @schemathesis.hook
+    def filter_failure(context, failure, case, response):
+        """False keeps a failure out of the run: only the refusals in ACCEPTED_REFUSALS."""
+        return not is_accepted_refusal(failure.code, case.method, case.operation.path, response.status_code, response.content)
+
+
+def summary(paths: list[str]) -> int:
+    """Prints one line per distinct failure in schemathesis NDJSON reports; returns how many."""
+    import base64
+    from collections import Counter
+
+    def text(payload: Any) -> str:
+        if isinstance(payload, dict) and "$base64" in payload:
+            return base64.b64decode(payload["$base64"]).decode(errors="replace")
+        return ""
+
+    counts: Counter[tuple] = Counter()
+    first: dict[tuple, str] = {}
+    methods: dict[tuple, set[str]] = {}
+    for path in paths:
+        with open(path) as fd:
+            for line in fd:
+                event = json.loads(line).get("ScenarioFinished")
+                if not event:
+                    continue
+                recorder = event["recorder"]
+                for case_id, checks in recorder.get("checks", {}).items():
+                    for check in checks:
+                        if check.get("status") != "failure":
+                            continue
+                        interaction = recorder.get("interactions", {}).get(case_id) or {}
+                        request, response = interaction.get("request") or {}, interaction.get("response") or {}
+                        try:
+                            problem = json.loads(text(response.get("content")))
+                            codes = problem.get("code", "") if isinstance(problem, dict) else ""
+                            errors = sorted({e["code"] for e in problem.get("errors") or []}) if isinstance(problem, dict) else []
+                            if errors:
+                                codes += "[" + ",".join(errors) + "]"
+                        except ValueError:
+                            codes = "-"
+                        label = check["failure_info"]["failure"].get("operation") or recorder["label"]
+                        key = (check["name"], label, response.get("status_code"), codes)
+                        counts[key] += 1
+                        methods.setdefault(key, set()).add(request.get("method", "?"))
+                        if key not in first:
+                            body = text(request.get("body"))
+                            first[key] = request.get("uri", "") + (f" {body[:160]}" if body else "")
+    for key, n in counts.items():
+        name, label, status, codes = key
+        sent = ",".join(sorted(methods[key]))
+        print(f"{name}: {label} (sent {sent}) -> {status} {codes} (x{n})\n    {first[key]}")
+    if not counts:
+        print("none")
+    return len(counts)
+
+
 def main(argv: list[str]) -> None:
+    if len(argv) >= 2 and argv[1] == "summary":
+        summary(argv[2:])
+        return
     if len(argv) != 4 or argv[1] != "seed":
-        raise SystemExit(f"usage: {argv[0]} seed BASE_URL OUT.json")
+        raise SystemExit(f"usage: {argv[0]} seed BASE_URL OUT.json | summary NDJSON...")
     with open(argv[3], "w") as fd:
         json.dump(seed(argv[2].rstrip("/")), fd, indent=2)
 
