@@ -75,6 +75,35 @@ impl ToJSON for Decimal {
     }
 }
 
+/// Text fields of request bodies are JSON strings only: poem-openapi would read a JSON number
+/// or boolean as its text (`{"name": true}` naming a group "true"), which the document does
+/// not allow and no client means.
+pub(crate) fn strict_text(value: Option<Value>) -> ParseResult<String> {
+    match value {
+        Some(Value::String(text)) => Ok(text),
+        other => Err(ParseError::expected_type(other.unwrap_or_default())),
+    }
+}
+
+/// [`strict_text`] for an optional field (absent or `null`: none).
+pub(crate) fn strict_opt_text(value: Option<Value>) -> ParseResult<Option<String>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        other => strict_text(other).map(Some).map_err(ParseError::propagate),
+    }
+}
+
+/// [`strict_text`] for a patch field (absent: unchanged; `null`: cleared).
+pub(crate) fn strict_maybe_text(value: Option<Value>) -> ParseResult<MaybeUndefined<String>> {
+    match value {
+        None => Ok(MaybeUndefined::Undefined),
+        Some(Value::Null) => Ok(MaybeUndefined::Null),
+        other => strict_text(other)
+            .map(MaybeUndefined::Value)
+            .map_err(ParseError::propagate),
+    }
+}
+
 /// An ISO 4217 code as sent (three letters, either case: `"eur"` is EUR). The schema states
 /// the shape; the Ledger checks the code against ISO 4217 and answers 422
 /// `unknown_currency`, the same for a malformed one, rather than the parser's 400.
@@ -256,11 +285,13 @@ impl From<User> for UserBody {
 #[derive(Debug, Clone, Object)]
 pub struct SignUpBody {
     /// Email address (unique, compared case-insensitively).
+    #[oai(deserialize_with = "strict_text")]
     pub email: String,
     /// 8 to 128 characters.
-    #[oai(write_only)]
+    #[oai(write_only, deserialize_with = "strict_text")]
     pub password: String,
     /// Name shown to others (1 to 100 characters).
+    #[oai(deserialize_with = "strict_text")]
     pub display_name: String,
 }
 
@@ -268,9 +299,10 @@ pub struct SignUpBody {
 #[derive(Debug, Clone, Object)]
 pub struct LoginBody {
     /// Email address.
+    #[oai(deserialize_with = "strict_text")]
     pub email: String,
     /// Password.
-    #[oai(write_only)]
+    #[oai(write_only, deserialize_with = "strict_text")]
     pub password: String,
 }
 
@@ -332,10 +364,10 @@ pub struct PersonBody {
 #[derive(Debug, Clone, Object)]
 pub struct ProfilePatchBody {
     /// New display name.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_opt_text")]
     pub display_name: Option<String>,
     /// New email.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_opt_text")]
     pub email: Option<String>,
     /// New default currency; `null` clears it.
     #[oai(nullable)]
@@ -346,10 +378,10 @@ pub struct ProfilePatchBody {
 #[derive(Debug, Clone, Object)]
 pub struct PasswordBody {
     /// The password in use.
-    #[oai(write_only)]
+    #[oai(write_only, deserialize_with = "strict_text")]
     pub current_password: String,
     /// The new password (8 to 128 characters).
-    #[oai(write_only)]
+    #[oai(write_only, deserialize_with = "strict_text")]
     pub new_password: String,
 }
 
@@ -419,9 +451,10 @@ impl From<MyBalances> for MyBalancesBody {
 #[derive(Debug, Clone, Object)]
 pub struct NewGroupBody {
     /// 1 to 100 characters.
+    #[oai(deserialize_with = "strict_text")]
     pub name: String,
     /// Up to 1000 characters.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_opt_text")]
     pub description: Option<String>,
     /// ISO 4217 code; expenses default to it.
     pub currency: CurrencyCode,
@@ -431,10 +464,10 @@ pub struct NewGroupBody {
 #[derive(Debug, Clone, Object)]
 pub struct GroupPatchBody {
     /// New name.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_opt_text")]
     pub name: Option<String>,
     /// New description; `null` clears it.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_maybe_text")]
     pub description: MaybeUndefined<String>,
     /// New default currency (existing expenses keep theirs).
     #[oai(nullable)]
@@ -524,6 +557,7 @@ pub struct GroupPage {
 #[derive(Debug, Clone, Object)]
 pub struct AddMemberBody {
     /// The account's email.
+    #[oai(deserialize_with = "strict_text")]
     pub email: String,
     /// `member` (default) or `admin` (the owner only).
     #[oai(nullable)]
@@ -748,6 +782,7 @@ pub struct NewExpenseBody {
     #[oai(nullable)]
     pub id: Option<Uuid>,
     /// What it was (1 to 200 characters).
+    #[oai(deserialize_with = "strict_text")]
     pub description: String,
     /// A positive decimal string, e.g. `"12.34"` (never a JSON number).
     pub amount: Decimal,
@@ -763,16 +798,16 @@ pub struct NewExpenseBody {
     /// How it is split.
     pub split: SplitBody,
     /// Up to 50 characters.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_opt_text")]
     pub category: Option<String>,
     /// Up to 50 characters (cash, card, ...).
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_opt_text")]
     pub payment_method: Option<String>,
     /// `YYYY-MM-DD`; today (UTC) when absent.
     #[oai(nullable)]
     pub occurred_on: Option<Date>,
     /// Up to 2000 characters.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_opt_text")]
     pub notes: Option<String>,
     /// Any JSON object up to 16 KiB, for the embedding program.
     #[oai(nullable)]
@@ -785,7 +820,7 @@ pub struct ExpensePatchBody {
     /// The version read; if the expense has changed since, 412.
     pub version: i64,
     /// New description.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_opt_text")]
     pub description: Option<String>,
     /// New amount (decimal string).
     #[oai(nullable)]
@@ -803,16 +838,16 @@ pub struct ExpensePatchBody {
     #[oai(nullable)]
     pub split: Option<SplitBody>,
     /// New category; `null` clears it.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_maybe_text")]
     pub category: MaybeUndefined<String>,
     /// New payment method; `null` clears it.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_maybe_text")]
     pub payment_method: MaybeUndefined<String>,
     /// New date.
     #[oai(nullable)]
     pub occurred_on: Option<Date>,
     /// New notes; `null` clears them.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_maybe_text")]
     pub notes: MaybeUndefined<String>,
     /// New metadata; `null` clears it.
     #[oai(nullable)]
@@ -945,7 +980,7 @@ pub struct NewSettlementBody {
     #[oai(nullable)]
     pub occurred_on: Option<Date>,
     /// Up to 500 characters.
-    #[oai(nullable)]
+    #[oai(nullable, deserialize_with = "strict_opt_text")]
     pub note: Option<String>,
 }
 

@@ -409,3 +409,65 @@ async fn a_very_long_uri_is_a_414_problem() {
     let fine = format!("/api/v1/groups?q={}", "a".repeat(7000));
     app.get(&fine).send().await.problem(401, "unauthenticated");
 }
+
+/// Text fields take JSON strings only: a number or a boolean is a malformed body, not its
+/// text (found by the contract fuzzer: `{"name": true}` named a group "true").
+#[tokio::test]
+async fn numbers_and_booleans_are_not_text() {
+    let app = TestApp::memory();
+    let ann = app.user("ann@example.com", "Ann").await;
+    let g = app.group(&ann, "Trip").await;
+    for (method, path, body) in [
+        (
+            poem::http::Method::POST,
+            "/api/v1/groups".to_string(),
+            json!({"name": true, "currency": "EUR"}),
+        ),
+        (
+            poem::http::Method::POST,
+            "/api/v1/groups".to_string(),
+            json!({"name": "Trip", "description": 5, "currency": "EUR"}),
+        ),
+        (
+            poem::http::Method::PATCH,
+            format!("/api/v1/groups/{g}"),
+            json!({"description": false}),
+        ),
+        (
+            poem::http::Method::PATCH,
+            "/api/v1/users/me".to_string(),
+            json!({"display_name": false}),
+        ),
+        (
+            poem::http::Method::POST,
+            format!("/api/v1/groups/{g}/expenses"),
+            json!({"description": 12, "amount": "12.00", "paid_by": ann.id, "split": {"type": "equal"}}),
+        ),
+    ] {
+        app.req(method, &path)
+            .token(&ann.token)
+            .json(body.clone())
+            .send()
+            .await
+            .problem(400, "malformed_body");
+    }
+    let groups = app
+        .get("/api/v1/groups")
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        groups["items"].as_array().map(Vec::len),
+        Some(1),
+        "nothing written"
+    );
+    let patched = app
+        .patch(&format!("/api/v1/groups/{g}"))
+        .token(&ann.token)
+        .json(json!({"description": null}))
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(patched["description"], json!(null), "null still clears");
+}
