@@ -18,6 +18,9 @@ async fn the_committed_spec_is_current() {
 async fn the_spec_is_served_with_every_path_and_the_security_schemes() {
     let app = TestApp::memory();
     let spec = app.get("/openapi.json").send().await.expect(200);
+    let generated: serde_json::Value =
+        serde_json::from_str(&splitledger_server::openapi_json()).unwrap_or_default();
+    assert_eq!(spec, generated, "served as printed");
     let paths = spec["paths"].as_object().cloned().unwrap_or_default();
     for path in [
         "/auth/signup",
@@ -81,6 +84,12 @@ async fn the_spec_states_nulls_and_limits() {
         let property = &schemas[schema]["properties"][field];
         assert_eq!(property["nullable"], true, "{schema}.{field}: {property}");
     }
+    let on = &schemas["NewExpenseBody"]["properties"]["occurred_on"];
+    assert_eq!(
+        on["format"], "date",
+        "an OpenAPI format, not poem's naive-date: {on}"
+    );
+    assert!(!splitledger_server::openapi_json().contains("naive-date"));
     let amount = &schemas["NewExpenseBody"]["properties"]["amount"];
     assert_eq!(amount["pattern"], "^[0-9]+(\\.[0-9]+)?$", "no minus sign");
     let currency = &schemas["NewExpenseBody"]["properties"]["currency"];
