@@ -25,16 +25,31 @@ use uuid::Uuid;
 pub const NUMBER_NOT_ALLOWED: &str =
     "decimals are JSON strings such as \"12.34\", never JSON numbers";
 
+/// The parts of `Type` every scalar newtype below shares: required, its own raw value.
+macro_rules! scalar_type {
+    () => {
+        const IS_REQUIRED: bool = true;
+        type RawValueType = Self;
+        type RawElementValueType = Self;
+
+        fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+            Some(self)
+        }
+
+        fn raw_element_iter<'a>(
+            &'a self,
+        ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+            Box::new(self.as_raw_value().into_iter())
+        }
+    };
+}
+
 /// A decimal written as a JSON string (`"12.34"`). A JSON number is refused rather than read
 /// through a float; the Ledger checks the digits against the currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decimal(pub String);
 
 impl Type for Decimal {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
     fn name() -> Cow<'static, str> {
         "string_decimal".into()
     }
@@ -48,15 +63,7 @@ impl Type for Decimal {
         }))
     }
 
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+    scalar_type!();
 }
 
 impl ParseFromJSON for Decimal {
@@ -111,10 +118,6 @@ pub(crate) fn strict_maybe_text(value: Option<Value>) -> ParseResult<MaybeUndefi
 pub struct CurrencyCode(pub String);
 
 impl Type for CurrencyCode {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
     fn name() -> Cow<'static, str> {
         "string_currency".into()
     }
@@ -128,15 +131,7 @@ impl Type for CurrencyCode {
         }))
     }
 
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+    scalar_type!();
 }
 
 impl From<CurrencyCode> for String {
@@ -166,10 +161,6 @@ impl ToJSON for CurrencyCode {
 pub struct Bounded<const MIN: u32, const MAX: u32>(pub u32);
 
 impl<const MIN: u32, const MAX: u32> Type for Bounded<MIN, MAX> {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
     fn name() -> Cow<'static, str> {
         format!("integer_{MIN}_{MAX}").into()
     }
@@ -182,15 +173,7 @@ impl<const MIN: u32, const MAX: u32> Type for Bounded<MIN, MAX> {
         }))
     }
 
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
+    scalar_type!();
 }
 
 impl<const MIN: u32, const MAX: u32> ParseFromJSON for Bounded<MIN, MAX> {

@@ -211,13 +211,7 @@ async fn cors_answers_allowed_origins_only() {
 
 #[tokio::test]
 async fn a_database_outage_is_503_without_details() {
-    let dir = std::env::temp_dir().join(format!("splitledger-server-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let url = format!("sqlite://{}", dir.join("down.db").display());
-    let store = splitledger_storage_sqlx::SqliteStorage::connect(&url)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    store.migrate().await.unwrap_or_else(|e| panic!("{e}"));
+    let (store, dir) = crate::helpers::sqlite_store().await;
     let pool = store.pool().clone();
     let app = TestApp::in_process(store, &test_settings());
     let ann = app.user("ann@example.com", "Ann").await;
