@@ -6,7 +6,7 @@
 //! from the `*_PREFIX`/`*_SUFFIX` parts by [`crate::dialect::values`]. [`ALL`] lists them for
 //! the audit test that checks every group-scoped statement is bounded by `group_id`.
 
-/// The descriptive fields of an expense, in [`crate::rows::DetailsRow`]'s order: a new
+/// The descriptive fields of an expense, in `ExpenseDetails`'s order (`crate::rows`): a new
 /// field is one column here, one field there, one bind in `bind_details`.
 macro_rules! details_columns {
     () => {
@@ -39,8 +39,8 @@ macro_rules! settlement_columns {
 
 macro_rules! user_columns {
     () => {
-        "u.id, u.email, u.display_name, u.default_currency, u.password_hash, u.created_at, \
-         u.updated_at"
+        "u.id, u.email, u.display_name, u.default_currency, u.created_at, u.updated_at, \
+         u.password_hash"
     };
 }
 
