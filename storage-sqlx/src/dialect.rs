@@ -1,9 +1,9 @@
 //! The seam between the one SQL store and each database.
 //!
 //! Store code never names PostgreSQL or SQLite. It runs statements through `Stmt`, which
-//! binds and decodes through the [`Bind`] and [`Fetch`] and [`Get`] glue: generic blanket impls whose
-//! bounds are checked once, where a dialect names its database, instead of on every impl
-//! block of the store. What truly differs (locking clauses, binding a list of ids, the month
+//! binds, runs and decodes through the [`Bind`], [`Run`] and [`Get`] glue: blanket impls
+//! whose bounds are checked once, where a dialect names its database, instead of on every
+//! impl block of the store. What truly differs (locking clauses, binding a list of ids, the month
 //! key, how a write transaction begins, error codes) is a [`Dialect`] item; statements name
 //! those places with `{share}`, `{update}`, `{month}` and `{ids $N}`, filled in by
 //! `render`.
@@ -12,20 +12,24 @@ use std::future::Future;
 use std::marker::PhantomData;
 
 use sqlx::error::DatabaseError;
+use sqlx::migrate::{Migrate, Migrator};
 use sqlx::{
     AssertSqlSafe, ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row, SqlSafeStr,
     Type,
 };
 use uuid::Uuid;
 
-use splitledger_core::domain::{GroupId, Role, UserId};
+use serde_json::Value;
+use splitledger_core::balance::Totals;
+use splitledger_core::domain::{ActivityId, Email, ExpenseId, GroupId, Role, SettlementId, UserId};
 use splitledger_core::entry::EntryKind;
-use splitledger_core::money::Minor;
+use splitledger_core::money::{Minor, Money};
+use splitledger_core::split::SplitInput;
 use splitledger_core::storage::{StorageError, StorageResult};
 use splitledger_core::{Cause, Currency};
 use time::{Date, OffsetDateTime};
 
-use crate::rows::{Cols, FromCols};
+use crate::rows::{Cols, FromCols, json_text};
 use crate::types::{DbDate, DbTime, DbUuid};
 
 /// A statement of database `DB` with its arguments.
@@ -45,15 +49,6 @@ impl<DB: Database, T: for<'t> Encode<'t, DB> + Type<DB>> Bind<T> for DB {
     }
 }
 
-/// The database can run statements on its connections.
-pub trait Fetch: Database {
-    /// Every row.
-    fn rows(
-        conn: &mut Self::Connection,
-        query: Query<Self>,
-    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + '_;
-}
-
 /// The database can decode a `T` from a column.
 pub trait Get<T>: Database {
     /// Column `index` of `row`.
@@ -69,16 +64,21 @@ where
     }
 }
 
-/// The database can run statements that return no rows.
-pub trait Exec: Database {
-    /// Runs it.
+/// The database runs statements on its connections.
+pub trait Run: Database {
+    /// Runs a statement; what it changed.
     fn execute(
         conn: &mut Self::Connection,
         query: Query<Self>,
     ) -> impl Future<Output = Result<Self::QueryResult, sqlx::Error>> + Send + '_;
+    /// Every row a statement returns.
+    fn rows(
+        conn: &mut Self::Connection,
+        query: Query<Self>,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + '_;
 }
 
-impl<DB> Exec for DB
+impl<DB> Run for DB
 where
     DB: Database,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -90,14 +90,7 @@ where
     ) -> impl Future<Output = Result<DB::QueryResult, sqlx::Error>> + Send + '_ {
         query.execute(conn)
     }
-}
 
-impl<DB> Fetch for DB
-where
-    DB: Database,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    DB::Arguments: IntoArguments<DB>,
-{
     fn rows(
         conn: &mut DB::Connection,
         query: Query<DB>,
@@ -109,7 +102,7 @@ where
 /// Everything the store binds and decodes, as one bound: the supertraits are implied
 /// wherever `D::Db: SqlDb` is known, so the store's impls need no where-clauses.
 pub trait SqlDb:
-    Exec
+    Run
     + Bind<DbUuid>
     + Bind<Option<DbUuid>>
     + Bind<DbTime>
@@ -124,7 +117,6 @@ pub trait SqlDb:
     + Bind<Option<&'static str>>
     + Bind<String>
     + Bind<Option<String>>
-    + Fetch
     + Get<DbUuid>
     + Get<DbTime>
     + Get<Option<DbTime>>
@@ -139,11 +131,13 @@ pub trait SqlDb:
 /// What one database does differently.
 pub trait Dialect: Send + Sync + 'static + Sized {
     /// The sqlx database.
-    type Db: SqlDb + Bind<Self::Ids>;
+    type Db: SqlDb + Bind<Self::Ids> + Database<Connection: Migrate>;
     /// How a list of ids is bound (an array, or JSON text).
     type Ids: Send;
     /// The store's name in `Debug` output (never the pool's options: they hold passwords).
     const NAME: &'static str;
+    /// The schema migrations.
+    const MIGRATOR: &'static Migrator;
     /// How a write transaction begins (`None`: the driver's default).
     const BEGIN_WRITE: Option<&'static str>;
     /// How a read of several statements begins, so they see one snapshot.
@@ -215,38 +209,25 @@ pub(crate) fn is_total_bound(constraint: &str) -> bool {
     constraint.ends_with("_within_limit")
 }
 
-/// The statement text for dialect `D`: placeholders filled in, everything else as written.
+/// The statement text for dialect `D`: placeholders filled in, everything else as written
+/// (a brace that is no placeholder stays; statements have none, the audit test checks).
 pub(crate) fn render<D: Dialect>(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 32);
-    let mut rest = sql;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
-        match &rest[start + 1..start + len] {
-            "share" => out.push_str(D::LOCK_SHARE),
-            "update" => out.push_str(D::LOCK_UPDATE),
-            "month" => out.push_str(D::MONTH),
-            token => match token.strip_prefix("ids ") {
-                Some(param) => {
-                    out.push_str(D::IN_IDS.0);
-                    out.push_str(param);
-                    out.push_str(D::IN_IDS.1);
-                }
-                // Not a placeholder: keep it (statements use none; the audit test checks).
-                None => out.push_str(&rest[start..=start + len]),
-            },
-        }
-        rest = &rest[start + len + 1..];
+    let sql = (sql.replace("{share}", D::LOCK_SHARE))
+        .replace("{update}", D::LOCK_UPDATE)
+        .replace("{month}", D::MONTH);
+    let mut parts = sql.split("{ids ");
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        let (param, rest) = part.split_once('}').unwrap_or((part, ""));
+        out.extend([D::IN_IDS.0, param, D::IN_IDS.1, rest]);
     }
-    out.push_str(rest);
     out
 }
 
 /// A statement on its way to the database: bound values are checked against the dialect's
-/// database at compile time, errors come back as core's.
-pub(crate) struct Stmt<D: Dialect>(Query<D::Db>, PhantomData<D>);
+/// database at compile time, errors come back as core's. A value that cannot be bound (JSON
+/// that does not serialise) is kept as the statement's error, returned when it runs.
+pub(crate) struct Stmt<D: Dialect>(StorageResult<Query<D::Db>>, PhantomData<D>);
 
 impl<D: Dialect> Stmt<D> {
     /// A statement of the store (placeholders filled in only when it has some, so the hot
@@ -255,47 +236,53 @@ impl<D: Dialect> Stmt<D> {
         if sql.contains('{') {
             Self::dynamic(render::<D>(sql))
         } else {
-            Self(sqlx::query(sql), PhantomData)
+            Self(Ok(sqlx::query(sql)), PhantomData)
         }
     }
 
-    /// A statement built at run time (multi-row VALUES lists; see [`values`]).
+    /// A statement built at run time (multi-row VALUES lists; see [`Rows`]).
     pub fn dynamic(sql: String) -> Self {
-        Self(sqlx::query(AssertSqlSafe(sql).into_sql_str()), PhantomData)
+        Self(
+            Ok(sqlx::query(AssertSqlSafe(sql).into_sql_str())),
+            PhantomData,
+        )
     }
 
     pub fn bind<T>(self, value: T) -> Self
     where
         D::Db: Bind<T>,
     {
-        Self(<D::Db as Bind<T>>::bind_value(self.0, value), PhantomData)
+        Self(self.0.map(|q| D::Db::bind_value(q, value)), PhantomData)
+    }
+
+    /// Binds `value` as JSON text.
+    fn bind_json(self, value: &impl serde::Serialize) -> Self {
+        match json_text(value) {
+            Ok(text) => self.bind(text),
+            Err(error) => Self(Err(error), PhantomData),
+        }
     }
 
     /// Binds `args` (one value, or a tuple of them in placeholder order).
     pub fn args(self, args: impl Arg<D>) -> Self {
-        args.bind_to(self)
+        args.put(self)
     }
 
     /// Runs it; how many rows it changed.
     pub async fn execute(self, conn: &mut Conn<D>) -> StorageResult<u64> {
-        let done = <D::Db as Exec>::execute(conn, self.0)
+        let done = <D::Db as Run>::execute(conn, self.0?)
             .await
             .map_err(D::error)?;
         Ok(D::affected(&done))
     }
 
     pub async fn all<O: FromCols>(self, conn: &mut Conn<D>) -> StorageResult<Vec<O>> {
-        let rows = <D::Db as Fetch>::rows(conn, self.0)
+        let rows = <D::Db as Run>::rows(conn, self.0?)
             .await
             .map_err(D::error)?;
         rows.iter()
             .map(|row| O::read(&mut Cols::<D::Db>::new(row)))
             .collect()
-    }
-
-    pub async fn optional<O: FromCols>(self, conn: &mut Conn<D>) -> StorageResult<Option<O>> {
-        // Statements read through `optional` name one row by its key.
-        Ok(self.all(conn).await?.into_iter().next())
     }
 }
 
@@ -323,7 +310,7 @@ pub(crate) async fn one<D: Dialect, O: FromCols>(
     sql: &'static str,
     args: impl Arg<D>,
 ) -> StorageResult<Option<O>> {
-    Stmt::<D>::new(sql).args(args).optional(c).await
+    Ok(all::<D, O>(c, sql, args).await?.into_iter().next())
 }
 
 /// A domain value as its column holds it (ids as UUIDs, times as timestamps, codes as text).
@@ -331,14 +318,14 @@ pub(crate) trait Col {
     /// What is bound.
     type Raw;
     /// The value to bind.
-    fn raw(self) -> Self::Raw;
+    fn raw(&self) -> Self::Raw;
 }
 
 macro_rules! col {
     ($($t:ty => $raw:ty, |$v:ident| $e:expr;)*) => {$(
         impl Col for $t {
             type Raw = $raw;
-            fn raw(self) -> $raw {
+            fn raw(&self) -> $raw {
                 let $v = self;
                 $e
             }
@@ -346,36 +333,48 @@ macro_rules! col {
     )*};
 }
 
+impl<T: Col + ?Sized> Col for &T {
+    type Raw = T::Raw;
+    fn raw(&self) -> T::Raw {
+        (**self).raw()
+    }
+}
+
 col! {
-    Uuid => DbUuid, |v| DbUuid(v);
+    Uuid => DbUuid, |v| DbUuid(*v);
     GroupId => DbUuid, |v| DbUuid(v.0);
     UserId => DbUuid, |v| DbUuid(v.0);
-    OffsetDateTime => DbTime, |v| DbTime(v);
-    Date => DbDate, |v| DbDate(v);
-    i64 => i64, |v| v;
+    ExpenseId => DbUuid, |v| DbUuid(v.0);
+    SettlementId => DbUuid, |v| DbUuid(v.0);
+    ActivityId => DbUuid, |v| DbUuid(v.0);
+    OffsetDateTime => DbTime, |v| DbTime(*v);
+    Date => DbDate, |v| DbDate(*v);
+    i64 => i64, |v| *v;
+    u32 => i64, |v| i64::from(*v);
     Minor => i64, |v| v.get();
-    bool => bool, |v| v;
-    String => String, |v| v;
-    &str => String, |v| v.to_owned();
-    &String => String, |v| v.clone();
+    bool => bool, |v| *v;
+    str => String, |v| v.to_owned();
+    String => String, |v| v.clone();
+    Email => String, |v| v.as_str().to_owned();
     Currency => &'static str, |v| v.code();
     Role => &'static str, |v| v.as_str();
     EntryKind => &'static str, |v| v.as_str();
-    Vec<u8> => Vec<u8>, |v| v;
+    Vec<u8> => Vec<u8>, |v| v.clone();
 }
 
-/// What a statement binds: a [`Col`], an optional one (NULL when absent), a list of [`Ids`],
-/// or a tuple of those in placeholder order.
+/// What a statement binds: a [`Col`], an optional one (NULL when absent), a record (its
+/// columns, `record!` in `rows.rs`), a list of [`Ids`], a reference to any of those, or a
+/// tuple of them in placeholder order.
 pub(crate) trait Arg<D: Dialect> {
     /// Appends the value(s) to the statement's arguments.
-    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D>;
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D>;
 }
 
-impl<D: Dialect, T: Col> Arg<D> for T
+impl<D: Dialect, T: Col + ?Sized> Arg<D> for T
 where
     D::Db: Bind<T::Raw>,
 {
-    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
         stmt.bind(self.raw())
     }
 }
@@ -384,13 +383,63 @@ impl<D: Dialect, T: Col> Arg<D> for Option<T>
 where
     D::Db: Bind<Option<T::Raw>>,
 {
-    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
-        stmt.bind(self.map(Col::raw))
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+        stmt.bind(self.as_ref().map(Col::raw))
+    }
+}
+
+/// A reference binds what it refers to (`&Expense` binds its columns).
+macro_rules! by_ref {
+    ($($t:ty),*) => {$(
+        impl<D: Dialect> Arg<D> for &$t {
+            fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+                (**self).put(stmt)
+            }
+        }
+    )*};
+}
+pub(crate) use by_ref;
+
+by_ref!(Money, SplitInput<UserId>, Value, Option<Value>);
+
+/// Units, then currency.
+impl<D: Dialect> Arg<D> for Money {
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+        stmt.args((self.units(), self.currency()))
+    }
+}
+
+/// Paid, owed, sent, received.
+impl<D: Dialect> Arg<D> for Totals {
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+        stmt.args((self.paid, self.owed, self.sent, self.received))
+    }
+}
+
+/// JSON columns hold text.
+impl<D: Dialect> Arg<D> for SplitInput<UserId> {
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+        stmt.bind_json(self)
+    }
+}
+
+impl<D: Dialect> Arg<D> for Value {
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+        stmt.bind_json(self)
+    }
+}
+
+impl<D: Dialect> Arg<D> for Option<Value> {
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+        match self {
+            Some(value) => stmt.bind_json(value),
+            None => stmt.bind(None::<String>),
+        }
     }
 }
 
 impl<D: Dialect> Arg<D> for () {
-    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
         stmt
     }
 }
@@ -399,53 +448,66 @@ impl<D: Dialect> Arg<D> for () {
 pub(crate) struct Ids<'a>(pub &'a [Uuid]);
 
 impl<D: Dialect> Arg<D> for Ids<'_> {
-    fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
         stmt.bind(D::ids(self.0))
     }
 }
 
+/// `Arg` for tuples of 2 to 10 args: each prefix of the list, then the list.
 macro_rules! tuple_args {
-    ($($n:tt $t:ident),+) => {
+    ($($n:tt $t:ident),+; $next:tt $next_t:ident $(, $rest:tt $rest_t:ident)*) => {
+        tuple_args!($($n $t),+;);
+        tuple_args!($($n $t),+, $next $next_t; $($rest $rest_t),*);
+    };
+    ($($n:tt $t:ident),+;) => {
         impl<D: Dialect, $($t: Arg<D>),+> Arg<D> for ($($t,)+) {
-            fn bind_to(self, stmt: Stmt<D>) -> Stmt<D> {
-                $(let stmt = self.$n.bind_to(stmt);)+
+            fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+                $(let stmt = self.$n.put(stmt);)+
                 stmt
             }
         }
     };
 }
 
-tuple_args!(0 A, 1 B);
-tuple_args!(0 A, 1 B, 2 C);
-tuple_args!(0 A, 1 B, 2 C, 3 E);
-tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F);
-tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G);
-tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G, 6 H);
-tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G, 6 H, 7 I);
-tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G, 6 H, 7 I, 8 J);
-tuple_args!(0 A, 1 B, 2 C, 3 E, 4 F, 5 G, 6 H, 7 I, 8 J, 9 K);
+tuple_args!(0 A, 1 B; 2 C, 3 E, 4 F, 5 G, 6 H, 7 I, 8 J, 9 K);
 
-/// `prefix` followed by `rows` tuples of `width` placeholders, numbered after `shared`
-/// leading ones that every tuple repeats: `($1, $2, $3), ($1, $2, $4)` for shared 2, width
-/// 1. One statement, one round trip, on both databases.
-pub(crate) fn values(
-    prefix: &str,
-    shared: usize,
-    width: usize,
-    rows: usize,
-    suffix: &str,
-) -> String {
-    let mut sql = String::with_capacity(prefix.len() + suffix.len() + rows * width * 6);
-    sql.push_str(prefix);
-    let mut next = shared + 1;
-    for row in 0..rows {
-        sql.push_str(if row == 0 { "(" } else { ", (" });
-        let shared_params = (1..=shared).map(|n| format!("${n}"));
-        let own = (next..next + width).map(|n| format!("${n}"));
-        sql.push_str(&shared_params.chain(own).collect::<Vec<_>>().join(", "));
-        sql.push(')');
-        next += width;
+/// A multi-row statement: `prefix`, then one tuple per row of the `shared` leading
+/// placeholders every row repeats and `width` of its own, then `suffix`. One statement, one
+/// round trip, on both databases.
+pub(crate) struct Rows {
+    pub prefix: &'static str,
+    pub shared: usize,
+    pub width: usize,
+    pub suffix: &'static str,
+}
+
+impl Rows {
+    /// The statement for `rows` rows: `($1, $2, $3), ($1, $2, $4)` for shared 2, width 1.
+    pub fn sql(&self, rows: usize) -> String {
+        let param = |n: usize| format!("${n}");
+        let tuples: Vec<String> = (0..rows)
+            .map(|row| {
+                let own = self.shared + 1 + row * self.width;
+                let params = (1..=self.shared).chain(own..own + self.width).map(param);
+                format!("({})", params.collect::<Vec<_>>().join(", "))
+            })
+            .collect();
+        format!("{}{}{}", self.prefix, tuples.join(", "), self.suffix)
     }
-    sql.push_str(suffix);
-    sql
+}
+
+/// Runs multi-row statement `stmt` with the `shared` args and one tuple of args per row (no
+/// rows: nothing to run).
+pub(crate) async fn exec_rows<D: Dialect, R: Arg<D>>(
+    c: &mut Conn<D>,
+    stmt: &Rows,
+    shared: impl Arg<D>,
+    rows: Vec<R>,
+) -> StorageResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let stmt = Stmt::<D>::dynamic(stmt.sql(rows.len())).args(shared);
+    let stmt = rows.into_iter().fold(stmt, |stmt, row| stmt.args(row));
+    stmt.execute(c).await.map(drop)
 }

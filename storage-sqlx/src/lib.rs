@@ -44,15 +44,3 @@ pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrat
 /// The SQLite schema migrations (`migrations/sqlite`).
 #[cfg(feature = "sqlite")]
 pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// A failed migration: the database's own error when a statement failed, else the
-/// migrator's (a changed or missing migration), chain kept.
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
-fn migrate_error<D: dialect::Dialect>(
-    error: sqlx::migrate::MigrateError,
-) -> splitledger_core::StorageError {
-    match error {
-        sqlx::migrate::MigrateError::Execute(inner) => D::error(inner),
-        other => splitledger_core::StorageError::Internal(splitledger_core::Cause::new(other)),
-    }
-}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use sqlx::Postgres;
 use sqlx::error::DatabaseError;
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
 use uuid::Uuid;
 
@@ -27,6 +28,7 @@ impl Dialect for Pg {
     type Db = Postgres;
     type Ids = Vec<Uuid>;
     const NAME: &'static str = "PgStorage";
+    const MIGRATOR: &'static Migrator = &crate::POSTGRES_MIGRATOR;
     const BEGIN_WRITE: Option<&'static str> = None;
     const BEGIN_READ: Option<&'static str> =
         Some("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
@@ -80,13 +82,5 @@ impl SqlStore<Pg> {
             .await
             .map_err(Pg::error)?;
         Ok(Self::from_pool(pool))
-    }
-
-    /// Applies the embedded migrations ([`POSTGRES_MIGRATOR`](crate::POSTGRES_MIGRATOR)).
-    pub async fn migrate(&self) -> Result<(), StorageError> {
-        crate::POSTGRES_MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(crate::migrate_error::<Pg>)
     }
 }

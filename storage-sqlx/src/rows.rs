@@ -7,8 +7,8 @@ use serde_json::Value;
 use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
     Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseId, Group, GroupId, Invite,
-    LoginFailures, Member, MemberTotals, Role, Settlement, SettlementId, SummaryRow, User,
-    UserGroupTotals, UserId, UserRecord,
+    LoginFailures, Member, MemberTotals, Membership, Role, Settlement, SettlementId, SummaryRow,
+    User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::money::{Minor, Money};
 use splitledger_core::split::SplitInput;
@@ -17,7 +17,7 @@ use splitledger_core::{Cause, Currency, ValidationErrors};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::dialect::{Get, SqlDb};
+use crate::dialect::{Arg, Dialect, Get, SqlDb, Stmt, by_ref};
 use crate::types::{DbDate, DbTime, DbUuid};
 
 /// A stored value that does not parse: the parser's error is the cause.
@@ -109,43 +109,59 @@ column! {
     SplitInput<UserId>: String => |v| json(v);
 }
 
-/// Records spanning several columns, one per field in order (`field = expr` reads none).
+/// Records spanning several columns, one per field in order (`field = expr` is not stored).
+/// `read` records are read from rows; `stored` ones are also bound whole, in the same order,
+/// so a statement writes a record with the very column list it reads it back with.
 macro_rules! record {
-    ($($t:ident $(<$g:ty>)? { $($field:ident $(= $fixed:expr)?),* $(,)? })*) => {$(
+    ($($mode:ident $t:ident $(<$g:ty>)? { $($field:ident $(= $fixed:expr)?),* $(,)? })*) => {$(
         impl FromCols for $t $(<$g>)? {
             fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
                 // Struct expressions evaluate their fields in the order written.
-                Ok($t { $($field: record!(@field c $($fixed)?)),* })
+                Ok($t { $($field: record!(@get c $($fixed)?)),* })
             }
         }
+        record!(@$mode $t $(<$g>)? { $($field $(= $fixed)?),* });
     )*};
-    (@field $c:ident) => { $c.read()? };
-    (@field $c:ident $fixed:expr) => { $fixed };
+    (@get $c:ident) => { $c.read()? };
+    (@get $c:ident $fixed:expr) => { $fixed };
+    (@read $t:ident $(<$g:ty>)? { $($rest:tt)* }) => {};
+    (@stored $t:ident $(<$g:ty>)? { $($field:ident $(= $fixed:expr)?),* }) => {
+        impl<D: Dialect> Arg<D> for $t $(<$g>)? {
+            fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+                $(let stmt = record!(@put self.$field, stmt $(, $fixed)?);)*
+                stmt
+            }
+        }
+        by_ref!($t $(<$g>)?);
+    };
+    (@put $value:expr, $stmt:ident) => { $value.put($stmt) };
+    (@put $value:expr, $stmt:ident, $fixed:expr) => { $stmt };
 }
 
 record! {
     // `user_columns!()`: the password hash last, so `User` reads stop before it.
-    UserRecord { user, password_hash }
-    User { id, email, display_name, default_currency, created_at, updated_at }
-    LoginFailures { count, last_at }
-    Group { id, name, description, currency, created_by, created_at, updated_at }
-    Member { user_id, display_name, email, role, joined_at }
-    Invite { code, group_id, created_by, created_at, expires_at }
+    stored UserRecord { user, password_hash }
+    stored User { id, email, display_name, default_currency, created_at, updated_at }
+    read LoginFailures { count, last_at }
+    stored Group { id, name, description, currency, created_by, created_at, updated_at }
+    stored Membership { user_id, role, joined_at }
+    read Member { user_id, display_name, email, role, joined_at }
+    stored Invite { code, group_id, created_by, created_at, expires_at }
     // `expense_columns!()`: the participant rows come next, from `store::with_participants`.
-    Expense {
+    stored Expense {
         id, group_id, amount, split, created_by, created_at, updated_at, version, details,
         payers = Vec::new(), shares = Vec::new(),
     }
-    ExpenseDetails { description, category, payment_method, occurred_on, notes, metadata }
-    Participant { expense, user, paid, owed, payer, sharer }
-    Settlement {
+    stored ExpenseDetails { description, category, payment_method, occurred_on, notes, metadata }
+    read Participant { expense, user, paid, owed, payer, sharer }
+    stored Settlement {
         id, group_id, from_user, to_user, amount, occurred_on, note, created_by, created_at,
     }
-    Totals { paid, owed, sent, received }
-    MemberTotals { user_id, currency, totals }
-    PairDelta<UserId> { currency, a, b, amount }
-    UserGroupTotals { group_id, group_name, currency, totals }
-    Activity { id, group_id, actor, action, entity, entity_id, at, details }
+    read Totals { paid, owed, sent, received }
+    read MemberTotals { user_id, currency, totals }
+    read PairDelta<UserId> { currency, a, b, amount }
+    read UserGroupTotals { group_id, group_name, currency, totals }
+    stored Activity { id, group_id, actor, action, entity, entity_id, at, details }
 }
 
 /// Amount, then currency.

@@ -2,19 +2,21 @@
 //!
 //! `$N` placeholders work on both (SQLite binds `$N` to argument N). Where the databases
 //! differ, a statement says so with a placeholder the dialect fills in (`{share}`,
-//! `{update}`, `{month}`, `{ids $N}`, see [`crate::dialect`]). Multi-row inserts are built
-//! from the `*_PREFIX`/`*_SUFFIX` parts by [`crate::dialect::values`]. [`ALL`] lists them for
-//! the audit test that checks every group-scoped statement is bounded by `group_id`.
+//! `{update}`, `{month}`, `{ids $N}`, see [`crate::dialect`]). Multi-row inserts are
+//! [`Rows`]. [`ALL`] and [`ALL_ROWS`] list them for the audit test that checks every
+//! group-scoped statement is bounded by `group_id`.
 
 /// The descriptive fields of an expense, in `ExpenseDetails`'s order (`crate::rows`): a new
-/// field is one column here, one field there, one bind in `bind_details`.
+/// field is one column here and one field there.
+use crate::dialect::Rows;
+
 macro_rules! details_columns {
     () => {
         "description, category, payment_method, occurred_on, notes, metadata"
     };
 }
 
-/// An expense's columns after `group_id, id`, in `bind_expense`'s order.
+/// An expense's columns after `id, group_id`, in `Expense`'s order.
 macro_rules! expense_fields {
     () => {
         concat!(
@@ -80,8 +82,8 @@ macro_rules! statements {
 statements! {
     PING = "SELECT 1";
 
-    INSERT_USER = "INSERT INTO users (id, email, display_name, default_currency, password_hash, \
-        created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    INSERT_USER = "INSERT INTO users (id, email, display_name, default_currency, created_at, \
+        updated_at, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     USER_BY_EMAIL = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.email = $1");
     USER_BY_ID = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
     USERS_BY_ID = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id {ids $1}");
@@ -108,8 +110,8 @@ statements! {
     DROP_LOGIN_FAILURES = "DELETE FROM login_failures \
         WHERE email = $1 AND count = $2 AND (last_at = $3 OR last_at IS NULL AND $3 IS NULL)";
 
-    INSERT_GROUP = "INSERT INTO groups (id, name, name_lower, description, currency, created_by, \
-        created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    INSERT_GROUP = "INSERT INTO groups (id, name, description, currency, created_by, created_at, \
+        updated_at, name_lower) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     GROUP_EXISTS = "SELECT id FROM groups WHERE id = $1";
     LOCK_GROUP = "SELECT id FROM groups WHERE id = $1 {share}";
     MEMBERSHIP = concat!("SELECT ", group_role_columns!(),
@@ -120,8 +122,8 @@ statements! {
         ORDER BY m.group_id DESC LIMIT $4");
     CO_MEMBER = "SELECT m.group_id FROM members m \
         JOIN members o ON o.group_id = m.group_id AND o.user_id = $2 WHERE m.user_id = $1 LIMIT 1";
-    UPDATE_GROUP = "UPDATE groups SET name = $2, name_lower = $3, description = $4, \
-        currency = $5, created_by = $6, created_at = $7, updated_at = $8 WHERE id = $1";
+    UPDATE_GROUP = "UPDATE groups SET name = $2, description = $3, currency = $4, \
+        created_by = $5, created_at = $6, updated_at = $7, name_lower = $8 WHERE id = $1";
     DELETE_GROUP = "DELETE FROM groups WHERE id = $1";
     MEMBERS = "SELECT m.user_id, u.display_name, u.email, m.role, m.joined_at \
         FROM members m JOIN users u ON u.id = m.user_id \
@@ -133,7 +135,7 @@ statements! {
     LOCK_MEMBERS = "SELECT user_id FROM members WHERE group_id = $1 AND user_id {ids $2} \
         ORDER BY user_id {share}";
     DELETE_MEMBER = "DELETE FROM members WHERE group_id = $1 AND user_id = $2";
-    INSERT_INVITE = "INSERT INTO invites (group_id, code, created_by, created_at, expires_at) \
+    INSERT_INVITE = "INSERT INTO invites (code, group_id, created_by, created_at, expires_at) \
         VALUES ($1, $2, $3, $4, $5)";
     INVITE = "SELECT code, group_id, created_by, created_at, expires_at FROM invites \
         WHERE code = $1";
@@ -145,11 +147,11 @@ statements! {
     REGISTER_ID = "INSERT INTO entry_ids (id, group_id, kind, fingerprint) \
         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
     REGISTERED_ID = "SELECT fingerprint, group_id FROM entry_ids WHERE id = $1";
-    INSERT_EXPENSE = concat!("INSERT INTO expenses (group_id, id, ", expense_fields!(),
+    INSERT_EXPENSE = concat!("INSERT INTO expenses (", expense_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
     UPDATE_EXPENSE = concat!("UPDATE expenses SET (", expense_fields!(),
         ") = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-        WHERE group_id = $1 AND id = $2");
+        WHERE id = $1 AND group_id = $2");
     EXPENSE = concat!("SELECT ", expense_columns!(),
         " FROM expenses WHERE group_id = $1 AND id = $2");
     LOCK_EXPENSE = concat!("SELECT ", expense_columns!(),
@@ -167,8 +169,6 @@ statements! {
     PARTICIPANTS = "SELECT expense_id, user_id, paid, owed, payer, sharer \
         FROM expense_participants WHERE group_id = $1 AND expense_id {ids $2}";
     DELETE_PARTICIPANTS = "DELETE FROM expense_participants WHERE group_id = $1 AND expense_id = $2";
-    INSERT_PARTICIPANTS_PREFIX = "INSERT INTO expense_participants \
-        (group_id, expense_id, user_id, paid, owed, payer, sharer) VALUES ";
     INSERT_SETTLEMENT = concat!("INSERT INTO settlements (", settlement_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
     SETTLEMENT = concat!("SELECT ", settlement_columns!(),
@@ -180,18 +180,9 @@ statements! {
         ORDER BY occurred_on DESC, created_at DESC, id DESC LIMIT $5");
     DELETE_SETTLEMENT = "DELETE FROM settlements WHERE group_id = $1 AND id = $2";
     INSERT_ACTIVITY = "INSERT INTO activity \
-        (group_id, id, actor, action, entity, entity_id, at, details) \
+        (id, group_id, actor, action, entity, entity_id, at, details) \
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
-    ADD_TOTALS_PREFIX = "INSERT INTO member_totals \
-        (group_id, user_id, currency, paid, owed, sent, received) VALUES ";
-    ADD_TOTALS_SUFFIX = " ON CONFLICT (group_id, user_id, currency) DO UPDATE SET \
-        paid = member_totals.paid + excluded.paid, owed = member_totals.owed + excluded.owed, \
-        sent = member_totals.sent + excluded.sent, \
-        received = member_totals.received + excluded.received";
-    ADD_PAIRS_PREFIX = "INSERT INTO pair_totals (group_id, currency, a, b, amount) VALUES ";
-    ADD_PAIRS_SUFFIX = " ON CONFLICT (group_id, currency, a, b) DO UPDATE SET \
-        amount = pair_totals.amount + excluded.amount";
     MEMBER_TOTALS = "SELECT user_id, currency, paid, owed, sent, received FROM member_totals \
         WHERE group_id = $1";
     TOTALS_OF_MEMBER = "SELECT user_id, currency, paid, owed, sent, received \
@@ -223,3 +214,40 @@ statements! {
         FROM activity WHERE group_id = $1 AND ($2 IS NULL OR (at, id) < ($2, $3)) \
         ORDER BY at DESC, id DESC LIMIT $4";
 }
+
+/// An expense's participant rows (one statement per expense).
+pub(crate) const INSERT_PARTICIPANTS: Rows = Rows {
+    prefix: "INSERT INTO expense_participants \
+        (group_id, expense_id, user_id, paid, owed, payer, sharer) VALUES ",
+    shared: 2,
+    width: 5,
+    suffix: "",
+};
+
+/// Adds to the running totals of members (created at zero).
+pub(crate) const ADD_TOTALS: Rows = Rows {
+    prefix: "INSERT INTO member_totals \
+        (group_id, user_id, currency, paid, owed, sent, received) VALUES ",
+    shared: 1,
+    width: 6,
+    suffix: " ON CONFLICT (group_id, user_id, currency) DO UPDATE SET \
+        paid = member_totals.paid + excluded.paid, owed = member_totals.owed + excluded.owed, \
+        sent = member_totals.sent + excluded.sent, \
+        received = member_totals.received + excluded.received",
+};
+
+/// Adds to the pair totals (created at zero).
+pub(crate) const ADD_PAIRS: Rows = Rows {
+    prefix: "INSERT INTO pair_totals (group_id, currency, a, b, amount) VALUES ",
+    shared: 1,
+    width: 4,
+    suffix: " ON CONFLICT (group_id, currency, a, b) DO UPDATE SET \
+        amount = pair_totals.amount + excluded.amount",
+};
+
+/// Every multi-row statement, by name.
+pub(crate) const ALL_ROWS: &[(&str, &Rows)] = &[
+    ("INSERT_PARTICIPANTS", &INSERT_PARTICIPANTS),
+    ("ADD_TOTALS", &ADD_TOTALS),
+    ("ADD_PAIRS", &ADD_PAIRS),
+];

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use sqlx::Sqlite;
 use sqlx::error::{DatabaseError, ErrorKind};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
@@ -33,6 +34,7 @@ impl Dialect for Lite {
     /// A JSON array: SQLite has no arrays, `json_each` reads one.
     type Ids = String;
     const NAME: &'static str = "SqliteStorage";
+    const MIGRATOR: &'static Migrator = &crate::SQLITE_MIGRATOR;
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
     const BEGIN_READ: Option<&'static str> = None;
     const IN_IDS: (&'static str, &'static str) = ("IN (SELECT value FROM json_each(", "))");
@@ -119,13 +121,5 @@ impl SqlStore<Lite> {
         .await
         .map_err(Lite::error)?;
         Ok(Self::from_pool(pool))
-    }
-
-    /// Applies the embedded migrations ([`SQLITE_MIGRATOR`](crate::SQLITE_MIGRATOR)).
-    pub async fn migrate(&self) -> Result<(), StorageError> {
-        crate::SQLITE_MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(crate::migrate_error::<Lite>)
     }
 }

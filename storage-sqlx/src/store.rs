@@ -15,17 +15,19 @@ mod reports;
 
 use std::marker::PhantomData;
 
+use sqlx::migrate::MigrateError;
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
 use uuid::Uuid;
 
+use splitledger_core::Cause;
 use splitledger_core::domain::{Activity, Expense, GroupId, UserId};
 use splitledger_core::entry::Effect;
 use splitledger_core::split::Portion;
 use splitledger_core::storage::{StorageError, StorageResult};
 
-use crate::dialect::{Conn, Dialect, Ids, Stmt, all, exec, one, render, values};
-use crate::rows::{Participant, json_text};
+use crate::dialect::{Conn, Dialect, Ids, all, exec, exec_rows, one, render};
+use crate::rows::Participant;
 use crate::sql;
 
 /// splitledger's store on the SQL database of dialect `D` ([`PgStorage`](crate::PgStorage),
@@ -62,19 +64,30 @@ impl<D: Dialect> SqlStore<D> {
         &self.pool
     }
 
+    /// Applies the embedded migrations ([`POSTGRES_MIGRATOR`](crate::POSTGRES_MIGRATOR),
+    /// [`SQLITE_MIGRATOR`](crate::SQLITE_MIGRATOR)). A failed statement is the database's
+    /// own error; a changed or missing migration is `Internal`.
+    pub async fn migrate(&self) -> StorageResult<()> {
+        D::MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|error| match error {
+                MigrateError::Execute(inner) => D::error(inner),
+                other => StorageError::Internal(Cause::new(other)),
+            })
+    }
+
     /// Every statement this store can run, by name, as its database receives it (multi-row
     /// inserts shown with two rows): for audits, such as the test that every group-scoped
     /// statement is bounded by `group_id`.
     pub fn statements() -> Vec<(&'static str, String)> {
-        let mut all: Vec<(&'static str, String)> = sql::ALL
+        let one = sql::ALL
             .iter()
-            .filter(|(name, _)| !name.ends_with("_PREFIX") && !name.ends_with("_SUFFIX"))
-            .map(|(name, text)| (*name, render::<D>(text)))
-            .collect();
-        all.push(("INSERT_PARTICIPANTS", participants_sql(2)));
-        all.push(("ADD_TOTALS", totals_sql(2)));
-        all.push(("ADD_PAIRS", pairs_sql(2)));
-        all
+            .map(|(name, text)| (*name, render::<D>(text)));
+        let rows = sql::ALL_ROWS
+            .iter()
+            .map(|(name, rows)| (*name, rows.sql(2)));
+        one.chain(rows).collect()
     }
 
     async fn begin(&self, how: Option<&'static str>) -> StorageResult<Transaction<'static, D::Db>> {
@@ -147,19 +160,7 @@ pub(crate) async fn insert_activity<D: Dialect>(
     c: &mut Conn<D>,
     a: &Activity,
 ) -> StorageResult<()> {
-    let details = json_text(&a.details)?;
-    let (action, entity) = (a.action.as_str(), a.entity.as_str());
-    let args = (
-        a.group_id,
-        a.id.0,
-        a.actor,
-        action,
-        entity,
-        a.entity_id,
-        a.at,
-        details,
-    );
-    exec::<D>(c, sql::INSERT_ACTIVITY, args).await.map(drop)
+    exec::<D>(c, sql::INSERT_ACTIVITY, a).await.map(drop)
 }
 
 /// Expenses with their participant rows, read in the same snapshot.
@@ -194,18 +195,6 @@ pub(crate) async fn with_participants<D: Dialect>(
     Ok(expenses)
 }
 
-fn participants_sql(rows: usize) -> String {
-    values(sql::INSERT_PARTICIPANTS_PREFIX, 2, 5, rows, "")
-}
-
-fn totals_sql(rows: usize) -> String {
-    values(sql::ADD_TOTALS_PREFIX, 1, 6, rows, sql::ADD_TOTALS_SUFFIX)
-}
-
-fn pairs_sql(rows: usize) -> String {
-    values(sql::ADD_PAIRS_PREFIX, 1, 4, rows, sql::ADD_PAIRS_SUFFIX)
-}
-
 /// An expense's participant rows, one statement: paid and owed per member, and whether the
 /// member is listed among payers and shares (so the lists round-trip exactly).
 pub(crate) async fn insert_participants<D: Dialect>(
@@ -213,13 +202,13 @@ pub(crate) async fn insert_participants<D: Dialect>(
     e: &Expense,
 ) -> StorageResult<()> {
     let rows = e.rows().map_err(|_| StorageError::Overflow)?;
-    let mut stmt = Stmt::<D>::dynamic(participants_sql(rows.len())).args((e.group_id, e.id.0));
-    for r in &rows {
-        let sharer = e.shares.iter().any(|s| s.user_id == r.user_id);
-        stmt = stmt.args((r.user_id, r.paid, r.owed, e.is_payer(r.user_id), sharer));
-    }
-    stmt.execute(c).await?;
-    Ok(())
+    let rows: Vec<_> = (rows.iter())
+        .map(|r| {
+            let sharer = e.shares.iter().any(|s| s.user_id == r.user_id);
+            (r.user_id, r.paid, r.owed, e.is_payer(r.user_id), sharer)
+        })
+        .collect();
+    exec_rows::<D, _>(c, &sql::INSERT_PARTICIPANTS, (e.group_id, e.id.0), rows).await
 }
 
 /// Adds an effect to the group's running totals and pair totals: one statement each, rows in
@@ -229,22 +218,16 @@ pub(crate) async fn apply<D: Dialect>(
     group: GroupId,
     effect: &Effect,
 ) -> StorageResult<()> {
-    if !effect.totals.is_empty() {
-        let mut stmt = Stmt::<D>::dynamic(totals_sql(effect.totals.len())).args(group);
-        for t in &effect.totals {
-            let d = t.delta;
-            stmt = stmt.args((t.user_id, t.currency, d.paid, d.owed, d.sent, d.received));
-        }
-        stmt.execute(c).await?;
-    }
-    if !effect.pairs.is_empty() {
-        let mut stmt = Stmt::<D>::dynamic(pairs_sql(effect.pairs.len())).args(group);
-        for p in &effect.pairs {
-            stmt = stmt.args((p.currency, p.a, p.b, p.amount));
-        }
-        stmt.execute(c).await?;
-    }
-    Ok(())
+    let totals = effect
+        .totals
+        .iter()
+        .map(|t| (t.user_id, t.currency, t.delta));
+    exec_rows::<D, _>(c, &sql::ADD_TOTALS, group, totals.collect()).await?;
+    let pairs = effect
+        .pairs
+        .iter()
+        .map(|p| (p.currency, p.a, p.b, p.amount));
+    exec_rows::<D, _>(c, &sql::ADD_PAIRS, group, pairs.collect()).await
 }
 
 /// `NotFound` when a statement that names one row by its key changed none.
@@ -253,9 +236,4 @@ pub(crate) fn found(changed: u64) -> StorageResult<()> {
         return Err(StorageError::NotFound);
     }
     Ok(())
-}
-
-/// A page size as SQL wants it.
-pub(crate) fn limit(n: u32) -> i64 {
-    i64::from(n)
 }

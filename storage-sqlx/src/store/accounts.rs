@@ -16,20 +16,8 @@ use crate::sql;
 impl<D: Dialect> AccountStore for SqlStore<D> {
     #[tracing::instrument(skip_all, fields(user = %user.user.id))]
     async fn insert_user(&self, user: &UserRecord) -> StorageResult<()> {
-        let u = &user.user;
-        let (email, hash) = (u.email.as_str(), &user.password_hash);
-        let args = (
-            u.id,
-            email,
-            &u.display_name,
-            u.default_currency,
-            hash,
-            u.created_at,
-            u.updated_at,
-        );
-        exec::<D>(&mut *self.conn().await?, sql::INSERT_USER, args)
-            .await
-            .map(drop)
+        let c = &mut *self.conn().await?;
+        exec::<D>(c, sql::INSERT_USER, user).await.map(drop)
     }
 
     #[tracing::instrument(skip_all)]
@@ -56,14 +44,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
 
     #[tracing::instrument(skip_all, fields(user = %user.id))]
     async fn update_user(&self, user: &User) -> StorageResult<()> {
-        let u = (
-            user.id,
-            user.email.as_str(),
-            &user.display_name,
-            user.default_currency,
-        );
-        let args = (u.0, u.1, u.2, u.3, user.created_at, user.updated_at);
-        found(exec::<D>(&mut *self.conn().await?, sql::UPDATE_USER, args).await?)
+        found(exec::<D>(&mut *self.conn().await?, sql::UPDATE_USER, user).await?)
     }
 
     #[tracing::instrument(skip_all, fields(user = %user))]

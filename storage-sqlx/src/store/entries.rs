@@ -6,8 +6,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use splitledger_core::domain::{
-    DatedCursor, Expense, ExpenseDetails, ExpenseFilter, ExpenseId, GroupId, Settlement,
-    SettlementId,
+    DatedCursor, Expense, ExpenseFilter, ExpenseId, GroupId, Settlement, SettlementId,
 };
 use splitledger_core::entry::{Effect, Entry, EntryKey, EntryKind};
 use splitledger_core::storage::{
@@ -16,11 +15,10 @@ use splitledger_core::storage::{
 };
 
 use super::{
-    SqlStore, apply, commit, insert_activity, insert_participants, limit, lock_members,
+    SqlStore, apply, commit, insert_activity, insert_participants, lock_members,
     unless_empty_group, with_participants,
 };
-use crate::dialect::{Conn, Dialect, Stmt, all, exec, one};
-use crate::rows::json_text;
+use crate::dialect::{Conn, Dialect, all, exec, one};
 use crate::sql;
 
 /// `effect(new) − effect(old)`; an effect that does not fit 64 bits cannot fit a total.
@@ -35,30 +33,6 @@ fn cursor(after: Option<&DatedCursor>) -> (Option<Date>, Option<OffsetDateTime>,
         after.map(|c| c.created_at),
         after.map(|c| c.id),
     )
-}
-
-/// The descriptive fields, in `details_columns!()` order.
-fn bind_details<D: Dialect>(stmt: Stmt<D>, d: &ExpenseDetails) -> StorageResult<Stmt<D>> {
-    let metadata = d.metadata.as_ref().map(json_text).transpose()?;
-    let (category, method) = (d.category.as_deref(), d.payment_method.as_deref());
-    Ok(stmt.args((
-        &d.description,
-        category,
-        method,
-        d.occurred_on,
-        d.notes.as_deref(),
-        metadata,
-    )))
-}
-
-/// `$1` to `$15` of INSERT_EXPENSE and UPDATE_EXPENSE.
-fn bind_expense<D: Dialect>(sql: &'static str, e: &Expense) -> StorageResult<Stmt<D>> {
-    let split = serde_json::to_string(&e.split)
-        .map_err(|err| StorageError::Internal(splitledger_core::Cause::new(err)))?;
-    let (amount, currency) = (e.amount.units(), e.currency());
-    let times = (e.created_by, e.created_at, e.updated_at, e.version);
-    let stmt = Stmt::<D>::new(sql).args((e.group_id, e.id.0, amount, currency, split, times));
-    bind_details(stmt, &e.details)
 }
 
 /// Claims an idempotency key; the earlier record if the key was used. A racing twin waits
@@ -113,25 +87,10 @@ async fn register<D: Dialect>(
 async fn insert_rows<D: Dialect>(c: &mut Conn<D>, entry: &Entry) -> StorageResult<()> {
     match entry {
         Entry::Expense(e) => {
-            bind_expense::<D>(sql::INSERT_EXPENSE, e)?
-                .execute(c)
-                .await?;
+            exec::<D>(c, sql::INSERT_EXPENSE, e).await?;
             insert_participants::<D>(c, e).await
         }
-        Entry::Settlement(s) => {
-            let ids = (s.id.0, s.group_id, s.from_user, s.to_user);
-            let (amount, note) = (s.amount.units(), s.note.as_deref());
-            let args = (
-                ids,
-                amount,
-                s.currency(),
-                s.occurred_on,
-                note,
-                s.created_by,
-                s.created_at,
-            );
-            exec::<D>(c, sql::INSERT_SETTLEMENT, args).await.map(drop)
-        }
+        Entry::Settlement(s) => exec::<D>(c, sql::INSERT_SETTLEMENT, s).await.map(drop),
     }
 }
 
@@ -198,9 +157,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
             lock_members::<D>(&mut tx, key.group_id, &new.participants()).await?;
         }
         let effect = change(Some(&old), Some(new))?;
-        bind_expense::<D>(sql::UPDATE_EXPENSE, e)?
-            .execute(&mut tx)
-            .await?;
+        exec::<D>(&mut tx, sql::UPDATE_EXPENSE, e).await?;
         exec::<D>(&mut tx, sql::DELETE_PARTICIPANTS, (key.group_id, key.id)).await?;
         insert_participants::<D>(&mut tx, e).await?;
         insert_activity::<D>(&mut tx, &replace.activity).await?;
@@ -249,7 +206,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
             filter.from,
             filter.to,
         );
-        let args = (group, f, cursor(after), self::limit(limit));
+        let args = (group, f, cursor(after), limit);
         let rows: Vec<Expense> = all::<D, _>(&mut tx, sql::LIST_EXPENSES, args).await?;
         unless_empty_group::<D, _>(&mut tx, group, &rows).await?;
         with_participants::<D>(&mut tx, group, rows).await
@@ -272,7 +229,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         limit: u32,
     ) -> StorageResult<Vec<Settlement>> {
         let mut conn = self.conn().await?;
-        let args = (group, cursor(after), self::limit(limit));
+        let args = (group, cursor(after), limit);
         let rows = all::<D, _>(&mut conn, sql::LIST_SETTLEMENTS, args).await?;
         unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
         Ok(rows)

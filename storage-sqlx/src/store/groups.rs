@@ -8,15 +8,9 @@ use splitledger_core::domain::{
 };
 use splitledger_core::storage::{GroupQuery, GroupStore, StorageError, StorageResult};
 
-use super::{SqlStore, commit, found, insert_activity, limit, unless_empty_group};
-use crate::dialect::{Conn, Dialect, Stmt, all, exec, one};
+use super::{SqlStore, commit, found, insert_activity, unless_empty_group};
+use crate::dialect::{Conn, Dialect, all, exec, one};
 use crate::sql;
-
-/// The group's name as the name filter compares it (Rust's Unicode lower-casing, the same as
-/// the in-memory store's).
-fn name_lower(name: &str) -> String {
-    name.to_lowercase()
-}
 
 /// A LIKE pattern matching names that contain `text` literally.
 fn contains_pattern(text: &str) -> String {
@@ -32,12 +26,10 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-/// `$1` to `$8` of INSERT_GROUP and UPDATE_GROUP.
-fn bind_group<D: Dialect>(sql: &'static str, group: &Group) -> Stmt<D> {
-    let g = group;
-    let names = (&g.name, name_lower(&g.name), g.description.as_deref());
-    let rest = (g.currency, g.created_by, g.created_at, g.updated_at);
-    Stmt::<D>::new(sql).args((g.id, names, rest))
+/// `$1` to `$8` of INSERT_GROUP and UPDATE_GROUP. The name filter compares `name_lower`:
+/// Rust's Unicode lower-casing, the same as the in-memory store's.
+fn group_args(group: &Group) -> (&Group, String) {
+    (group, group.name.to_lowercase())
 }
 
 async fn insert_member<D: Dialect>(
@@ -45,8 +37,9 @@ async fn insert_member<D: Dialect>(
     group: GroupId,
     member: &Membership,
 ) -> StorageResult<()> {
-    let args = (group, member.user_id, member.role, member.joined_at);
-    exec::<D>(c, sql::INSERT_MEMBER, args).await.map(drop)
+    exec::<D>(c, sql::INSERT_MEMBER, (group, member))
+        .await
+        .map(drop)
 }
 
 #[async_trait]
@@ -59,9 +52,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         activity: &Activity,
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        bind_group::<D>(sql::INSERT_GROUP, group)
-            .execute(&mut tx)
-            .await?;
+        exec::<D>(&mut tx, sql::INSERT_GROUP, group_args(group)).await?;
         insert_member::<D>(&mut tx, group.id, owner).await?;
         insert_activity::<D>(&mut tx, activity).await?;
         commit::<D>(tx).await
@@ -93,15 +84,14 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         query: &GroupQuery,
     ) -> StorageResult<Vec<(Group, Role)>> {
         let pattern = query.name_contains.as_deref().map(contains_pattern);
-        let args = (user, query.before, pattern, limit(query.limit));
+        let args = (user, query.before, pattern, query.limit);
         all::<D, _>(&mut *self.conn().await?, sql::LIST_GROUPS, args).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group.id))]
     async fn update_group(&self, group: &Group, activity: &Activity) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        let updated = bind_group::<D>(sql::UPDATE_GROUP, group);
-        found(updated.execute(&mut tx).await?)?;
+        found(exec::<D>(&mut tx, sql::UPDATE_GROUP, group_args(group)).await?)?;
         insert_activity::<D>(&mut tx, activity).await?;
         commit::<D>(tx).await
     }
@@ -178,14 +168,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
     #[tracing::instrument(skip_all, fields(group = %invite.group_id))]
     async fn insert_invite(&self, invite: &Invite, activity: &Activity) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        let i = invite;
-        let args = (
-            i.group_id,
-            &i.code,
-            i.created_by,
-            (i.created_at, i.expires_at),
-        );
-        exec::<D>(&mut tx, sql::INSERT_INVITE, args).await?;
+        exec::<D>(&mut tx, sql::INSERT_INVITE, invite).await?;
         insert_activity::<D>(&mut tx, activity).await?;
         commit::<D>(tx).await
     }

@@ -10,7 +10,7 @@ use splitledger_core::domain::{
 };
 use splitledger_core::storage::{ReportStore, StorageResult};
 
-use super::{SqlStore, limit, unless_empty_group};
+use super::{SqlStore, unless_empty_group};
 use crate::dialect::{Dialect, all, exec};
 use crate::sql;
 
@@ -77,12 +77,7 @@ impl<D: Dialect> ReportStore for SqlStore<D> {
         limit: u32,
     ) -> StorageResult<Vec<Activity>> {
         let mut conn = self.conn().await?;
-        let args = (
-            group,
-            after.map(|c| c.at),
-            after.map(|c| c.id.0),
-            self::limit(limit),
-        );
+        let args = (group, after.map(|c| c.at), after.map(|c| c.id.0), limit);
         let rows = all::<D, _>(&mut conn, sql::LIST_ACTIVITY, args).await?;
         unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
         Ok(rows)
