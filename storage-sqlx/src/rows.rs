@@ -6,9 +6,9 @@
 use serde_json::Value;
 use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
-    Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseId, Group, GroupId, Invite,
-    LoginFailures, Member, MemberTotals, Membership, Role, Settlement, SettlementId, SummaryRow,
-    User, UserGroupTotals, UserId, UserRecord,
+    Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId, Group, GroupId,
+    Invite, LoginFailures, Member, MemberTotals, Membership, Role, Settlement, SettlementId,
+    SummaryRow, User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::money::{Minor, Money};
 use splitledger_core::split::SplitInput;
@@ -110,22 +110,26 @@ column! {
 }
 
 /// Records spanning several columns, one per field in order (`field = expr` is not stored).
-/// `read` records are read from rows; `stored` ones are also bound whole, in the same order,
-/// so a statement writes a record with the very column list it reads it back with.
+/// `read` records are read from rows, `bound` ones bound whole as statement arguments,
+/// `stored` ones both, in the same order: a statement writes a record with the very column
+/// list it reads it back with.
 macro_rules! record {
     ($($mode:ident $t:ident $(<$g:ty>)? { $($field:ident $(= $fixed:expr)?),* $(,)? })*) => {$(
+        record!(@$mode $t $(<$g>)? { $($field $(= $fixed)?),* });
+    )*};
+    (@stored $($record:tt)*) => {
+        record!(@read $($record)*);
+        record!(@bound $($record)*);
+    };
+    (@read $t:ident $(<$g:ty>)? { $($field:ident $(= $fixed:expr)?),* }) => {
         impl FromCols for $t $(<$g>)? {
             fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
                 // Struct expressions evaluate their fields in the order written.
                 Ok($t { $($field: record!(@get c $($fixed)?)),* })
             }
         }
-        record!(@$mode $t $(<$g>)? { $($field $(= $fixed)?),* });
-    )*};
-    (@get $c:ident) => { $c.read()? };
-    (@get $c:ident $fixed:expr) => { $fixed };
-    (@read $t:ident $(<$g:ty>)? { $($rest:tt)* }) => {};
-    (@stored $t:ident $(<$g:ty>)? { $($field:ident $(= $fixed:expr)?),* }) => {
+    };
+    (@bound $t:ident $(<$g:ty>)? { $($field:ident $(= $fixed:expr)?),* }) => {
         impl<D: Dialect> Arg<D> for $t $(<$g>)? {
             fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
                 $(let stmt = record!(@put self.$field, stmt $(, $fixed)?);)*
@@ -134,6 +138,8 @@ macro_rules! record {
         }
         by_ref!($t $(<$g>)?);
     };
+    (@get $c:ident) => { $c.read()? };
+    (@get $c:ident $fixed:expr) => { $fixed };
     (@put $value:expr, $stmt:ident) => { $value.put($stmt) };
     (@put $value:expr, $stmt:ident, $fixed:expr) => { $stmt };
 }
@@ -147,6 +153,7 @@ record! {
     stored Membership { user_id, role, joined_at }
     read Member { user_id, display_name, email, role, joined_at }
     stored Invite { code, group_id, created_by, created_at, expires_at }
+    bound ExpenseFilter { paid_by, category, from, to }
     // `expense_columns!()`: the participant rows come next, from `store::with_participants`.
     stored Expense {
         id, group_id, amount, split, created_by, created_at, updated_at, version, details,

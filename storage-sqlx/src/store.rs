@@ -26,8 +26,8 @@ use splitledger_core::entry::Effect;
 use splitledger_core::split::Portion;
 use splitledger_core::storage::{StorageError, StorageResult};
 
-use crate::dialect::{Conn, Dialect, Ids, all, exec, exec_rows, one, render};
-use crate::rows::Participant;
+use crate::dialect::{Arg, Conn, Dialect, Ids, all, exec, exec_rows, one, render};
+use crate::rows::{FromCols, Participant};
 use crate::sql;
 
 /// splitledger's store on the SQL database of dialect `D` ([`PgStorage`](crate::PgStorage),
@@ -125,16 +125,19 @@ pub(crate) async fn group_exists<D: Dialect>(c: &mut Conn<D>, group: GroupId) ->
     found.map(|_| ()).ok_or(StorageError::NotFound)
 }
 
-/// `NotFound` if a read came back empty because the group does not exist.
-pub(crate) async fn unless_empty_group<D: Dialect, T>(
+/// The rows of a group-scoped read (`$1` is the group, `rest` the placeholders after it);
+/// `NotFound` when there are none because the group does not exist.
+pub(crate) async fn group_rows<D: Dialect, O: FromCols>(
     c: &mut Conn<D>,
+    sql: &'static str,
     group: GroupId,
-    rows: &[T],
-) -> StorageResult<()> {
+    rest: impl Arg<D>,
+) -> StorageResult<Vec<O>> {
+    let rows = all::<D, O>(c, sql, (group, rest)).await?;
     if rows.is_empty() {
         group_exists::<D>(c, group).await?;
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// Locks the member rows of `users` (sorted) until commit, so a removal waits for this

@@ -15,10 +15,10 @@ use splitledger_core::storage::{
 };
 
 use super::{
-    SqlStore, apply, commit, insert_activity, insert_participants, lock_members,
-    unless_empty_group, with_participants,
+    SqlStore, apply, commit, group_rows, insert_activity, insert_participants, lock_members,
+    with_participants,
 };
-use crate::dialect::{Conn, Dialect, all, exec, one};
+use crate::dialect::{Conn, Dialect, exec, one};
 use crate::sql;
 
 /// `effect(new) − effect(old)`; an effect that does not fit 64 bits cannot fit a total.
@@ -200,15 +200,8 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         limit: u32,
     ) -> StorageResult<Vec<Expense>> {
         let mut tx = self.snapshot().await?;
-        let f = (
-            filter.paid_by,
-            filter.category.as_deref(),
-            filter.from,
-            filter.to,
-        );
-        let args = (group, f, cursor(after), limit);
-        let rows: Vec<Expense> = all::<D, _>(&mut tx, sql::LIST_EXPENSES, args).await?;
-        unless_empty_group::<D, _>(&mut tx, group, &rows).await?;
+        let rest = (filter, cursor(after), limit);
+        let rows = group_rows::<D, _>(&mut tx, sql::LIST_EXPENSES, group, rest).await?;
         with_participants::<D>(&mut tx, group, rows).await
     }
 
@@ -228,10 +221,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         after: Option<&DatedCursor>,
         limit: u32,
     ) -> StorageResult<Vec<Settlement>> {
-        let mut conn = self.conn().await?;
-        let args = (group, cursor(after), limit);
-        let rows = all::<D, _>(&mut conn, sql::LIST_SETTLEMENTS, args).await?;
-        unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
-        Ok(rows)
+        let c = &mut *self.conn().await?;
+        group_rows::<D, _>(c, sql::LIST_SETTLEMENTS, group, (cursor(after), limit)).await
     }
 }

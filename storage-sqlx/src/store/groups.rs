@@ -8,8 +8,8 @@ use splitledger_core::domain::{
 };
 use splitledger_core::storage::{GroupQuery, GroupStore, StorageError, StorageResult};
 
-use super::{SqlStore, commit, found, insert_activity, unless_empty_group};
-use crate::dialect::{Conn, Dialect, all, exec, one};
+use super::{SqlStore, commit, found, group_rows, insert_activity};
+use crate::dialect::{Dialect, all, exec, one};
 use crate::sql;
 
 /// A LIKE pattern matching names that contain `text` literally.
@@ -32,16 +32,6 @@ fn group_args(group: &Group) -> (&Group, String) {
     (group, group.name.to_lowercase())
 }
 
-async fn insert_member<D: Dialect>(
-    c: &mut Conn<D>,
-    group: GroupId,
-    member: &Membership,
-) -> StorageResult<()> {
-    exec::<D>(c, sql::INSERT_MEMBER, (group, member))
-        .await
-        .map(drop)
-}
-
 #[async_trait]
 impl<D: Dialect> GroupStore for SqlStore<D> {
     #[tracing::instrument(skip_all, fields(group = %group.id))]
@@ -53,7 +43,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
         exec::<D>(&mut tx, sql::INSERT_GROUP, group_args(group)).await?;
-        insert_member::<D>(&mut tx, group.id, owner).await?;
+        exec::<D>(&mut tx, sql::INSERT_MEMBER, (group.id, owner)).await?;
         insert_activity::<D>(&mut tx, activity).await?;
         commit::<D>(tx).await
     }
@@ -103,10 +93,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
 
     #[tracing::instrument(skip_all, fields(group = %group))]
     async fn members(&self, group: GroupId) -> StorageResult<Vec<Member>> {
-        let mut conn = self.conn().await?;
-        let rows = all::<D, _>(&mut conn, sql::MEMBERS, group).await?;
-        unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
-        Ok(rows)
+        group_rows::<D, _>(&mut *self.conn().await?, sql::MEMBERS, group, ()).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group, user = %member.user_id))]
@@ -117,7 +104,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         activity: &Activity,
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        insert_member::<D>(&mut tx, group, member).await?;
+        exec::<D>(&mut tx, sql::INSERT_MEMBER, (group, member)).await?;
         insert_activity::<D>(&mut tx, activity).await?;
         commit::<D>(tx).await
     }

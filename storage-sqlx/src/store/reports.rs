@@ -10,7 +10,7 @@ use splitledger_core::domain::{
 };
 use splitledger_core::storage::{ReportStore, StorageResult};
 
-use super::{SqlStore, unless_empty_group};
+use super::{SqlStore, group_rows};
 use crate::dialect::{Dialect, all, exec};
 use crate::sql;
 
@@ -25,9 +25,9 @@ impl<D: Dialect> ReportStore for SqlStore<D> {
 
     #[tracing::instrument(skip_all, fields(group = %group))]
     async fn member_totals(&self, group: GroupId) -> StorageResult<Vec<MemberTotals>> {
-        let mut conn = self.conn().await?;
-        let mut out: Vec<MemberTotals> = all::<D, _>(&mut conn, sql::MEMBER_TOTALS, group).await?;
-        unless_empty_group::<D, _>(&mut conn, group, &out).await?;
+        let c = &mut *self.conn().await?;
+        let mut out: Vec<MemberTotals> =
+            group_rows::<D, _>(c, sql::MEMBER_TOTALS, group, ()).await?;
         // The in-memory store's order.
         out.sort_by_key(|t| (t.user_id, t.currency));
         Ok(out)
@@ -35,10 +35,9 @@ impl<D: Dialect> ReportStore for SqlStore<D> {
 
     #[tracing::instrument(skip_all, fields(group = %group))]
     async fn pair_totals(&self, group: GroupId) -> StorageResult<Vec<PairDelta<UserId>>> {
-        let mut conn = self.conn().await?;
+        let c = &mut *self.conn().await?;
         let mut out: Vec<PairDelta<UserId>> =
-            all::<D, _>(&mut conn, sql::PAIR_TOTALS, group).await?;
-        unless_empty_group::<D, _>(&mut conn, group, &out).await?;
+            group_rows::<D, _>(c, sql::PAIR_TOTALS, group, ()).await?;
         out.sort_by_key(|p| (p.currency, p.a, p.b));
         Ok(out)
     }
@@ -61,9 +60,8 @@ impl<D: Dialect> ReportStore for SqlStore<D> {
             SummaryBy::Month => sql::SUMMARY_BY_MONTH,
             SummaryBy::Member => sql::SUMMARY_BY_MEMBER,
         };
-        let mut conn = self.conn().await?;
-        let mut out: Vec<SummaryRow> = all::<D, _>(&mut conn, statement, (group, from, to)).await?;
-        unless_empty_group::<D, _>(&mut conn, group, &out).await?;
+        let c = &mut *self.conn().await?;
+        let mut out: Vec<SummaryRow> = group_rows::<D, _>(c, statement, group, (from, to)).await?;
         // The in-memory store's order: by key (none first), then currency.
         out.sort_by(|x, y| (&x.key, x.currency).cmp(&(&y.key, y.currency)));
         Ok(out)
@@ -76,10 +74,7 @@ impl<D: Dialect> ReportStore for SqlStore<D> {
         after: Option<&ActivityCursor>,
         limit: u32,
     ) -> StorageResult<Vec<Activity>> {
-        let mut conn = self.conn().await?;
-        let args = (group, after.map(|c| c.at), after.map(|c| c.id.0), limit);
-        let rows = all::<D, _>(&mut conn, sql::LIST_ACTIVITY, args).await?;
-        unless_empty_group::<D, _>(&mut conn, group, &rows).await?;
-        Ok(rows)
+        let rest = (after.map(|c| c.at), after.map(|c| c.id), limit);
+        group_rows::<D, _>(&mut *self.conn().await?, sql::LIST_ACTIVITY, group, rest).await
     }
 }
