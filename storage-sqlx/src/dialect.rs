@@ -30,7 +30,7 @@ use splitledger_core::{Cause, Currency};
 use time::{Date, OffsetDateTime};
 
 use crate::rows::{Cols, FromCols, json_text};
-use crate::types::{DbDate, DbTime, DbUuid};
+use crate::types::{DbTime, DbUuid};
 
 /// A statement of database `DB` with its arguments.
 pub(crate) type Query<DB> = sqlx::query::Query<'static, DB, <DB as Database>::Arguments>;
@@ -107,8 +107,8 @@ pub trait SqlDb:
     + Bind<Option<DbUuid>>
     + Bind<DbTime>
     + Bind<Option<DbTime>>
-    + Bind<DbDate>
-    + Bind<Option<DbDate>>
+    + Bind<Date>
+    + Bind<Option<Date>>
     + Bind<i64>
     + Bind<bool>
     + Bind<Vec<u8>>
@@ -120,7 +120,7 @@ pub trait SqlDb:
     + Get<DbUuid>
     + Get<DbTime>
     + Get<Option<DbTime>>
-    + Get<DbDate>
+    + Get<Date>
     + Get<String>
     + Get<Option<String>>
     + Get<i64>
@@ -348,7 +348,7 @@ col! {
     SettlementId => DbUuid, |v| DbUuid(v.0);
     ActivityId => DbUuid, |v| DbUuid(v.0);
     OffsetDateTime => DbTime, |v| DbTime(*v);
-    Date => DbDate, |v| DbDate(*v);
+    Date => Date, |v| *v;
     i64 => i64, |v| *v;
     u32 => i64, |v| i64::from(*v);
     Minor => i64, |v| v.get();

@@ -18,7 +18,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::dialect::{Arg, Dialect, Get, SqlDb, Stmt, by_ref};
-use crate::types::{DbDate, DbTime, DbUuid};
+use crate::types::{DbTime, DbUuid};
 
 /// A stored value that does not parse: the parser's error is the cause.
 fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StorageError {
@@ -92,7 +92,7 @@ column! {
     ActivityId: DbUuid => |v| Ok(ActivityId(v.0));
     OffsetDateTime: DbTime => |v| Ok(v.0);
     Option<OffsetDateTime>: Option<DbTime> => |v| Ok(v.map(|t| t.0));
-    Date: DbDate => |v| Ok(v.0);
+    Date: Date => |v| Ok(v);
     String: String => |v| Ok(v);
     Option<String>: Option<String> => |v| Ok(v);
     i64: i64 => |v| Ok(v);

@@ -1,15 +1,15 @@
 //! Column types shared by both dialects, so one set of row structs serves both stores.
 //!
-//! PostgreSQL has native UUID, TIMESTAMPTZ and DATE columns; SQLite stores a UUID as its
-//! lower-case hyphenated text (byte order = UUID order, which keyset cursors rely on), a
-//! timestamp as INTEGER unix microseconds (exact round trip and numeric order) and a date as
-//! `YYYY-MM-DD` text (lexical order = date order). These newtypes encode and decode the
-//! right form for each database.
+//! PostgreSQL has native UUID and TIMESTAMPTZ columns; SQLite stores a UUID as its
+//! lower-case hyphenated text (byte order = UUID order, which keyset cursors rely on) and a
+//! timestamp as INTEGER unix microseconds (exact round trip and numeric order). These
+//! newtypes encode and decode the right form for each database. (Dates need none: sqlx
+//! stores them as `YYYY-MM-DD` text on SQLite, whose lexical order is date order.)
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Type};
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A UUID column.
@@ -19,10 +19,6 @@ pub struct DbUuid(pub Uuid);
 /// A timestamp column (microsecond precision).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DbTime(pub OffsetDateTime);
-
-/// A calendar date column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DbDate(pub Date);
 
 #[cfg(feature = "postgres")]
 mod pg {
@@ -58,7 +54,6 @@ mod pg {
 
     delegate!(DbUuid, Uuid);
     delegate!(DbTime, OffsetDateTime);
-    delegate!(DbDate, Date);
 }
 
 #[cfg(feature = "sqlite")]
@@ -66,10 +61,6 @@ mod sqlite {
     use super::*;
     use sqlx::Sqlite;
     use sqlx::sqlite::{SqliteTypeInfo, SqliteValueRef};
-    use time::format_description::BorrowedFormatItem;
-    use time::macros::format_description;
-
-    const DATE: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
     macro_rules! via {
         ($wrapper:ident, $inner:ty, |$v:ident| $to:expr, |$raw:ident| $from:expr) => {
@@ -108,11 +99,5 @@ mod sqlite {
         i64,
         |v| i64::try_from(v.unix_timestamp_nanos() / 1_000).map_err(Into::into),
         |raw| OffsetDateTime::from_unix_timestamp_nanos(i128::from(raw) * 1_000)?
-    );
-    via!(
-        DbDate,
-        String,
-        |v| v.format(DATE).map_err(Into::into),
-        |raw| Date::parse(&raw, DATE)?
     );
 }

@@ -339,7 +339,7 @@ pub fn seed() -> Seed {
 macro_rules! seed_old_schema {
     ($pool:expr, $seed:expr) => {{
         use splitledger_core::entry::{Effect, Entry};
-        use splitledger_storage_sqlx::types::{DbDate, DbTime, DbUuid};
+        use splitledger_storage_sqlx::types::{DbTime, DbUuid};
         let s: &support::Seed = $seed;
         let pool = $pool;
         let e = &s.expense;
@@ -384,7 +384,7 @@ macro_rules! seed_old_schema {
         .bind(e.amount.units().get())
         .bind(serde_json::to_string(&e.split).unwrap())
         .bind(d.category.clone())
-        .bind(DbDate(d.occurred_on))
+        .bind(d.occurred_on)
         .bind(d.notes.clone())
         .bind(d.metadata.as_ref().map(|m| m.to_string()))
         .bind(DbUuid(e.created_by.0))
@@ -412,7 +412,7 @@ macro_rules! seed_old_schema {
             .bind(DbUuid(st.from_user.0))
             .bind(DbUuid(st.to_user.0))
             .bind(st.amount.units().get())
-            .bind(DbDate(st.occurred_on))
+            .bind(st.occurred_on)
             .bind(t)
             .execute(pool)
             .await
