@@ -21,7 +21,9 @@ use uuid::Uuid;
 
 use serde_json::Value;
 use splitledger_core::balance::Totals;
-use splitledger_core::domain::{ActivityId, Email, ExpenseId, GroupId, Role, SettlementId, UserId};
+use splitledger_core::domain::{
+    ActivityId, Email, ExpenseId, GroupId, Role, SettlementId, TokenDigest, UserId,
+};
 use splitledger_core::entry::EntryKind;
 use splitledger_core::money::{Minor, Money};
 use splitledger_core::split::SplitInput;
@@ -359,7 +361,7 @@ col! {
     Currency => &'static str, |v| v.code();
     Role => &'static str, |v| v.as_str();
     EntryKind => &'static str, |v| v.as_str();
-    Vec<u8> => Vec<u8>, |v| v.clone();
+    TokenDigest => Vec<u8>, |v| v.0.to_vec();
 }
 
 /// What a statement binds: a [`Col`], an optional one (NULL when absent), a record (its

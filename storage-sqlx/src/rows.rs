@@ -7,8 +7,8 @@ use serde_json::Value;
 use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
     Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId, Group, GroupId,
-    Invite, LoginFailures, Member, MemberTotals, Membership, Role, Settlement, SettlementId,
-    SummaryRow, User, UserGroupTotals, UserId, UserRecord,
+    Invite, LoginFailures, Member, MemberTotals, Membership, Role, Session, Settlement,
+    SettlementId, SummaryRow, User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::money::{Minor, Money};
 use splitledger_core::split::SplitInput;
@@ -148,7 +148,8 @@ record! {
     // `user_columns!()`: the password hash last, so `User` reads stop before it.
     stored UserRecord { user, password_hash }
     stored User { id, email, display_name, default_currency, created_at, updated_at }
-    read LoginFailures { count, last_at }
+    stored LoginFailures { count, last_at }
+    bound Session { digest, user_id, created_at, expires_at }
     stored Group { id, name, description, currency, created_by, created_at, updated_at }
     stored Membership { user_id, role, joined_at }
     read Member { user_id, display_name, email, role, joined_at }

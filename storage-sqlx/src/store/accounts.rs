@@ -22,7 +22,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
 
     #[tracing::instrument(skip_all)]
     async fn user_by_email(&self, email: &Email) -> StorageResult<Option<UserRecord>> {
-        one::<D, _>(&mut *self.conn().await?, sql::USER_BY_EMAIL, email.as_str()).await
+        one::<D, _>(&mut *self.conn().await?, sql::USER_BY_EMAIL, email).await
     }
 
     #[tracing::instrument(skip_all, fields(user = %id))]
@@ -56,26 +56,16 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         keep: Option<&TokenDigest>,
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        found(
-            exec::<D>(
-                &mut tx,
-                sql::SET_PASSWORD,
-                (user, password_hash, updated_at),
-            )
-            .await?,
-        )?;
-        let keep = keep.map(|k| k.0.to_vec());
+        let args = (user, password_hash, updated_at);
+        found(exec::<D>(&mut tx, sql::SET_PASSWORD, args).await?)?;
         exec::<D>(&mut tx, sql::REVOKE_OTHER_SESSIONS, (user, keep)).await?;
         commit::<D>(tx).await
     }
 
     #[tracing::instrument(skip_all, fields(user = %session.user_id))]
     async fn insert_session(&self, session: &Session) -> StorageResult<()> {
-        let s = session;
-        let args = (s.digest.0.to_vec(), s.user_id, s.created_at, s.expires_at);
-        exec::<D>(&mut *self.conn().await?, sql::INSERT_SESSION, args)
-            .await
-            .map(drop)
+        let c = &mut *self.conn().await?;
+        exec::<D>(c, sql::INSERT_SESSION, session).await.map(drop)
     }
 
     #[tracing::instrument(skip_all)]
@@ -84,20 +74,17 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         digest: &TokenDigest,
         now: OffsetDateTime,
     ) -> StorageResult<Option<User>> {
-        let args = (digest.0.to_vec(), now);
-        one::<D, _>(&mut *self.conn().await?, sql::SESSION_USER, args).await
+        one::<D, _>(&mut *self.conn().await?, sql::SESSION_USER, (digest, now)).await
     }
 
     #[tracing::instrument(skip_all)]
     async fn delete_session(&self, digest: &TokenDigest) -> StorageResult<bool> {
-        let c = &mut *self.conn().await?;
-        Ok(exec::<D>(c, sql::DELETE_SESSION, digest.0.to_vec()).await? > 0)
+        Ok(exec::<D>(&mut *self.conn().await?, sql::DELETE_SESSION, digest).await? > 0)
     }
 
     #[tracing::instrument(skip_all)]
     async fn login_failures(&self, email: &Email) -> StorageResult<LoginFailures> {
-        let c = &mut *self.conn().await?;
-        let row = one::<D, _>(c, sql::LOGIN_FAILURES, email.as_str()).await?;
+        let row = one::<D, _>(&mut *self.conn().await?, sql::LOGIN_FAILURES, email).await?;
         Ok(row.unwrap_or_default())
     }
 
@@ -108,14 +95,11 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         failures: &LoginFailures,
     ) -> StorageResult<()> {
         let c = &mut *self.conn().await?;
-        let email = email.as_str();
-        if failures.count == 0 {
-            exec::<D>(c, sql::CLEAR_LOGIN_FAILURES, email).await?;
-        } else {
-            let args = (email, i64::from(failures.count), failures.last_at);
-            exec::<D>(c, sql::SET_LOGIN_FAILURES, args).await?;
+        match failures.count {
+            0 => exec::<D>(c, sql::CLEAR_LOGIN_FAILURES, email).await,
+            _ => exec::<D>(c, sql::SET_LOGIN_FAILURES, (email, failures)).await,
         }
-        Ok(())
+        .map(drop)
     }
 
     #[tracing::instrument(skip_all, fields(count = new.count))]
@@ -126,26 +110,16 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         new: &LoginFailures,
     ) -> StorageResult<bool> {
         let c = &mut *self.conn().await?;
-        let (email, count) = (email.as_str(), i64::from(new.count));
-        let was = (i64::from(expected.count), expected.last_at);
         let done = match (expected.count, new.count) {
             // From no record to none: true if there still is none.
             (0, 0) => {
-                return Ok(one::<D, LoginFailures>(c, sql::LOGIN_FAILURES, email)
-                    .await?
-                    .is_none());
+                let row: Option<LoginFailures> = one::<D, _>(c, sql::LOGIN_FAILURES, email).await?;
+                return Ok(row.is_none());
             }
             // No record yet: the first writer creates it.
-            (0, _) => exec::<D>(c, sql::CLAIM_LOGIN_FAILURES, (email, count, new.last_at)).await?,
-            (_, 0) => exec::<D>(c, sql::DROP_LOGIN_FAILURES, (email, was)).await?,
-            _ => {
-                exec::<D>(
-                    c,
-                    sql::SWAP_LOGIN_FAILURES,
-                    (email, was, count, new.last_at),
-                )
-                .await?
-            }
+            (0, _) => exec::<D>(c, sql::CLAIM_LOGIN_FAILURES, (email, new)).await?,
+            (_, 0) => exec::<D>(c, sql::DROP_LOGIN_FAILURES, (email, expected)).await?,
+            _ => exec::<D>(c, sql::SWAP_LOGIN_FAILURES, (email, expected, new)).await?,
         };
         Ok(done == 1)
     }
