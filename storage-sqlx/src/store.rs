@@ -115,7 +115,17 @@ impl<D: Dialect> SqlStore<D> {
     }
 }
 
-pub(crate) async fn commit<D: Dialect>(tx: Transaction<'static, D::Db>) -> StorageResult<()> {
+/// The last steps of a write: its activity record, the running totals its effect changes
+/// (last, in lock order), the commit.
+pub(crate) async fn finish<D: Dialect>(
+    mut tx: Transaction<'static, D::Db>,
+    activity: &Activity,
+    effect: Option<(GroupId, &Effect)>,
+) -> StorageResult<()> {
+    exec::<D>(&mut tx, sql::INSERT_ACTIVITY, activity).await?;
+    if let Some((group, effect)) = effect {
+        apply::<D>(&mut tx, group, effect).await?;
+    }
     tx.commit().await.map_err(D::error)
 }
 
@@ -159,13 +169,6 @@ pub(crate) async fn lock_members<D: Dialect>(
     }
 }
 
-pub(crate) async fn insert_activity<D: Dialect>(
-    c: &mut Conn<D>,
-    a: &Activity,
-) -> StorageResult<()> {
-    exec::<D>(c, sql::INSERT_ACTIVITY, a).await.map(drop)
-}
-
 /// Expenses with their participant rows, read in the same snapshot.
 pub(crate) async fn with_participants<D: Dialect>(
     c: &mut Conn<D>,
@@ -180,19 +183,12 @@ pub(crate) async fn with_participants<D: Dialect>(
     parts.sort_by_key(|p| p.user);
     for e in &mut expenses {
         for p in parts.iter().filter(|p| p.expense == e.id.0) {
-            let (user_id, paid, owed) = (p.user, p.paid, p.owed);
-            if p.payer {
-                e.payers.push(Portion {
-                    user_id,
-                    amount: paid,
-                });
-            }
-            if p.sharer {
-                e.shares.push(Portion {
-                    user_id,
-                    amount: owed,
-                });
-            }
+            let portion = |amount| Portion {
+                user_id: p.user,
+                amount,
+            };
+            e.payers.extend(p.payer.then(|| portion(p.paid)));
+            e.shares.extend(p.sharer.then(|| portion(p.owed)));
         }
     }
     Ok(expenses)
@@ -216,11 +212,7 @@ pub(crate) async fn insert_participants<D: Dialect>(
 
 /// Adds an effect to the group's running totals and pair totals: one statement each, rows in
 /// the effect's key order. A total past its bound fails the statement (`Overflow`).
-pub(crate) async fn apply<D: Dialect>(
-    c: &mut Conn<D>,
-    group: GroupId,
-    effect: &Effect,
-) -> StorageResult<()> {
+async fn apply<D: Dialect>(c: &mut Conn<D>, group: GroupId, effect: &Effect) -> StorageResult<()> {
     let totals = effect
         .totals
         .iter()

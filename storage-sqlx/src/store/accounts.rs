@@ -8,7 +8,7 @@ use splitledger_core::domain::{
 };
 use splitledger_core::storage::{AccountStore, StorageResult};
 
-use super::{SqlStore, commit, found};
+use super::{SqlStore, found};
 use crate::dialect::{Dialect, Ids, all, exec, one};
 use crate::sql;
 
@@ -59,7 +59,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         let args = (user, password_hash, updated_at);
         found(exec::<D>(&mut tx, sql::SET_PASSWORD, args).await?)?;
         exec::<D>(&mut tx, sql::REVOKE_OTHER_SESSIONS, (user, keep)).await?;
-        commit::<D>(tx).await
+        tx.commit().await.map_err(D::error)
     }
 
     #[tracing::instrument(skip_all, fields(user = %session.user_id))]

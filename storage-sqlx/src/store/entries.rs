@@ -14,10 +14,7 @@ use splitledger_core::storage::{
     StorageError, StorageResult,
 };
 
-use super::{
-    SqlStore, apply, commit, group_rows, insert_activity, insert_participants, lock_members,
-    with_participants,
-};
+use super::{SqlStore, finish, group_rows, insert_participants, lock_members, with_participants};
 use crate::dialect::{Conn, Dialect, exec, one};
 use crate::sql;
 
@@ -133,9 +130,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         }
         lock_members::<D>(&mut tx, key.group_id, &entry.participants()).await?;
         insert_rows::<D>(&mut tx, entry).await?;
-        insert_activity::<D>(&mut tx, &write.activity).await?;
-        apply::<D>(&mut tx, key.group_id, &effect).await?;
-        commit::<D>(tx).await?;
+        finish::<D>(tx, &write.activity, Some((key.group_id, &effect))).await?;
         Ok(Inserted::Created)
     }
 
@@ -160,9 +155,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         exec::<D>(&mut tx, sql::UPDATE_EXPENSE, e).await?;
         exec::<D>(&mut tx, sql::DELETE_PARTICIPANTS, (key.group_id, key.id)).await?;
         insert_participants::<D>(&mut tx, e).await?;
-        insert_activity::<D>(&mut tx, &replace.activity).await?;
-        apply::<D>(&mut tx, key.group_id, &effect).await?;
-        commit::<D>(tx).await
+        finish::<D>(tx, &replace.activity, Some((key.group_id, &effect))).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %key.group_id, kind = key.kind.as_str(), id = %key.id))]
@@ -177,9 +170,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
             EntryKind::Settlement => sql::DELETE_SETTLEMENT,
         };
         exec::<D>(&mut tx, delete, (key.group_id, key.id)).await?;
-        insert_activity::<D>(&mut tx, &activity).await?;
-        apply::<D>(&mut tx, key.group_id, &effect).await?;
-        commit::<D>(tx).await?;
+        finish::<D>(tx, &activity, Some((key.group_id, &effect))).await?;
         Ok(old)
     }
 

@@ -8,7 +8,7 @@ use splitledger_core::domain::{
 };
 use splitledger_core::storage::{GroupQuery, GroupStore, StorageError, StorageResult};
 
-use super::{SqlStore, commit, found, group_rows, insert_activity};
+use super::{SqlStore, finish, found, group_rows};
 use crate::dialect::{Dialect, all, exec, one};
 use crate::sql;
 
@@ -44,8 +44,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         let mut tx = self.write().await?;
         exec::<D>(&mut tx, sql::INSERT_GROUP, group_args(group)).await?;
         exec::<D>(&mut tx, sql::INSERT_MEMBER, (group.id, owner)).await?;
-        insert_activity::<D>(&mut tx, activity).await?;
-        commit::<D>(tx).await
+        finish::<D>(tx, activity, None).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group, user = %user))]
@@ -82,8 +81,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
     async fn update_group(&self, group: &Group, activity: &Activity) -> StorageResult<()> {
         let mut tx = self.write().await?;
         found(exec::<D>(&mut tx, sql::UPDATE_GROUP, group_args(group)).await?)?;
-        insert_activity::<D>(&mut tx, activity).await?;
-        commit::<D>(tx).await
+        finish::<D>(tx, activity, None).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group))]
@@ -105,8 +103,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
         exec::<D>(&mut tx, sql::INSERT_MEMBER, (group, member)).await?;
-        insert_activity::<D>(&mut tx, activity).await?;
-        commit::<D>(tx).await
+        finish::<D>(tx, activity, None).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group, changes = changes.len()))]
@@ -125,8 +122,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         for (user, role) in &changes {
             found(exec::<D>(&mut tx, sql::SET_ROLE, (group, *user, *role)).await?)?;
         }
-        insert_activity::<D>(&mut tx, activity).await?;
-        commit::<D>(tx).await
+        finish::<D>(tx, activity, None).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group, user = %user))]
@@ -148,16 +144,14 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
             }
         }
         exec::<D>(&mut tx, sql::DELETE_MEMBER, (group, user)).await?;
-        insert_activity::<D>(&mut tx, activity).await?;
-        commit::<D>(tx).await
+        finish::<D>(tx, activity, None).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %invite.group_id))]
     async fn insert_invite(&self, invite: &Invite, activity: &Activity) -> StorageResult<()> {
         let mut tx = self.write().await?;
         exec::<D>(&mut tx, sql::INSERT_INVITE, invite).await?;
-        insert_activity::<D>(&mut tx, activity).await?;
-        commit::<D>(tx).await
+        finish::<D>(tx, activity, None).await
     }
 
     #[tracing::instrument(skip_all)]
