@@ -32,7 +32,6 @@ use splitledger_core::{Cause, Currency};
 use time::{Date, OffsetDateTime};
 
 use crate::rows::{Cols, FromCols, json_text};
-use crate::types::{DbTime, DbUuid};
 
 /// A statement of database `DB` with its arguments.
 pub(crate) type Query<DB> = sqlx::query::Query<'static, DB, <DB as Database>::Arguments>;
@@ -105,10 +104,6 @@ where
 /// wherever `D::Db: SqlDb` is known, so the store's impls need no where-clauses.
 pub trait SqlDb:
     Run
-    + Bind<DbUuid>
-    + Bind<Option<DbUuid>>
-    + Bind<DbTime>
-    + Bind<Option<DbTime>>
     + Bind<Date>
     + Bind<Option<Date>>
     + Bind<i64>
@@ -119,9 +114,6 @@ pub trait SqlDb:
     + Bind<Option<&'static str>>
     + Bind<String>
     + Bind<Option<String>>
-    + Get<DbUuid>
-    + Get<DbTime>
-    + Get<Option<DbTime>>
     + Get<Date>
     + Get<String>
     + Get<Option<String>>
@@ -133,7 +125,20 @@ pub trait SqlDb:
 /// What one database does differently.
 pub trait Dialect: Send + Sync + 'static + Sized {
     /// The sqlx database.
-    type Db: SqlDb + Bind<Self::Ids> + Database<Connection: Migrate>;
+    type Db: SqlDb
+        + Bind<Self::Ids>
+        + Bind<Self::Uuid>
+        + Bind<Option<Self::Uuid>>
+        + Bind<Self::Time>
+        + Bind<Option<Self::Time>>
+        + Get<Self::Uuid>
+        + Get<Self::Time>
+        + Get<Option<Self::Time>>
+        + Database<Connection: Migrate>;
+    /// A UUID as the database stores it.
+    type Uuid: From<Uuid> + Into<Uuid> + Send;
+    /// A timestamp (microseconds) as the database stores it.
+    type Time: Send;
     /// How a list of ids is bound (an array, or JSON text).
     type Ids: Send;
     /// The store's name in `Debug` output (never the pool's options: they hold passwords).
@@ -153,6 +158,10 @@ pub trait Dialect: Send + Sync + 'static + Sized {
     /// `{month}`: the `YYYY-MM` of `e.occurred_on`.
     const MONTH: &'static str;
 
+    /// `time` as stored.
+    fn time(time: OffsetDateTime) -> Self::Time;
+    /// A stored timestamp.
+    fn from_time(stored: Self::Time) -> Result<OffsetDateTime, time::error::ComponentRange>;
     /// The ids as bound for `{ids $N}`.
     fn ids(ids: &[Uuid]) -> Self::Ids;
     /// How many rows a statement changed.
@@ -283,7 +292,7 @@ impl<D: Dialect> Stmt<D> {
             .await
             .map_err(D::error)?;
         rows.iter()
-            .map(|row| O::read(&mut Cols::<D::Db>::new(row)))
+            .map(|row| O::read(&mut Cols::<D>::new(row)))
             .collect()
     }
 }
@@ -317,11 +326,48 @@ pub(crate) async fn one<D: Dialect, O: FromCols>(
 
 /// A domain value as its column holds it (ids as UUIDs, times as timestamps, codes as text).
 pub(crate) trait Col {
-    /// What is bound.
-    type Raw;
+    /// What is bound (a [`Physical`] value the dialect may store its own way).
+    type Raw: Physical;
     /// The value to bind.
     fn raw(&self) -> Self::Raw;
 }
+
+/// A column value as dialect `D` binds it: UUIDs and timestamps as [`Dialect::Uuid`] and
+/// [`Dialect::Time`], everything else as it is.
+pub(crate) trait Physical {
+    type In<D: Dialect>;
+    fn to<D: Dialect>(self) -> Self::In<D>;
+}
+
+impl Physical for Uuid {
+    type In<D: Dialect> = D::Uuid;
+    fn to<D: Dialect>(self) -> D::Uuid {
+        self.into()
+    }
+}
+
+impl Physical for OffsetDateTime {
+    type In<D: Dialect> = D::Time;
+    fn to<D: Dialect>(self) -> D::Time {
+        D::time(self)
+    }
+}
+
+macro_rules! as_is {
+    ($($t:ty),*) => {$(
+        impl Physical for $t {
+            type In<D: Dialect> = $t;
+            fn to<D: Dialect>(self) -> $t {
+                self
+            }
+        }
+    )*};
+}
+
+as_is!(Date, i64, bool, String, &'static str, Vec<u8>);
+
+/// The type dialect `D` binds for `T`.
+type Bound<T, D> = <<T as Col>::Raw as Physical>::In<D>;
 
 macro_rules! col {
     ($($t:ty => $raw:ty, |$v:ident| $e:expr;)*) => {$(
@@ -343,13 +389,13 @@ impl<T: Col + ?Sized> Col for &T {
 }
 
 col! {
-    Uuid => DbUuid, |v| DbUuid(*v);
-    GroupId => DbUuid, |v| DbUuid(v.0);
-    UserId => DbUuid, |v| DbUuid(v.0);
-    ExpenseId => DbUuid, |v| DbUuid(v.0);
-    SettlementId => DbUuid, |v| DbUuid(v.0);
-    ActivityId => DbUuid, |v| DbUuid(v.0);
-    OffsetDateTime => DbTime, |v| DbTime(*v);
+    Uuid => Uuid, |v| *v;
+    GroupId => Uuid, |v| v.0;
+    UserId => Uuid, |v| v.0;
+    ExpenseId => Uuid, |v| v.0;
+    SettlementId => Uuid, |v| v.0;
+    ActivityId => Uuid, |v| v.0;
+    OffsetDateTime => OffsetDateTime, |v| *v;
     Date => Date, |v| *v;
     i64 => i64, |v| *v;
     u32 => i64, |v| i64::from(*v);
@@ -374,19 +420,19 @@ pub(crate) trait Arg<D: Dialect> {
 
 impl<D: Dialect, T: Col + ?Sized> Arg<D> for T
 where
-    D::Db: Bind<T::Raw>,
+    D::Db: Bind<Bound<T, D>>,
 {
     fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
-        stmt.bind(self.raw())
+        stmt.bind(self.raw().to::<D>())
     }
 }
 
 impl<D: Dialect, T: Col> Arg<D> for Option<T>
 where
-    D::Db: Bind<Option<T::Raw>>,
+    D::Db: Bind<Option<Bound<T, D>>>,
 {
     fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
-        stmt.bind(self.as_ref().map(Col::raw))
+        stmt.bind(self.as_ref().map(|v| v.raw().to::<D>()))
     }
 }
 

@@ -20,10 +20,6 @@ mod rows;
 mod sql;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod store;
-// Public for tests that write rows directly (the dialect glue's bounds name them too).
-#[cfg(any(feature = "postgres", feature = "sqlite"))]
-#[doc(hidden)]
-pub mod types;
 
 #[cfg(feature = "postgres")]
 mod postgres;

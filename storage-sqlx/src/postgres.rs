@@ -11,6 +11,8 @@ use sqlx::Postgres;
 use sqlx::error::DatabaseError;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgQueryResult};
+use time::OffsetDateTime;
+use time::error::ComponentRange;
 use uuid::Uuid;
 
 use splitledger_core::storage::StorageError;
@@ -27,6 +29,8 @@ impl SqlDb for Postgres {}
 impl Dialect for Pg {
     type Db = Postgres;
     type Ids = Vec<Uuid>;
+    type Uuid = Uuid;
+    type Time = OffsetDateTime;
     const NAME: &'static str = "PgStorage";
     const MIGRATOR: &'static Migrator = &crate::POSTGRES_MIGRATOR;
     const BEGIN_WRITE: Option<&'static str> = None;
@@ -36,6 +40,14 @@ impl Dialect for Pg {
     const LOCK_SHARE: &'static str = "FOR KEY SHARE";
     const LOCK_UPDATE: &'static str = "FOR UPDATE";
     const MONTH: &'static str = "to_char(e.occurred_on, 'YYYY-MM')";
+
+    fn time(time: OffsetDateTime) -> OffsetDateTime {
+        time
+    }
+
+    fn from_time(stored: OffsetDateTime) -> Result<OffsetDateTime, ComponentRange> {
+        Ok(stored)
+    }
 
     fn ids(ids: &[Uuid]) -> Vec<Uuid> {
         ids.to_vec()

@@ -14,11 +14,11 @@ use splitledger_core::money::{Minor, Money};
 use splitledger_core::split::SplitInput;
 use splitledger_core::storage::{StorageError, StorageResult};
 use splitledger_core::{Cause, Currency, ValidationErrors};
+use sqlx::Database;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::dialect::{Arg, Dialect, Get, SqlDb, Stmt, by_ref};
-use crate::types::{DbTime, DbUuid};
+use crate::dialect::{Arg, Dialect, Get, Stmt, by_ref};
 
 /// A stored value that does not parse: the parser's error is the cause.
 fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StorageError {
@@ -39,24 +39,24 @@ fn json<T: serde::de::DeserializeOwned>(text: String) -> StorageResult<T> {
     serde_json::from_str(&text).map_err(corrupt)
 }
 
-/// A result row, read left to right.
-pub(crate) struct Cols<'r, DB: SqlDb> {
-    row: &'r DB::Row,
+/// A result row of dialect `D`, read left to right.
+pub(crate) struct Cols<'r, D: Dialect> {
+    row: &'r <D::Db as Database>::Row,
     next: usize,
 }
 
-impl<'r, DB: SqlDb> Cols<'r, DB> {
-    pub(crate) fn new(row: &'r DB::Row) -> Self {
+impl<'r, D: Dialect> Cols<'r, D> {
+    pub(crate) fn new(row: &'r <D::Db as Database>::Row) -> Self {
         Self { row, next: 0 }
     }
 
     /// The next column as the database decodes it.
     fn get<T>(&mut self) -> StorageResult<T>
     where
-        DB: Get<T>,
+        D::Db: Get<T>,
     {
         self.next += 1;
-        DB::get(self.row, self.next - 1).map_err(corrupt)
+        D::Db::get(self.row, self.next - 1).map_err(corrupt)
     }
 
     /// The next value (one column, or several for a record).
@@ -68,14 +68,14 @@ impl<'r, DB: SqlDb> Cols<'r, DB> {
 /// A value read from one result row.
 pub(crate) trait FromCols: Sized {
     /// Reads it, consuming the columns it spans.
-    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self>;
+    fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self>;
 }
 
 /// One-column values: `type: as decoded => |raw| value`.
 macro_rules! column {
     ($($t:ty: $raw:ty => |$v:ident| $e:expr;)*) => {$(
         impl FromCols for $t {
-            fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+            fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
                 let $v: $raw = c.get()?;
                 $e
             }
@@ -84,14 +84,14 @@ macro_rules! column {
 }
 
 column! {
-    Uuid: DbUuid => |v| Ok(v.0);
-    UserId: DbUuid => |v| Ok(UserId(v.0));
-    GroupId: DbUuid => |v| Ok(GroupId(v.0));
-    ExpenseId: DbUuid => |v| Ok(ExpenseId(v.0));
-    SettlementId: DbUuid => |v| Ok(SettlementId(v.0));
-    ActivityId: DbUuid => |v| Ok(ActivityId(v.0));
-    OffsetDateTime: DbTime => |v| Ok(v.0);
-    Option<OffsetDateTime>: Option<DbTime> => |v| Ok(v.map(|t| t.0));
+    Uuid: D::Uuid => |v| Ok(v.into());
+    UserId: D::Uuid => |v| Ok(UserId(v.into()));
+    GroupId: D::Uuid => |v| Ok(GroupId(v.into()));
+    ExpenseId: D::Uuid => |v| Ok(ExpenseId(v.into()));
+    SettlementId: D::Uuid => |v| Ok(SettlementId(v.into()));
+    ActivityId: D::Uuid => |v| Ok(ActivityId(v.into()));
+    OffsetDateTime: D::Time => |v| D::from_time(v).map_err(corrupt);
+    Option<OffsetDateTime>: Option<D::Time> => |v| v.map(D::from_time).transpose().map_err(corrupt);
     Date: Date => |v| Ok(v);
     String: String => |v| Ok(v);
     Option<String>: Option<String> => |v| Ok(v);
@@ -123,7 +123,7 @@ macro_rules! record {
     };
     (@read $t:ident $(<$g:ty>)? { $($field:ident $(= $fixed:expr)?),* }) => {
         impl FromCols for $t $(<$g>)? {
-            fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+            fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
                 // Struct expressions evaluate their fields in the order written.
                 Ok($t { $($field: record!(@get c $($fixed)?)),* })
             }
@@ -174,14 +174,14 @@ record! {
 
 /// Amount, then currency.
 impl FromCols for Money {
-    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+    fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
         Ok(Money::new(c.read()?, c.read()?))
     }
 }
 
 /// Lookups of two values (a fingerprint and an id; a group and the reader's role in it).
 impl<A: FromCols, B: FromCols> FromCols for (A, B) {
-    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+    fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
         Ok((c.read()?, c.read()?))
     }
 }
@@ -201,7 +201,7 @@ pub(crate) struct Participant {
 /// The summaries sum amounts in two 64-bit halves, `amount / 2^30` and `amount % 2^30`
 /// (see `sql.rs`), which no history can overflow; their 128-bit total is exact.
 impl FromCols for SummaryRow {
-    fn read<DB: SqlDb>(c: &mut Cols<'_, DB>) -> StorageResult<Self> {
+    fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
         let (key, currency) = c.read()?;
         let (high, low): (i64, i64) = c.read()?;
         let amount = i128::from(high) * (1 << 30) + i128::from(low);

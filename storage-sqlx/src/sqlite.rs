@@ -15,7 +15,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
     SqliteSynchronous,
 };
+use time::OffsetDateTime;
+use time::error::ComponentRange;
 use uuid::Uuid;
+use uuid::fmt::Hyphenated;
 
 use splitledger_core::Cause;
 use splitledger_core::storage::StorageError;
@@ -33,6 +36,10 @@ impl Dialect for Lite {
     type Db = Sqlite;
     /// A JSON array: SQLite has no arrays, `json_each` reads one.
     type Ids = String;
+    /// Lower-case hyphenated text: its byte order is UUID order, which keyset cursors rely on.
+    type Uuid = Hyphenated;
+    /// Unix microseconds: exact, and in numeric order.
+    type Time = i64;
     const NAME: &'static str = "SqliteStorage";
     const MIGRATOR: &'static Migrator = &crate::SQLITE_MIGRATOR;
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
@@ -41,6 +48,15 @@ impl Dialect for Lite {
     const LOCK_SHARE: &'static str = "";
     const LOCK_UPDATE: &'static str = "";
     const MONTH: &'static str = "substr(e.occurred_on, 1, 7)";
+
+    fn time(time: OffsetDateTime) -> i64 {
+        // Within `time`'s years (±9999) microseconds stay below 2^59: this never saturates.
+        i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+    }
+
+    fn from_time(stored: i64) -> Result<OffsetDateTime, ComponentRange> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(stored) * 1_000)
+    }
 
     fn ids(ids: &[Uuid]) -> String {
         let list: Vec<String> = ids.iter().map(|id| id.hyphenated().to_string()).collect();

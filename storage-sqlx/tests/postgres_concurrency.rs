@@ -16,7 +16,7 @@ use splitledger_core::money::{Minor, Money};
 use splitledger_core::split::{ExactShare, Portion, SplitInput};
 use splitledger_core::storage::{EntryReplace, StorageError};
 use splitledger_core::storage::{EntryStore, ReportStore};
-use splitledger_storage_sqlx::{POSTGRES_MIGRATOR, PgStorage};
+use splitledger_storage_sqlx::{POSTGRES_MIGRATOR, Pg, PgStorage};
 use sqlx::PgPool;
 
 const WRITERS: usize = 8;
@@ -252,7 +252,7 @@ fn activity_for(
 
 #[sqlx::test(migrator = "splitledger_storage_sqlx::POSTGRES_MIGRATOR")]
 async fn totals_past_the_bound_are_refused(pool: PgPool) {
-    totals_bound_case!(PgStorage::from_pool(pool.clone()), pool);
+    totals_bound_case!(Pg, PgStorage::from_pool(pool.clone()), pool);
 }
 
 #[sqlx::test(migrator = "splitledger_storage_sqlx::POSTGRES_MIGRATOR")]
@@ -267,7 +267,7 @@ async fn migrating_keeps_existing_data(pool: PgPool) {
         .await
         .unwrap();
     let seed = support::seed();
-    seed_old_schema!(&pool, &seed);
+    seed_old_schema!(Pg, &pool, &seed);
     let store = PgStorage::from_pool(pool.clone());
     store.migrate().await.unwrap();
     // The down script restores the old schema with the data, and up again is clean.
@@ -283,5 +283,5 @@ async fn migrating_keeps_existing_data(pool: PgPool) {
 
 #[sqlx::test(migrator = "splitledger_storage_sqlx::POSTGRES_MIGRATOR")]
 async fn summaries_past_64_bits_are_exact(pool: PgPool) {
-    summaries_case!(PgStorage::from_pool(pool.clone()), pool);
+    summaries_case!(Pg, PgStorage::from_pool(pool.clone()), pool);
 }

@@ -9,7 +9,7 @@ mod support;
 use splitledger_core::conformance::{Fixture, expense_input};
 use splitledger_core::split::SplitInput;
 use splitledger_core::storage::{EntryStore, ReportStore};
-use splitledger_storage_sqlx::{SQLITE_MIGRATOR, SqliteStorage};
+use splitledger_storage_sqlx::{Lite, SQLITE_MIGRATOR, SqliteStorage};
 use sqlx::SqlitePool;
 
 fn temp_db(name: &str) -> std::path::PathBuf {
@@ -130,7 +130,7 @@ async fn bad_url_is_an_error_not_a_panic() {
 
 #[sqlx::test(migrator = "splitledger_storage_sqlx::SQLITE_MIGRATOR")]
 async fn totals_past_the_bound_are_refused(pool: SqlitePool) {
-    totals_bound_case!(SqliteStorage::from_pool(pool.clone()), pool);
+    totals_bound_case!(Lite, SqliteStorage::from_pool(pool.clone()), pool);
 }
 
 #[sqlx::test(migrator = "splitledger_storage_sqlx::SQLITE_MIGRATOR")]
@@ -149,7 +149,7 @@ async fn migrating_keeps_existing_data() {
     let pool = store.pool().clone();
     SQLITE_MIGRATOR.run_to(support::INIT, &pool).await.unwrap();
     let seed = support::seed();
-    seed_old_schema!(&pool, &seed);
+    seed_old_schema!(Lite, &pool, &seed);
     store.migrate().await.unwrap();
     let check: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
         .fetch_all(&pool)
@@ -171,5 +171,5 @@ async fn migrating_keeps_existing_data() {
 
 #[sqlx::test(migrator = "splitledger_storage_sqlx::SQLITE_MIGRATOR")]
 async fn summaries_past_64_bits_are_exact(pool: SqlitePool) {
-    summaries_case!(SqliteStorage::from_pool(pool.clone()), pool);
+    summaries_case!(Lite, SqliteStorage::from_pool(pool.clone()), pool);
 }

@@ -337,16 +337,17 @@ pub fn seed() -> Seed {
 /// cannot write that schema), running totals included.
 #[macro_export]
 macro_rules! seed_old_schema {
-    ($pool:expr, $seed:expr) => {{
+    ($dialect:ty, $pool:expr, $seed:expr) => {{
         use splitledger_core::entry::{Effect, Entry};
-        use splitledger_storage_sqlx::types::{DbTime, DbUuid};
+        use splitledger_storage_sqlx::dialect::Dialect;
+        let uuid = <$dialect as Dialect>::Uuid::from;
         let s: &support::Seed = $seed;
         let pool = $pool;
         let e = &s.expense;
-        let t = DbTime(e.created_at);
+        let t = <$dialect as Dialect>::time(e.created_at);
         for (id, name) in [(s.ann, "ann"), (s.bob, "bob")] {
             sqlx::query("INSERT INTO users VALUES ($1, $2, $3, NULL, 'x', $4, $4)")
-                .bind(DbUuid(id.0))
+                .bind(uuid(id.0))
                 .bind(format!("{name}@example.com"))
                 .bind(name)
                 .bind(t)
@@ -355,16 +356,16 @@ macro_rules! seed_old_schema {
                 .unwrap();
         }
         sqlx::query("INSERT INTO groups VALUES ($1, 'Trip', 'trip', NULL, 'EUR', $2, $3, $3)")
-            .bind(DbUuid(s.group.0))
-            .bind(DbUuid(s.ann.0))
+            .bind(uuid(s.group.0))
+            .bind(uuid(s.ann.0))
             .bind(t)
             .execute(pool)
             .await
             .unwrap();
         for (id, role) in [(s.ann, "owner"), (s.bob, "member")] {
             sqlx::query("INSERT INTO members VALUES ($1, $2, $3, $4)")
-                .bind(DbUuid(s.group.0))
-                .bind(DbUuid(id.0))
+                .bind(uuid(s.group.0))
+                .bind(uuid(id.0))
                 .bind(role)
                 .bind(t)
                 .execute(pool)
@@ -378,8 +379,8 @@ macro_rules! seed_old_schema {
              updated_at, version) \
              VALUES ($1, $2, $3, $4, 'EUR', $5, $6, NULL, $7, $8, $9, $10, $11, $11, 1)",
         )
-        .bind(DbUuid(e.id.0))
-        .bind(DbUuid(s.group.0))
+        .bind(uuid(e.id.0))
+        .bind(uuid(s.group.0))
         .bind(d.description.clone())
         .bind(e.amount.units().get())
         .bind(serde_json::to_string(&e.split).unwrap())
@@ -387,16 +388,16 @@ macro_rules! seed_old_schema {
         .bind(d.occurred_on)
         .bind(d.notes.clone())
         .bind(d.metadata.as_ref().map(|m| m.to_string()))
-        .bind(DbUuid(e.created_by.0))
+        .bind(uuid(e.created_by.0))
         .bind(t)
         .execute(pool)
         .await
         .unwrap();
         for r in e.rows().unwrap() {
             sqlx::query("INSERT INTO expense_participants VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(DbUuid(s.group.0))
-                .bind(DbUuid(e.id.0))
-                .bind(DbUuid(r.user_id.0))
+                .bind(uuid(s.group.0))
+                .bind(uuid(e.id.0))
+                .bind(uuid(r.user_id.0))
                 .bind(r.paid.get())
                 .bind(r.owed.get())
                 .bind(e.is_payer(r.user_id))
@@ -407,10 +408,10 @@ macro_rules! seed_old_schema {
         }
         let st = &s.settlement;
         sqlx::query("INSERT INTO settlements VALUES ($1, $2, $3, $4, $5, 'EUR', $6, NULL, $3, $7)")
-            .bind(DbUuid(st.id.0))
-            .bind(DbUuid(s.group.0))
-            .bind(DbUuid(st.from_user.0))
-            .bind(DbUuid(st.to_user.0))
+            .bind(uuid(st.id.0))
+            .bind(uuid(s.group.0))
+            .bind(uuid(st.from_user.0))
+            .bind(uuid(st.to_user.0))
             .bind(st.amount.units().get())
             .bind(st.occurred_on)
             .bind(t)
@@ -420,10 +421,10 @@ macro_rules! seed_old_schema {
         sqlx::query(
             "INSERT INTO activity VALUES ($1, $2, $3, 'expense.created', 'expense', $4, $5, '{}')",
         )
-        .bind(DbUuid(uuid::Uuid::new_v4()))
-        .bind(DbUuid(s.group.0))
-        .bind(DbUuid(s.ann.0))
-        .bind(DbUuid(e.id.0))
+        .bind(uuid(uuid::Uuid::new_v4()))
+        .bind(uuid(s.group.0))
+        .bind(uuid(s.ann.0))
+        .bind(uuid(e.id.0))
         .bind(t)
         .execute(pool)
         .await
@@ -439,8 +440,8 @@ macro_rules! seed_old_schema {
                  sent = member_totals.sent + excluded.sent, \
                  received = member_totals.received + excluded.received",
             )
-            .bind(DbUuid(s.group.0))
-            .bind(DbUuid(d.user_id.0))
+            .bind(uuid(s.group.0))
+            .bind(uuid(d.user_id.0))
             .bind(d.delta.paid.get())
             .bind(d.delta.owed.get())
             .bind(d.delta.sent.get())
@@ -455,9 +456,9 @@ macro_rules! seed_old_schema {
                  ON CONFLICT (group_id, currency, a, b) DO UPDATE SET \
                  amount = pair_totals.amount + excluded.amount",
             )
-            .bind(DbUuid(s.group.0))
-            .bind(DbUuid(p.a.0))
-            .bind(DbUuid(p.b.0))
+            .bind(uuid(s.group.0))
+            .bind(uuid(p.a.0))
+            .bind(uuid(p.b.0))
             .bind(p.amount.get())
             .execute(pool)
             .await
@@ -522,9 +523,10 @@ pub async fn seeded_data_survives<S: Storage>(storage: S, s: &Seed) {
 /// (the same text on both databases).
 #[macro_export]
 macro_rules! totals_bound_case {
-    ($store:expr, $pool:expr) => {{
+    ($dialect:ty, $store:expr, $pool:expr) => {{
         use splitledger_core::domain::{GroupId, UserId};
-        use splitledger_storage_sqlx::types::DbUuid;
+        use splitledger_storage_sqlx::dialect::Dialect;
+        let uuid = <$dialect as Dialect>::Uuid::from;
         let (p1, p2) = ($pool.clone(), $pool.clone());
         support::totals_past_the_bound_are_refused(
             $store,
@@ -532,8 +534,8 @@ macro_rules! totals_bound_case {
                 sqlx::query(
                     "UPDATE member_totals SET paid = $3 WHERE group_id = $1 AND user_id = $2",
                 )
-                .bind(DbUuid(g.0))
-                .bind(DbUuid(u.0))
+                .bind(uuid(g.0))
+                .bind(uuid(u.0))
                 .bind(paid)
                 .execute(&p1)
                 .await
@@ -543,9 +545,9 @@ macro_rules! totals_bound_case {
                 sqlx::query(
                     "UPDATE pair_totals SET amount = $4 WHERE group_id = $1 AND a = $2 AND b = $3",
                 )
-                .bind(DbUuid(g.0))
-                .bind(DbUuid(a.0))
-                .bind(DbUuid(b.0))
+                .bind(uuid(g.0))
+                .bind(uuid(a.0))
+                .bind(uuid(b.0))
                 .bind(amount)
                 .execute(&p2)
                 .await
@@ -559,16 +561,17 @@ macro_rules! totals_bound_case {
 /// [`summaries_past_64_bits`] on a SQL store over `$pool`.
 #[macro_export]
 macro_rules! summaries_case {
-    ($store:expr, $pool:expr) => {{
+    ($dialect:ty, $store:expr, $pool:expr) => {{
         use splitledger_core::domain::GroupId;
-        use splitledger_storage_sqlx::types::DbUuid;
+        use splitledger_storage_sqlx::dialect::Dialect;
+        let uuid = <$dialect as Dialect>::Uuid::from;
         let pool = $pool.clone();
         support::summaries_past_64_bits($store, async move |g: GroupId, amount: i64| {
             for sql in [
                 "UPDATE expenses SET amount = $2 WHERE group_id = $1",
                 "UPDATE expense_participants SET owed = $2 WHERE group_id = $1 AND sharer",
             ] {
-                let query = sqlx::query(sql).bind(DbUuid(g.0)).bind(amount);
+                let query = sqlx::query(sql).bind(uuid(g.0)).bind(amount);
                 query.execute(&pool).await.unwrap();
             }
         })
