@@ -104,36 +104,28 @@ where
 /// wherever `D::Db: SqlDb` is known, so the store's impls need no where-clauses.
 pub trait SqlDb:
     Run
-    + Bind<Date>
-    + Bind<Option<Date>>
-    + Bind<i64>
-    + Bind<bool>
-    + Bind<Vec<u8>>
-    + Bind<Option<Vec<u8>>>
+    + Column<Date>
+    + Column<i64>
+    + Column<bool>
+    + Column<String>
+    + Column<Vec<u8>>
     + Bind<&'static str>
     + Bind<Option<&'static str>>
-    + Bind<String>
-    + Bind<Option<String>>
-    + Get<Date>
-    + Get<String>
-    + Get<Option<String>>
-    + Get<i64>
-    + Get<bool>
 {
 }
+
+/// The database binds and decodes `T`, and NULL as `None`.
+pub trait Column<T>: Bind<T> + Bind<Option<T>> + Get<T> + Get<Option<T>> {}
+
+impl<T, DB: Bind<T> + Bind<Option<T>> + Get<T> + Get<Option<T>>> Column<T> for DB {}
 
 /// What one database does differently.
 pub trait Dialect: Send + Sync + 'static + Sized {
     /// The sqlx database.
     type Db: SqlDb
         + Bind<Self::Ids>
-        + Bind<Self::Uuid>
-        + Bind<Option<Self::Uuid>>
-        + Bind<Self::Time>
-        + Bind<Option<Self::Time>>
-        + Get<Self::Uuid>
-        + Get<Self::Time>
-        + Get<Option<Self::Time>>
+        + Column<Self::Uuid>
+        + Column<Self::Time>
         + Database<Connection: Migrate>;
     /// A UUID as the database stores it.
     type Uuid: From<Uuid> + Into<Uuid> + Send;
@@ -339,32 +331,28 @@ pub(crate) trait Physical {
     fn to<D: Dialect>(self) -> Self::In<D>;
 }
 
-impl Physical for Uuid {
-    type In<D: Dialect> = D::Uuid;
-    fn to<D: Dialect>(self) -> D::Uuid {
-        self.into()
-    }
-}
-
-impl Physical for OffsetDateTime {
-    type In<D: Dialect> = D::Time;
-    fn to<D: Dialect>(self) -> D::Time {
-        D::time(self)
-    }
-}
-
-macro_rules! as_is {
-    ($($t:ty),*) => {$(
+macro_rules! physical {
+    ($($t:ty => $in:ty, |$v:ident| $e:expr;)*) => {$(
         impl Physical for $t {
-            type In<D: Dialect> = $t;
-            fn to<D: Dialect>(self) -> $t {
-                self
+            type In<D: Dialect> = $in;
+            fn to<D: Dialect>(self) -> $in {
+                let $v = self;
+                $e
             }
         }
     )*};
 }
 
-as_is!(Date, i64, bool, String, &'static str, Vec<u8>);
+physical! {
+    Uuid => D::Uuid, |v| v.into();
+    OffsetDateTime => D::Time, |v| D::time(v);
+    Date => Date, |v| v;
+    i64 => i64, |v| v;
+    bool => bool, |v| v;
+    String => String, |v| v;
+    &'static str => &'static str, |v| v;
+    Vec<u8> => Vec<u8>, |v| v;
+}
 
 /// The type dialect `D` binds for `T`.
 type Bound<T, D> = <<T as Col>::Raw as Physical>::In<D>;

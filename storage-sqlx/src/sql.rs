@@ -215,39 +215,29 @@ statements! {
         ORDER BY at DESC, id DESC LIMIT $4";
 }
 
-/// An expense's participant rows (one statement per expense).
-pub(crate) const INSERT_PARTICIPANTS: Rows = Rows {
-    prefix: "INSERT INTO expense_participants \
-        (group_id, expense_id, user_id, paid, owed, payer, sharer) VALUES ",
-    shared: 2,
-    width: 5,
-    suffix: "",
-};
+macro_rules! rows_statements {
+    ($($name:ident = ($prefix:expr, $shared:literal, $width:literal, $suffix:expr);)*) => {
+        $(pub(crate) const $name: Rows =
+            Rows { prefix: $prefix, shared: $shared, width: $width, suffix: $suffix };)*
+        /// Every multi-row statement, by name.
+        pub(crate) const ALL_ROWS: &[(&str, &Rows)] = &[$((stringify!($name), &$name)),*];
+    };
+}
 
-/// Adds to the running totals of members (created at zero).
-pub(crate) const ADD_TOTALS: Rows = Rows {
-    prefix: "INSERT INTO member_totals \
-        (group_id, user_id, currency, paid, owed, sent, received) VALUES ",
-    shared: 1,
-    width: 6,
-    suffix: " ON CONFLICT (group_id, user_id, currency) DO UPDATE SET \
+// Multi-row statements: (prefix, shared placeholders, own placeholders per row, suffix).
+rows_statements! {
+    // An expense's participant rows (one statement per expense).
+    INSERT_PARTICIPANTS = ("INSERT INTO expense_participants \
+        (group_id, expense_id, user_id, paid, owed, payer, sharer) VALUES ", 2, 5, "");
+    // Adds to the running totals of members (created at zero).
+    ADD_TOTALS = ("INSERT INTO member_totals \
+        (group_id, user_id, currency, paid, owed, sent, received) VALUES ", 1, 6,
+        " ON CONFLICT (group_id, user_id, currency) DO UPDATE SET \
         paid = member_totals.paid + excluded.paid, owed = member_totals.owed + excluded.owed, \
         sent = member_totals.sent + excluded.sent, \
-        received = member_totals.received + excluded.received",
-};
-
-/// Adds to the pair totals (created at zero).
-pub(crate) const ADD_PAIRS: Rows = Rows {
-    prefix: "INSERT INTO pair_totals (group_id, currency, a, b, amount) VALUES ",
-    shared: 1,
-    width: 4,
-    suffix: " ON CONFLICT (group_id, currency, a, b) DO UPDATE SET \
-        amount = pair_totals.amount + excluded.amount",
-};
-
-/// Every multi-row statement, by name.
-pub(crate) const ALL_ROWS: &[(&str, &Rows)] = &[
-    ("INSERT_PARTICIPANTS", &INSERT_PARTICIPANTS),
-    ("ADD_TOTALS", &ADD_TOTALS),
-    ("ADD_PAIRS", &ADD_PAIRS),
-];
+        received = member_totals.received + excluded.received");
+    // Adds to the pair totals (created at zero).
+    ADD_PAIRS = ("INSERT INTO pair_totals (group_id, currency, a, b, amount) VALUES ", 1, 4,
+        " ON CONFLICT (group_id, currency, a, b) DO UPDATE SET \
+        amount = pair_totals.amount + excluded.amount");
+}
