@@ -137,10 +137,10 @@ pub trait Dialect: Send + Sync + 'static + Sized {
     const NAME: &'static str;
     /// The schema migrations.
     const MIGRATOR: &'static Migrator;
-    /// How a write transaction begins (`None`: the driver's default).
-    const BEGIN_WRITE: Option<&'static str>;
+    /// How a write transaction begins.
+    const BEGIN_WRITE: &'static str;
     /// How a read of several statements begins, so they see one snapshot.
-    const BEGIN_READ: Option<&'static str>;
+    const BEGIN_READ: &'static str;
     /// `{ids $N}`: the text before and after `$N`, a membership test in a bound list.
     const IN_IDS: (&'static str, &'static str);
     /// `{share}`: locks rows against removal, not against other sharers.

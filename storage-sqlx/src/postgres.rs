@@ -33,9 +33,8 @@ impl Dialect for Pg {
     type Time = OffsetDateTime;
     const NAME: &'static str = "PgStorage";
     const MIGRATOR: &'static Migrator = &crate::POSTGRES_MIGRATOR;
-    const BEGIN_WRITE: Option<&'static str> = None;
-    const BEGIN_READ: Option<&'static str> =
-        Some("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const BEGIN_WRITE: &'static str = "BEGIN";
+    const BEGIN_READ: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     const IN_IDS: (&'static str, &'static str) = ("= ANY(", ")");
     const LOCK_SHARE: &'static str = "FOR KEY SHARE";
     const LOCK_UPDATE: &'static str = "FOR UPDATE";

@@ -42,8 +42,8 @@ impl Dialect for Lite {
     type Time = i64;
     const NAME: &'static str = "SqliteStorage";
     const MIGRATOR: &'static Migrator = &crate::SQLITE_MIGRATOR;
-    const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
-    const BEGIN_READ: Option<&'static str> = None;
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const BEGIN_READ: &'static str = "BEGIN";
     const IN_IDS: (&'static str, &'static str) = ("IN (SELECT value FROM json_each(", "))");
     const LOCK_SHARE: &'static str = "";
     const LOCK_UPDATE: &'static str = "";

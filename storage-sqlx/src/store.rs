@@ -37,6 +37,7 @@ pub struct SqlStore<D: Dialect> {
     dialect: PhantomData<D>,
 }
 
+// By hand: a derive would ask `D::Db: Clone` of the pool's database type too.
 impl<D: Dialect> Clone for SqlStore<D> {
     fn clone(&self) -> Self {
         Self::from_pool(self.pool.clone())
@@ -90,22 +91,14 @@ impl<D: Dialect> SqlStore<D> {
         one.chain(rows).collect()
     }
 
-    async fn begin(&self, how: Option<&'static str>) -> StorageResult<Transaction<'static, D::Db>> {
-        match how {
-            Some(begin) => self.pool.begin_with(begin).await,
-            None => self.pool.begin().await,
-        }
-        .map_err(D::error)
-    }
-
     /// A write transaction.
     pub(crate) async fn write(&self) -> StorageResult<Transaction<'static, D::Db>> {
-        self.begin(D::BEGIN_WRITE).await
+        self.pool.begin_with(D::BEGIN_WRITE).await.map_err(D::error)
     }
 
     /// One snapshot for a read of several statements.
     pub(crate) async fn snapshot(&self) -> StorageResult<Transaction<'static, D::Db>> {
-        self.begin(D::BEGIN_READ).await
+        self.pool.begin_with(D::BEGIN_READ).await.map_err(D::error)
     }
 
     /// A connection for a read of one statement (plus, when it finds nothing, the check that
@@ -129,10 +122,14 @@ pub(crate) async fn finish<D: Dialect>(
     tx.commit().await.map_err(D::error)
 }
 
-/// `NotFound` unless the group exists.
-pub(crate) async fn group_exists<D: Dialect>(c: &mut Conn<D>, group: GroupId) -> StorageResult<()> {
-    let found: Option<Uuid> = one::<D, _>(c, sql::GROUP_EXISTS, group).await?;
-    found.map(|_| ()).ok_or(StorageError::NotFound)
+/// `NotFound` unless statement `sql` finds (or locks) a row for `args`.
+pub(crate) async fn exists<D: Dialect>(
+    c: &mut Conn<D>,
+    sql: &'static str,
+    args: impl Arg<D>,
+) -> StorageResult<()> {
+    let found: Option<Uuid> = one::<D, _>(c, sql, args).await?;
+    found.map(drop).ok_or(StorageError::NotFound)
 }
 
 /// The rows of a group-scoped read (`$1` is the group, `rest` the placeholders after it);
@@ -145,7 +142,7 @@ pub(crate) async fn group_rows<D: Dialect, O: FromCols>(
 ) -> StorageResult<Vec<O>> {
     let rows = all::<D, O>(c, sql, (group, rest)).await?;
     if rows.is_empty() {
-        group_exists::<D>(c, group).await?;
+        exists::<D>(c, sql::GROUP_EXISTS, group).await?;
     }
     Ok(rows)
 }
@@ -161,7 +158,7 @@ pub(crate) async fn lock_members<D: Dialect>(
     let ids: Vec<Uuid> = users.iter().map(|u| u.0).collect();
     let found: Vec<Uuid> = all::<D, _>(c, sql::LOCK_MEMBERS, (group, Ids(&ids))).await?;
     if found.len() < users.len() {
-        group_exists::<D>(c, group).await?;
+        exists::<D>(c, sql::GROUP_EXISTS, group).await?;
     }
     match users.iter().find(|u| !found.contains(&u.0)) {
         Some(missing) => Err(StorageError::NotMember(*missing)),

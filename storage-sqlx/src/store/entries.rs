@@ -15,7 +15,7 @@ use splitledger_core::storage::{
 };
 
 use super::{SqlStore, finish, group_rows, insert_participants, lock_members, with_participants};
-use crate::dialect::{Conn, Dialect, exec, one};
+use crate::dialect::{Conn, Dialect, all, exec, one};
 use crate::sql;
 
 /// `effect(new) − effect(old)`; an effect that does not fit 64 bits cannot fit a total.
@@ -91,24 +91,29 @@ async fn insert_rows<D: Dialect>(c: &mut Conn<D>, entry: &Entry) -> StorageResul
     }
 }
 
+/// The expense statement `sql` names by id, with its participant rows.
+async fn one_expense<D: Dialect>(
+    c: &mut Conn<D>,
+    sql: &'static str,
+    group: GroupId,
+    id: Uuid,
+) -> StorageResult<Option<Expense>> {
+    let rows = all::<D, Expense>(c, sql, (group, id)).await?;
+    Ok(with_participants::<D>(c, group, rows).await?.pop())
+}
+
 /// Locks the stored entry until commit and reads it whole; `NotFound` if it is not there.
 async fn lock_entry<D: Dialect>(c: &mut Conn<D>, key: EntryKey) -> StorageResult<Entry> {
-    let group = key.group_id;
-    let found = match key.kind {
+    let (group, id) = (key.group_id, key.id);
+    match key.kind {
         EntryKind::Expense => {
-            let row: Option<Expense> = one::<D, _>(c, sql::LOCK_EXPENSE, (group, key.id)).await?;
-            let rows = row.into_iter().collect();
-            with_participants::<D>(c, group, rows)
-                .await?
-                .pop()
-                .map(Entry::Expense)
+            (one_expense::<D>(c, sql::LOCK_EXPENSE, group, id).await?).map(Entry::Expense)
         }
         EntryKind::Settlement => {
-            let row = one::<D, _>(c, sql::LOCK_SETTLEMENT, (group, key.id)).await?;
-            row.map(Entry::Settlement)
+            (one::<D, _>(c, sql::LOCK_SETTLEMENT, (group, id)).await?).map(Entry::Settlement)
         }
-    };
-    found.ok_or(StorageError::NotFound)
+    }
+    .ok_or(StorageError::NotFound)
 }
 
 #[async_trait]
@@ -176,10 +181,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
 
     #[tracing::instrument(skip_all, fields(group = %group, id = %id))]
     async fn expense(&self, group: GroupId, id: ExpenseId) -> StorageResult<Option<Expense>> {
-        let mut tx = self.snapshot().await?;
-        let row: Option<Expense> = one::<D, _>(&mut tx, sql::EXPENSE, (group, id.0)).await?;
-        let rows = row.into_iter().collect();
-        Ok(with_participants::<D>(&mut tx, group, rows).await?.pop())
+        one_expense::<D>(&mut *self.snapshot().await?, sql::EXPENSE, group, id.0).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group, limit))]

@@ -8,22 +8,17 @@ use splitledger_core::domain::{
 };
 use splitledger_core::storage::{GroupQuery, GroupStore, StorageError, StorageResult};
 
-use super::{SqlStore, finish, found, group_rows};
+use super::{SqlStore, exists, finish, found, group_rows};
 use crate::dialect::{Dialect, all, exec, one};
 use crate::sql;
 
 /// A LIKE pattern matching names that contain `text` literally.
 fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for ch in text.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(ch);
-    }
-    pattern.push('%');
-    pattern
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 /// `$1` to `$8` of INSERT_GROUP and UPDATE_GROUP. The name filter compares `name_lower`:
@@ -114,8 +109,7 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
         activity: &Activity,
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
-        let locked: Option<Uuid> = one::<D, _>(&mut tx, sql::LOCK_GROUP, group).await?;
-        locked.ok_or(StorageError::NotFound)?;
+        exists::<D>(&mut tx, sql::LOCK_GROUP, group).await?;
         // In member order, like every other writer that locks member rows.
         let mut changes = changes.to_vec();
         changes.sort_by_key(|(user, _)| *user);
@@ -134,14 +128,11 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
     ) -> StorageResult<()> {
         let mut tx = self.write().await?;
         // Waits for writes that locked this member's row (they may change its totals).
-        let locked: Option<Uuid> = one::<D, _>(&mut tx, sql::LOCK_MEMBER, (group, user)).await?;
-        locked.ok_or(StorageError::NotFound)?;
+        exists::<D>(&mut tx, sql::LOCK_MEMBER, (group, user)).await?;
         let totals: Vec<MemberTotals> =
             all::<D, _>(&mut tx, sql::TOTALS_OF_MEMBER, (group, user)).await?;
-        for t in totals {
-            if t.totals.net() != Ok(0) {
-                return Err(StorageError::BalanceNotZero);
-            }
+        if totals.iter().any(|t| t.totals.net() != Ok(0)) {
+            return Err(StorageError::BalanceNotZero);
         }
         exec::<D>(&mut tx, sql::DELETE_MEMBER, (group, user)).await?;
         finish::<D>(tx, activity, None).await
