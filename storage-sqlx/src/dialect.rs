@@ -19,19 +19,12 @@ use sqlx::{
 };
 use uuid::Uuid;
 
-use serde_json::Value;
-use splitledger_core::balance::Totals;
-use splitledger_core::domain::{
-    ActivityId, Email, ExpenseId, GroupId, Role, SettlementId, TokenDigest, UserId,
-};
-use splitledger_core::entry::EntryKind;
-use splitledger_core::money::{Minor, Money};
-use splitledger_core::split::SplitInput;
+use splitledger_core::Cause;
+use splitledger_core::money::Money;
 use splitledger_core::storage::{StorageError, StorageResult};
-use splitledger_core::{Cause, Currency};
 use time::{Date, OffsetDateTime};
 
-use crate::rows::{Cols, FromCols, json_text};
+use crate::rows::{Cols, FromCols, corrupt, json_text};
 
 /// A statement of database `DB` with its arguments.
 pub(crate) type Query<DB> = sqlx::query::Query<'static, DB, <DB as Database>::Arguments>;
@@ -103,14 +96,7 @@ where
 /// Everything the store binds and decodes, as one bound: the supertraits are implied
 /// wherever `D::Db: SqlDb` is known, so the store's impls need no where-clauses.
 pub trait SqlDb:
-    Run
-    + Column<Date>
-    + Column<i64>
-    + Column<bool>
-    + Column<String>
-    + Column<Vec<u8>>
-    + Bind<&'static str>
-    + Bind<Option<&'static str>>
+    Run + Column<Date> + Column<i64> + Column<bool> + Column<String> + Column<Vec<u8>>
 {
 }
 
@@ -259,7 +245,7 @@ impl<D: Dialect> Stmt<D> {
     }
 
     /// Binds `value` as JSON text.
-    fn bind_json(self, value: &impl serde::Serialize) -> Self {
+    pub fn bind_json(self, value: &impl serde::Serialize) -> Self {
         match json_text(value) {
             Ok(text) => self.bind(text),
             Err(error) => Self(Err(error), PhantomData),
@@ -324,78 +310,47 @@ pub(crate) trait Col {
     fn raw(&self) -> Self::Raw;
 }
 
-/// A column value as dialect `D` binds it: UUIDs and timestamps as [`Dialect::Uuid`] and
-/// [`Dialect::Time`], everything else as it is.
-pub(crate) trait Physical {
+/// A column value as dialect `D` binds and decodes it: UUIDs and timestamps as
+/// [`Dialect::Uuid`] and [`Dialect::Time`], everything else as it is.
+pub(crate) trait Physical: Sized {
     type In<D: Dialect>;
-    fn to<D: Dialect>(self) -> Self::In<D>;
+    fn to_db<D: Dialect>(self) -> Self::In<D>;
+    fn from_db<D: Dialect>(stored: Self::In<D>) -> StorageResult<Self>;
 }
 
 macro_rules! physical {
-    ($($t:ty => $in:ty, |$v:ident| $e:expr;)*) => {$(
+    ($($t:ty => $in:ty, |$v:ident| $to:expr, |$s:ident| $from:expr;)*) => {$(
         impl Physical for $t {
             type In<D: Dialect> = $in;
-            fn to<D: Dialect>(self) -> $in {
+            fn to_db<D: Dialect>(self) -> $in {
                 let $v = self;
-                $e
+                $to
+            }
+            fn from_db<D: Dialect>($s: $in) -> StorageResult<Self> {
+                $from
             }
         }
     )*};
 }
 
 physical! {
-    Uuid => D::Uuid, |v| v.into();
-    OffsetDateTime => D::Time, |v| D::time(v);
-    Date => Date, |v| v;
-    i64 => i64, |v| v;
-    bool => bool, |v| v;
-    String => String, |v| v;
-    &'static str => &'static str, |v| v;
-    Vec<u8> => Vec<u8>, |v| v;
+    Uuid => D::Uuid, |v| v.into(), |s| Ok(s.into());
+    OffsetDateTime => D::Time, |v| D::time(v), |s| D::from_time(s).map_err(corrupt);
+    Date => Date, |v| v, |s| Ok(s);
+    i64 => i64, |v| v, |s| Ok(s);
+    bool => bool, |v| v, |s| Ok(s);
+    String => String, |v| v, |s| Ok(s);
+    Vec<u8> => Vec<u8>, |v| v, |s| Ok(s);
 }
 
 /// The type dialect `D` binds for `T`.
 type Bound<T, D> = <<T as Col>::Raw as Physical>::In<D>;
-
-macro_rules! col {
-    ($($t:ty => $raw:ty, |$v:ident| $e:expr;)*) => {$(
-        impl Col for $t {
-            type Raw = $raw;
-            fn raw(&self) -> $raw {
-                let $v = self;
-                $e
-            }
-        }
-    )*};
-}
 
 impl<T: Col + ?Sized> Col for &T {
     type Raw = T::Raw;
     fn raw(&self) -> T::Raw {
         (**self).raw()
     }
-}
-
-col! {
-    Uuid => Uuid, |v| *v;
-    GroupId => Uuid, |v| v.0;
-    UserId => Uuid, |v| v.0;
-    ExpenseId => Uuid, |v| v.0;
-    SettlementId => Uuid, |v| v.0;
-    ActivityId => Uuid, |v| v.0;
-    OffsetDateTime => OffsetDateTime, |v| *v;
-    Date => Date, |v| *v;
-    i64 => i64, |v| *v;
-    u32 => i64, |v| i64::from(*v);
-    Minor => i64, |v| v.get();
-    bool => bool, |v| *v;
-    str => String, |v| v.to_owned();
-    String => String, |v| v.clone();
-    Email => String, |v| v.as_str().to_owned();
-    Currency => &'static str, |v| v.code();
-    Role => &'static str, |v| v.as_str();
-    EntryKind => &'static str, |v| v.as_str();
-    TokenDigest => Vec<u8>, |v| v.0.to_vec();
 }
 
 /// What a statement binds: a [`Col`], an optional one (NULL when absent), a record (its
@@ -411,7 +366,7 @@ where
     D::Db: Bind<Bound<T, D>>,
 {
     fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
-        stmt.bind(self.raw().to::<D>())
+        stmt.bind(self.raw().to_db::<D>())
     }
 }
 
@@ -420,7 +375,7 @@ where
     D::Db: Bind<Option<Bound<T, D>>>,
 {
     fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
-        stmt.bind(self.as_ref().map(|v| v.raw().to::<D>()))
+        stmt.bind(self.as_ref().map(|v| v.raw().to_db::<D>()))
     }
 }
 
@@ -436,41 +391,12 @@ macro_rules! by_ref {
 }
 pub(crate) use by_ref;
 
-by_ref!(Money, SplitInput<UserId>, Value, Option<Value>);
+by_ref!(Money);
 
 /// Units, then currency.
 impl<D: Dialect> Arg<D> for Money {
     fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
         stmt.args((self.units(), self.currency()))
-    }
-}
-
-/// Paid, owed, sent, received.
-impl<D: Dialect> Arg<D> for Totals {
-    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
-        stmt.args((self.paid, self.owed, self.sent, self.received))
-    }
-}
-
-/// JSON columns hold text.
-impl<D: Dialect> Arg<D> for SplitInput<UserId> {
-    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
-        stmt.bind_json(self)
-    }
-}
-
-impl<D: Dialect> Arg<D> for Value {
-    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
-        stmt.bind_json(self)
-    }
-}
-
-impl<D: Dialect> Arg<D> for Option<Value> {
-    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
-        match self {
-            Some(value) => stmt.bind_json(value),
-            None => stmt.bind(None::<String>),
-        }
     }
 }
 

@@ -8,8 +8,9 @@ use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
     Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId, Group, GroupId,
     Invite, LoginFailures, Member, MemberTotals, Membership, Role, Session, Settlement,
-    SettlementId, SummaryRow, User, UserGroupTotals, UserId, UserRecord,
+    SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId, UserRecord,
 };
+use splitledger_core::entry::EntryKind;
 use splitledger_core::money::{Minor, Money};
 use splitledger_core::split::SplitInput;
 use splitledger_core::storage::{StorageError, StorageResult};
@@ -18,10 +19,10 @@ use sqlx::Database;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::dialect::{Arg, Dialect, Get, Stmt, by_ref};
+use crate::dialect::{Arg, Col, Dialect, Get, Physical, Stmt, by_ref};
 
 /// A stored value that does not parse: the parser's error is the cause.
-fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StorageError {
+pub(crate) fn corrupt(error: impl std::error::Error + Send + Sync + 'static) -> StorageError {
     StorageError::Internal(Cause::new(error))
 }
 
@@ -30,13 +31,8 @@ pub(crate) fn json_text(value: &impl serde::Serialize) -> StorageResult<String> 
     serde_json::to_string(value).map_err(corrupt)
 }
 
-fn currency(code: String) -> StorageResult<Currency> {
-    Currency::parse(&code).map_err(corrupt)
-}
-
-/// A JSON column (stored as text).
-fn json<T: serde::de::DeserializeOwned>(text: String) -> StorageResult<T> {
-    serde_json::from_str(&text).map_err(corrupt)
+fn bad_role(error: ValidationErrors) -> StorageError {
+    corrupt(error)
 }
 
 /// A result row of dialect `D`, read left to right.
@@ -71,43 +67,90 @@ pub(crate) trait FromCols: Sized {
     fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self>;
 }
 
-/// One-column values: `type: as decoded => |raw| value`.
-macro_rules! column {
-    ($($t:ty: $raw:ty => |$v:ident| $e:expr;)*) => {$(
-        impl FromCols for $t {
-            fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
-                let $v: $raw = c.get()?;
-                $e
+/// Single-column values: bound ([`Col`]) as `raw`, and (with `read`) read back, also as
+/// `Option` for a NULL: `type: raw => |value| raw to bind, read |raw| value`.
+macro_rules! columns {
+    ($($t:ty: $raw:ty => |$v:ident| $to:expr $(, read |$r:ident| $from:expr)?;)*) => {$(
+        impl Col for $t {
+            type Raw = $raw;
+            fn raw(&self) -> $raw {
+                let $v = self;
+                $to
             }
         }
+        $(
+            impl FromCols for $t {
+                fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
+                    let $r = <$raw>::from_db::<D>(c.get()?)?;
+                    $from
+                }
+            }
+            impl FromCols for Option<$t> {
+                fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
+                    let stored: Option<<$raw as Physical>::In<D>> = c.get()?;
+                    let read = |$r: $raw| -> StorageResult<$t> { $from };
+                    stored.map(|s| read(<$raw>::from_db::<D>(s)?)).transpose()
+                }
+            }
+        )?
     )*};
 }
 
-column! {
-    Uuid: D::Uuid => |v| Ok(v.into());
-    UserId: D::Uuid => |v| Ok(UserId(v.into()));
-    GroupId: D::Uuid => |v| Ok(GroupId(v.into()));
-    ExpenseId: D::Uuid => |v| Ok(ExpenseId(v.into()));
-    SettlementId: D::Uuid => |v| Ok(SettlementId(v.into()));
-    ActivityId: D::Uuid => |v| Ok(ActivityId(v.into()));
-    OffsetDateTime: D::Time => |v| D::from_time(v).map_err(corrupt);
-    Option<OffsetDateTime>: Option<D::Time> => |v| v.map(D::from_time).transpose().map_err(corrupt);
-    Date: Date => |v| Ok(v);
-    String: String => |v| Ok(v);
-    Option<String>: Option<String> => |v| Ok(v);
-    i64: i64 => |v| Ok(v);
+columns! {
+    Uuid: Uuid => |v| *v, read |r| Ok(r);
+    UserId: Uuid => |v| v.0, read |r| Ok(UserId(r));
+    GroupId: Uuid => |v| v.0, read |r| Ok(GroupId(r));
+    ExpenseId: Uuid => |v| v.0, read |r| Ok(ExpenseId(r));
+    SettlementId: Uuid => |v| v.0, read |r| Ok(SettlementId(r));
+    ActivityId: Uuid => |v| v.0, read |r| Ok(ActivityId(r));
+    OffsetDateTime: OffsetDateTime => |v| *v, read |r| Ok(r);
+    Date: Date => |v| *v, read |r| Ok(r);
+    i64: i64 => |v| *v, read |r| Ok(r);
     // Counts are written from a u32, so a larger one is not ours.
-    u32: i64 => |v| u32::try_from(v).map_err(corrupt);
-    bool: bool => |v| Ok(v);
-    Minor: i64 => |v| Ok(Minor::new(v));
-    Currency: String => |v| currency(v);
-    Option<Currency>: Option<String> => |v| v.map(currency).transpose();
-    Email: String => |v| Email::parse(&v).map_err(corrupt);
-    Role: String => |v| v.parse().map_err(|e: ValidationErrors| corrupt(e));
-    Value: String => |v| json(v);
-    Option<Value>: Option<String> => |v| v.map(json).transpose();
-    SplitInput<UserId>: String => |v| json(v);
+    u32: i64 => |v| i64::from(*v), read |r| u32::try_from(r).map_err(corrupt);
+    Minor: i64 => |v| v.get(), read |r| Ok(Minor::new(r));
+    bool: bool => |v| *v, read |r| Ok(r);
+    String: String => |v| v.clone(), read |r| Ok(r);
+    str: String => |v| v.to_owned();
+    Email: String => |v| v.as_str().to_owned(), read |r| Email::parse(&r).map_err(corrupt);
+    Currency: String => |v| v.code().to_owned(), read |r| Currency::parse(&r).map_err(corrupt);
+    Role: String => |v| v.as_str().to_owned(), read |r| r.parse().map_err(bad_role);
+    EntryKind: String => |v| v.as_str().to_owned();
+    TokenDigest: Vec<u8> => |v| v.0.to_vec();
 }
+
+/// JSON columns: text, bound through [`Stmt::bind_json`] and parsed when read.
+macro_rules! json_columns {
+    ($($t:ty),*) => {$(
+        impl<D: Dialect> Arg<D> for $t {
+            fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+                stmt.bind_json(self)
+            }
+        }
+        impl<D: Dialect> Arg<D> for Option<$t> {
+            fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+                match self {
+                    Some(value) => stmt.bind_json(value),
+                    None => stmt.bind(None::<String>),
+                }
+            }
+        }
+        impl FromCols for $t {
+            fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
+                serde_json::from_str(&c.get::<String>()?).map_err(corrupt)
+            }
+        }
+        impl FromCols for Option<$t> {
+            fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
+                let text: Option<String> = c.get()?;
+                text.map(|t| serde_json::from_str(&t).map_err(corrupt)).transpose()
+            }
+        }
+        by_ref!($t);
+    )*};
+}
+
+json_columns!(Value, SplitInput<UserId>);
 
 /// Records spanning several columns, one per field in order (`field = expr` is not stored).
 /// `read` records are read from rows, `bound` ones bound whole as statement arguments,
@@ -165,7 +208,7 @@ record! {
     stored Settlement {
         id, group_id, from_user, to_user, amount, occurred_on, note, created_by, created_at,
     }
-    read Totals { paid, owed, sent, received }
+    stored Totals { paid, owed, sent, received }
     read MemberTotals { user_id, currency, totals }
     read PairDelta<UserId> { currency, a, b, amount }
     read UserGroupTotals { group_id, group_name, currency, totals }
