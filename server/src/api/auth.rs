@@ -69,9 +69,9 @@ impl<S: Storage> AuthApi<S> {
         let user = self
             .ledger
             .sign_up(SignUp {
-                email: b.email,
-                password: b.password,
-                display_name: b.display_name,
+                email: b.email.into(),
+                password: b.password.into(),
+                display_name: b.display_name.into(),
             })
             .await?;
         Ok(SignedUp::Created(Json(user.into())))
@@ -159,9 +159,9 @@ impl<S: Storage> UsersApi<S> {
             .update_profile(
                 auth.user_id(),
                 UpdateProfile {
-                    display_name: b.display_name,
-                    email: b.email,
-                    default_currency: maybe(b.default_currency).map(|c| c.map(String::from)),
+                    display_name: b.display_name.map(String::from),
+                    email: b.email.map(String::from),
+                    default_currency: maybe(b.default_currency),
                 },
             )
             .await?;
@@ -181,7 +181,7 @@ impl<S: Storage> UsersApi<S> {
                 Some(&principal.token),
                 ChangePassword {
                     current_password: body.0.current_password,
-                    new_password: body.0.new_password,
+                    new_password: body.0.new_password.into(),
                 },
             )
             .await?;

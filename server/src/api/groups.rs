@@ -10,11 +10,11 @@ use splitledger_core::ledger::{
 use splitledger_core::{Ledger, Storage};
 use uuid::Uuid;
 
-use super::models::PageLimit;
 use super::models::{
     AddMemberBody, GroupBody, GroupPage, GroupPatchBody, InviteBody, MemberBody, NewGroupBody,
     NewInviteBody, RoleBody, maybe,
 };
+use super::models::{FilterText, PageLimit};
 use super::{ApiResult, ApiTags, NoContent};
 use crate::security::Auth;
 
@@ -45,8 +45,8 @@ impl<S: Storage> GroupsApi<S> {
             .create_group(
                 auth.user_id(),
                 NewGroup {
-                    name: b.name,
-                    description: b.description,
+                    name: b.name.into(),
+                    description: b.description.map(String::from),
                     currency: b.currency.into(),
                 },
             )
@@ -63,7 +63,7 @@ impl<S: Storage> GroupsApi<S> {
         &self,
         auth: Auth,
         /// Only groups whose name contains this.
-        q: Query<Option<String>>,
+        q: Query<Option<FilterText>>,
         /// Page size, 1 to 200 (default 50).
         limit: Query<Option<PageLimit>>,
         /// The `next_cursor` of the previous page.
@@ -74,7 +74,7 @@ impl<S: Storage> GroupsApi<S> {
             .list_groups(
                 auth.user_id(),
                 ListGroups {
-                    q: q.0,
+                    q: q.0.map(String::from),
                     page: PageRequest {
                         limit: limit.0.map(|l| l.0),
                         cursor: cursor.0,
@@ -124,7 +124,7 @@ impl<S: Storage> GroupsApi<S> {
                 auth.user_id(),
                 GroupId(group_id.0),
                 GroupPatch {
-                    name: b.name,
+                    name: b.name.map(String::from),
                     description: maybe(b.description),
                     currency: b.currency.map(String::from),
                 },
@@ -198,8 +198,8 @@ impl<S: Storage> MembersApi<S> {
                 auth.user_id(),
                 GroupId(group_id.0),
                 AddMember {
-                    email: b.email,
-                    role: b.role.map(Into::into),
+                    email: b.email.into(),
+                    role: b.role.map(|r| r.0.into()),
                 },
             )
             .await?;

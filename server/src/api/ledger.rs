@@ -4,6 +4,7 @@ use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use serde_json::Value;
 use splitledger_core::domain::{ExpenseFilter, ExpenseId, GroupId, SettlementId, UserId};
 use splitledger_core::ledger::{
     ExpensePatch, ListExpenses, NewExpense, NewSettlement, PageRequest,
@@ -12,11 +13,11 @@ use splitledger_core::{Ledger, Storage};
 use time::Date;
 use uuid::Uuid;
 
-use super::models::PageLimit;
 use super::models::{
     ExpenseBody, ExpensePage, ExpensePatchBody, NewExpenseBody, NewSettlementBody, SettlementBody,
     SettlementPage, maybe, payers_in,
 };
+use super::models::{FilterText, IdempotencyKey, PageLimit};
 use super::{ApiResult, ApiTags, NoContent, idempotency_key_of};
 use crate::security::Auth;
 
@@ -49,24 +50,24 @@ impl<S: Storage> ExpensesApi<S> {
         group_id: Path<Uuid>,
         /// Makes retries safe: the same key and body create the expense once.
         #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: Header<Option<IdempotencyKey>>,
         body: Json<NewExpenseBody>,
         req: &Request,
     ) -> ApiResult<ExpenseCreated> {
         let b = body.0;
         let request = NewExpense {
             id: b.id.map(ExpenseId),
-            description: b.description,
+            description: b.description.into(),
             amount: b.amount.0,
             currency: b.currency.map(String::from),
             paid_by: b.paid_by.map(UserId),
             payers: payers_in(b.payers),
             split: b.split.into(),
-            category: b.category,
-            payment_method: b.payment_method,
-            occurred_on: b.occurred_on,
-            notes: b.notes,
-            metadata: b.metadata,
+            category: b.category.map(String::from),
+            payment_method: b.payment_method.map(String::from),
+            occurred_on: b.occurred_on.map(Date::from),
+            notes: b.notes.map(String::from),
+            metadata: b.metadata.map(Value::from),
         };
         let expense = self
             .ledger
@@ -74,7 +75,7 @@ impl<S: Storage> ExpensesApi<S> {
                 auth.user_id(),
                 GroupId(group_id.0),
                 request,
-                idempotency_key_of(req, idempotency_key.0).as_deref(),
+                idempotency_key_of(req, idempotency_key.0.map(String::from)).as_deref(),
             )
             .await?;
         Ok(ExpenseCreated::Created(Json(expense.into())))
@@ -98,7 +99,7 @@ impl<S: Storage> ExpensesApi<S> {
         /// Only expenses this member paid (part of).
         paid_by: Query<Option<Uuid>>,
         /// Only this category.
-        category: Query<Option<String>>,
+        category: Query<Option<FilterText>>,
         /// On or after this date.
         from: Query<Option<Date>>,
         /// On or before this date.
@@ -112,7 +113,7 @@ impl<S: Storage> ExpensesApi<S> {
                 ListExpenses {
                     filter: ExpenseFilter {
                         paid_by: paid_by.0.map(UserId),
-                        category: category.0,
+                        category: category.0.map(String::from),
                         from: from.0,
                         to: to.0,
                     },
@@ -160,7 +161,7 @@ impl<S: Storage> ExpensesApi<S> {
         let b = body.0;
         let patch = ExpensePatch {
             version: b.version,
-            description: b.description,
+            description: b.description.map(String::from),
             amount: b.amount.map(|a| a.0),
             currency: b.currency.map(String::from),
             paid_by: b.paid_by.map(UserId),
@@ -168,7 +169,7 @@ impl<S: Storage> ExpensesApi<S> {
             split: b.split.map(Into::into),
             category: maybe(b.category),
             payment_method: maybe(b.payment_method),
-            occurred_on: b.occurred_on,
+            occurred_on: b.occurred_on.map(Date::from),
             notes: maybe(b.notes),
             metadata: maybe(b.metadata),
         };
@@ -229,7 +230,7 @@ impl<S: Storage> SettlementsApi<S> {
         group_id: Path<Uuid>,
         /// Makes retries safe: the same key and body record the repayment once.
         #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: Header<Option<IdempotencyKey>>,
         body: Json<NewSettlementBody>,
         req: &Request,
     ) -> ApiResult<SettlementCreated> {
@@ -244,10 +245,10 @@ impl<S: Storage> SettlementsApi<S> {
                     to_user: UserId(b.to_user),
                     amount: b.amount.0,
                     currency: b.currency.map(String::from),
-                    occurred_on: b.occurred_on,
-                    note: b.note,
+                    occurred_on: b.occurred_on.map(Date::from),
+                    note: b.note.map(String::from),
                 },
-                idempotency_key_of(req, idempotency_key.0).as_deref(),
+                idempotency_key_of(req, idempotency_key.0.map(String::from)).as_deref(),
             )
             .await?;
         Ok(SettlementCreated::Created(Json(settlement.into())))

@@ -2,8 +2,9 @@
 //! Ledger's types. Amounts and ids travel as strings; nothing here decides anything.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
-use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{
     MaybeUndefined, ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type,
 };
@@ -21,7 +22,7 @@ use splitledger_core::{Currency, Money};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-/// Marks the parse error of an amount sent as a JSON number (see [`Decimal`]).
+/// Marks the parse error of an amount sent as a JSON number (see [`Amount`]).
 pub const NUMBER_NOT_ALLOWED: &str =
     "decimals are JSON strings such as \"12.34\", never JSON numbers";
 
@@ -44,41 +45,239 @@ macro_rules! scalar_type {
     };
 }
 
-/// A decimal written as a JSON string (`"12.34"`). A JSON number is refused rather than read
-/// through a float; the Ledger checks the digits against the currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decimal(pub String);
+/// The decimal forms of `PlainDecimal` in core: digits, at most one point with digits on both
+/// sides, leading zeros and trailing fraction zeros carrying no value. Each pattern below
+/// states a value range on those forms, so the range is exact however the number is written.
+/// The largest amount: `MAX_MAJOR_UNITS` in core, 10^12 major units in every currency.
+const POSITIVE_AMOUNT: &str =
+    r"0*[1-9][0-9]{0,11}(?:\.[0-9]+)?|0*1000000000000(?:\.0+)?|0+\.[0-9]*[1-9][0-9]*";
+/// Zero, which core also reads with a minus sign (`"-0.00"` is no negative share).
+const ZERO: &str = r"-?0+(?:\.0+)?";
 
-impl Type for Decimal {
+/// The parts of a decimal type: a JSON string (a JSON number is refused rather than read
+/// through a float), its schema stating the range the Ledger accepts, with any other string
+/// passed on for the Ledger to answer with its 422 code.
+macro_rules! decimal_type {
+    ($(#[$doc:meta])* $name:ident, $description:expr, $pattern:expr, $example:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(pub String);
+
+        impl Type for $name {
+            fn name() -> Cow<'static, str> {
+                concat!("string_decimal_", stringify!($name)).into()
+            }
+
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new(MetaSchema {
+                    description: Some($description),
+                    pattern: Some(format!("^(?:{})$", $pattern)),
+                    example: Some(Value::String($example.to_string())),
+                    ..MetaSchema::new_with_format("string", "decimal")
+                }))
+            }
+
+            scalar_type!();
+        }
+
+        impl ParseFromJSON for $name {
+            fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+                match value {
+                    Some(Value::String(text)) => Ok(Self(text)),
+                    Some(Value::Number(_)) => Err(ParseError::custom(NUMBER_NOT_ALLOWED)),
+                    other => Err(ParseError::expected_type(other.unwrap_or_default())),
+                }
+            }
+        }
+
+        impl ToJSON for $name {
+            fn to_json(&self) -> Option<Value> {
+                Some(Value::String(self.0.clone()))
+            }
+        }
+    };
+}
+
+decimal_type!(
+    /// An amount of money: more than zero, at most 10^12. Its decimals depend on the currency
+    /// (JPY 0, EUR 2, KWD 3), which the Ledger checks (422 `amount_too_precise`); out of range
+    /// is 422 `amount_not_positive` or `amount_too_large`.
+    Amount,
+    "A positive decimal number as a string, at most 1000000000000, with at most the \
+     currency's decimals, e.g. \"12.34\"; never a JSON number.",
+    POSITIVE_AMOUNT,
+    "12.34"
+);
+
+decimal_type!(
+    /// An exact share of an expense: zero (the member owes nothing) up to 10^12, with the
+    /// currency's decimals at most.
+    ShareAmount,
+    "A decimal number as a string from 0 to 1000000000000, with at most the currency's \
+     decimals, e.g. \"12.34\"; never a JSON number.",
+    format!("{POSITIVE_AMOUNT}|{ZERO}"),
+    "12.34"
+);
+
+decimal_type!(
+    /// A percentage: 0 to 100 with at most 2 decimals (core's `MAX_PERCENT_DECIMALS`); the
+    /// Ledger answers others with 422 `invalid_percent`.
+    Percent,
+    "A percentage from 0 to 100 with at most two decimals, as a string, e.g. \"33.33\".",
+    format!(r"0*[0-9]{{1,2}}(?:\.[0-9]{{1,2}}0*)?|0*100(?:\.0+)?|{ZERO}"),
+    "33.33"
+);
+
+decimal_type!(
+    /// A weight: 0 to 10^6 with at most 6 decimals (core's `MAX_WEIGHT` and
+    /// `MAX_WEIGHT_DECIMALS`); the Ledger answers others with 422 `invalid_weight`.
+    Weight,
+    "A weight from 0 to 1000000 with at most six decimals, as a string, e.g. \"2\".",
+    format!(r"0*[0-9]{{1,6}}(?:\.[0-9]{{1,6}}0*)?|0*1000000(?:\.0+)?|{ZERO}"),
+    "2"
+);
+
+/// A list that must name someone (payers, the members or shares of a split): the schema
+/// states `minItems: 1`, and an empty one still parses, so the Ledger answers it with its 422
+/// code (`required`, `empty_split`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonEmpty<T>(pub Vec<T>);
+
+impl<T: Type> Type for NonEmpty<T> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = T::RawValueType;
+
     fn name() -> Cow<'static, str> {
-        "string_decimal".into()
+        format!("non_empty_list_{}", T::name()).into()
     }
 
     fn schema_ref() -> MetaSchemaRef {
         MetaSchemaRef::Inline(Box::new(MetaSchema {
-            description: Some("A decimal number as a string, e.g. \"12.34\"; never a JSON number."),
-            pattern: Some("^[0-9]+(\\.[0-9]+)?$".to_string()),
-            example: Some(Value::String("12.34".to_string())),
-            ..MetaSchema::new_with_format("string", "decimal")
+            items: Some(Box::new(T::schema_ref())),
+            min_items: Some(1),
+            ..MetaSchema::new("array")
+        }))
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.0.iter().filter_map(Type::as_raw_value))
+    }
+}
+
+impl<T> FromIterator<T> for NonEmpty<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        Self(items.into_iter().collect())
+    }
+}
+
+impl<T> IntoIterator for NonEmpty<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<T: ParseFromJSON> ParseFromJSON for NonEmpty<T> {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        Vec::<T>::parse_from_json(value)
+            .map(Self)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl<T: ToJSON> ToJSON for NonEmpty<T> {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
+}
+
+/// An expense's metadata: the schema says a JSON object, and anything parses, so the Ledger
+/// answers another JSON value with 422 `metadata_not_object` (and one over 16 KiB with
+/// `metadata_too_large`, which no schema keyword can state).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metadata(pub Value);
+
+impl Type for Metadata {
+    fn name() -> Cow<'static, str> {
+        "object_metadata".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new("object")))
+    }
+
+    scalar_type!();
+}
+
+impl ParseFromJSON for Metadata {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        Ok(Self(value.unwrap_or_default()))
+    }
+}
+
+impl ToJSON for Metadata {
+    fn to_json(&self) -> Option<Value> {
+        Some(self.0.clone())
+    }
+}
+
+impl From<Metadata> for Value {
+    fn from(metadata: Metadata) -> Self {
+        metadata.0
+    }
+}
+
+/// The date an entry happened on: a full date in the years 1900 to 9999, which the schema
+/// states with a pattern on the year; an earlier one still parses, so the Ledger answers it
+/// with 422 `date_out_of_range`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryDate(pub Date);
+
+impl Type for EntryDate {
+    fn name() -> Cow<'static, str> {
+        "string_entry_date".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some("^(?:19|[2-9][0-9])[0-9]{2}-".to_string()),
+            ..MetaSchema::new_with_format("string", "date")
         }))
     }
 
     scalar_type!();
 }
 
-impl ParseFromJSON for Decimal {
+impl ParseFromJSON for EntryDate {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        match value {
-            Some(Value::String(text)) => Ok(Self(text)),
-            Some(Value::Number(_)) => Err(ParseError::custom(NUMBER_NOT_ALLOWED)),
-            other => Err(ParseError::expected_type(other.unwrap_or_default())),
-        }
+        Date::parse_from_json(value)
+            .map(Self)
+            .map_err(ParseError::propagate)
     }
 }
 
-impl ToJSON for Decimal {
+impl ToJSON for EntryDate {
     fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.0.clone()))
+        self.0.to_json()
+    }
+}
+
+impl From<EntryDate> for Date {
+    fn from(date: EntryDate) -> Self {
+        date.0
     }
 }
 
@@ -92,43 +291,57 @@ pub(crate) fn strict_text(value: Option<Value>) -> ParseResult<String> {
     }
 }
 
-/// [`strict_text`] for an optional field (absent or `null`: none).
-pub(crate) fn strict_opt_text(value: Option<Value>) -> ParseResult<Option<String>> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        other => strict_text(other).map(Some).map_err(ParseError::propagate),
-    }
-}
-
-/// [`strict_text`] for a patch field (absent: unchanged; `null`: cleared).
-pub(crate) fn strict_maybe_text(value: Option<Value>) -> ParseResult<MaybeUndefined<String>> {
-    match value {
-        None => Ok(MaybeUndefined::Undefined),
-        Some(Value::Null) => Ok(MaybeUndefined::Null),
-        other => strict_text(other)
-            .map(MaybeUndefined::Value)
-            .map_err(ParseError::propagate),
-    }
-}
-
 /// An ISO 4217 code as sent (three letters, either case: `"eur"` is EUR). The schema states
-/// the shape; the Ledger checks the code against ISO 4217 and answers 422
+/// exactly the codes the Ledger accepts, in either case; the Ledger answers any other with 422
 /// `unknown_currency`, the same for a malformed one, rather than the parser's 400.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrencyCode(pub String);
 
+/// The codes `Currency::parse` accepts, found by asking it about every three-letter code so
+/// that the schema cannot drift from the Ledger (funds and metals, which it refuses, are out),
+/// as one pattern taking either case: `[Ee][Uu][Rr]`. A JSON Schema `enum` could not take
+/// `"eur"`, which the server accepts (docs/ARCHITECTURE.md), and no flag makes a JSON Schema
+/// pattern case-insensitive.
+fn currency_pattern() -> &'static str {
+    static PATTERN: LazyLock<String> = LazyLock::new(|| {
+        let letters = || b'A'..=b'Z';
+        let either = |b: u8| format!("[{}{}]", char::from(b), char::from(b.to_ascii_lowercase()));
+        let mut groups = Vec::new();
+        for first in letters() {
+            let rest: Vec<String> = letters()
+                .flat_map(|second| letters().map(move |third| [first, second, third]))
+                .filter(|code| std::str::from_utf8(code).is_ok_and(|c| Currency::parse(c).is_ok()))
+                .map(|code| format!("{}{}", either(code[1]), either(code[2])))
+                .collect();
+            if !rest.is_empty() {
+                groups.push(format!("{}(?:{})", either(first), rest.join("|")));
+            }
+        }
+        format!("^(?:{})$", groups.join("|"))
+    });
+    &PATTERN
+}
+
 impl Type for CurrencyCode {
     fn name() -> Cow<'static, str> {
-        "string_currency".into()
+        "CurrencyCode".into()
     }
 
     fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            description: Some("An ISO 4217 currency code, e.g. \"EUR\" (either case)."),
-            pattern: Some("^[A-Za-z]{3}$".to_string()),
+        MetaSchemaRef::Reference(Self::name().into_owned())
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>(Self::name().into_owned(), |_| MetaSchema {
+            description: Some(
+                "An ISO 4217 code of a currency with a minor unit, e.g. \"EUR\", in either case \
+                 (\"eur\" is EUR; answers use upper case). Funds and precious metals are not \
+                 accepted.",
+            ),
+            pattern: Some(currency_pattern().to_string()),
             example: Some(Value::String("EUR".to_string())),
             ..MetaSchema::new("string")
-        }))
+        });
     }
 
     scalar_type!();
@@ -142,16 +355,207 @@ impl From<CurrencyCode> for String {
 
 impl ParseFromJSON for CurrencyCode {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        match value {
-            Some(Value::String(text)) => Ok(Self(text)),
-            other => Err(ParseError::expected_type(other.unwrap_or_default())),
-        }
+        strict_text(value).map(Self).map_err(ParseError::propagate)
     }
 }
 
 impl ToJSON for CurrencyCode {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.clone()))
+    }
+}
+
+// Character classes of the text patterns below, spelled out in code points: `\s` and `\p{..}`
+// mean different sets in the regex dialects clients use (ECMA 262, Python, Rust).
+/// What Rust's `str::trim` removes: Unicode White_Space (`char::is_whitespace`).
+const WHITE_SPACE: &str = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+/// Unicode control characters (general category Cc, `char::is_control`).
+const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
+/// Control characters other than tab, line feed and carriage return.
+const CONTROL_BUT_LINES: &str = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f";
+/// White space and control characters together.
+const BLANK_OR_CONTROL: &str =
+    r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+/// The Ledger's rule for a required text field (`required_text` in core): trimmed of white
+/// space, 1 to `max` characters must remain, none of them a control character. The first and
+/// last remaining characters are neither, and the length is counted between them, so a name
+/// padded with spaces beyond `max` is still accepted, as the server does.
+fn required_text_pattern(max: usize) -> String {
+    format!(
+        "^[{WHITE_SPACE}]*[^{BLANK_OR_CONTROL}](?:[^{CONTROL}]{{0,{}}}[^{BLANK_OR_CONTROL}])?[{WHITE_SPACE}]*$",
+        max.saturating_sub(2)
+    )
+}
+
+/// The Ledger's rule for an optional text field (`optional_text` in core): trimmed of white
+/// space, blank means none; else at most `max` characters remain, with no control character
+/// other than tab, line feed and carriage return.
+fn optional_text_pattern(max: usize) -> String {
+    format!(
+        "^[{WHITE_SPACE}]*(?:[^{BLANK_OR_CONTROL}](?:[^{CONTROL_BUT_LINES}]{{0,{}}}[^{BLANK_OR_CONTROL}])?[{WHITE_SPACE}]*)?$",
+        max.saturating_sub(2)
+    )
+}
+
+/// A JSON string as sent, for text the schema describes with `schema` and the Ledger
+/// validates: any JSON string parses (the Ledger answers a bad one with 422 and its code),
+/// nothing else does (see [`strict_text`]).
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident $(<const $max:ident: usize>)?, $type_name:expr, $schema:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name$(<const $max: usize>)?(pub String);
+
+        impl$(<const $max: usize>)? Type for $name$(<$max>)? {
+            fn name() -> Cow<'static, str> {
+                $type_name
+            }
+
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new($schema))
+            }
+
+            scalar_type!();
+        }
+
+        impl$(<const $max: usize>)? ParseFromJSON for $name$(<$max>)? {
+            fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+                strict_text(value).map(Self).map_err(ParseError::propagate)
+            }
+        }
+
+        impl$(<const $max: usize>)? ToJSON for $name$(<$max>)? {
+            fn to_json(&self) -> Option<Value> {
+                Some(Value::String(self.0.clone()))
+            }
+        }
+
+        impl$(<const $max: usize>)? From<$name$(<$max>)?> for String {
+            fn from(text: $name$(<$max>)?) -> Self {
+                text.0
+            }
+        }
+    };
+}
+
+text_type!(
+    /// A required text field (a name, a description): not blank once trimmed, at most `MAX`
+    /// characters, no control characters. The Ledger answers 422 `required`, `too_long` or
+    /// `invalid_text`.
+    RequiredText<const MAX: usize>,
+    format!("string_required_{MAX}").into(),
+    MetaSchema {
+        pattern: Some(required_text_pattern(MAX)),
+        ..MetaSchema::new("string")
+    }
+);
+
+text_type!(
+    /// An optional text field (a description, a note): blank clears it; at most `MAX`
+    /// characters once trimmed; tabs and line breaks are the only control characters allowed.
+    /// The Ledger answers 422 `too_long` or `invalid_text`.
+    OptionalText<const MAX: usize>,
+    format!("string_optional_{MAX}").into(),
+    MetaSchema {
+        pattern: Some(optional_text_pattern(MAX)),
+        ..MetaSchema::new("string")
+    }
+);
+
+text_type!(
+    /// A new password: 8 to 128 characters (core's `MIN_PASSWORD` and `MAX_PASSWORD`, counted
+    /// in Unicode scalar values as JSON Schema counts them), untrimmed, anything else is free.
+    /// The Ledger answers 422 `password_length`.
+    NewPassword,
+    "string_password".into(),
+    MetaSchema {
+        min_length: Some(8),
+        max_length: Some(128),
+        ..MetaSchema::new("string")
+    }
+);
+
+text_type!(
+    /// An email address as `Email::parse` in core takes it: trimmed of white space, then
+    /// `local@domain` with at most 254 characters, no white space or control character, one
+    /// `@`, and a domain of dot-separated non-empty labels (at least two). The Ledger answers
+    /// 422 `invalid_email`. Not `format: email`, whose grammar (RFC 5321) is another one.
+    EmailAddress,
+    "string_email".into(),
+    MetaSchema {
+        pattern: Some(format!(
+            // The look-ahead bounds the address between the trimmed spaces: 255 visible
+            // characters in a row are one too many.
+            "^[{WHITE_SPACE}]*(?![^{BLANK_OR_CONTROL}]{{255}})[^{BLANK_OR_CONTROL}@]+@[^{BLANK_OR_CONTROL}@.]+(?:\\.[^{BLANK_OR_CONTROL}@.]+)+[{WHITE_SPACE}]*$"
+        )),
+        example: Some(Value::String("ann@example.com".to_string())),
+        ..MetaSchema::new("string")
+    }
+);
+
+/// Text a list is filtered by (`q`, `category`): anything but control characters, which
+/// nothing stored contains; the Ledger answers them with 422 `invalid_text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilterText(pub String);
+
+impl Type for FilterText {
+    fn name() -> Cow<'static, str> {
+        "string_filter".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some(format!("^[^{CONTROL}]*$")),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    scalar_type!();
+}
+
+impl From<FilterText> for String {
+    fn from(text: FilterText) -> Self {
+        text.0
+    }
+}
+
+impl ParseFromParameter for FilterText {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(value.to_string()))
+    }
+}
+
+/// An `Idempotency-Key` header: 1 to 255 visible ASCII characters. Any other value parses, and
+/// the Ledger answers it with 422 `invalid_idempotency_key` (see
+/// [`super::idempotency_key_of`] for keys that are not even ASCII).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub String);
+
+impl Type for IdempotencyKey {
+    fn name() -> Cow<'static, str> {
+        "string_idempotency_key".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some("^[!-~]{1,255}$".to_string()),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    scalar_type!();
+}
+
+impl From<IdempotencyKey> for String {
+    fn from(text: IdempotencyKey) -> Self {
+        text.0
+    }
+}
+
+impl ParseFromParameter for IdempotencyKey {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(value.to_string()))
     }
 }
 
@@ -233,6 +637,50 @@ impl From<RoleName> for Role {
     }
 }
 
+/// The role a member is added with: `member` or `admin`. The schema leaves `owner` out, as the
+/// Ledger refuses it (ownership is transferred by a role change, not given on adding); it still
+/// parses, so the Ledger answers it with its 422 `invalid_role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewMemberRole(pub RoleName);
+
+impl Type for NewMemberRole {
+    fn name() -> Cow<'static, str> {
+        "NewMemberRole".into()
+    }
+
+    // A component, as `RoleName` is: a nullable field refers to it, where an inline `enum`
+    // would have to list `null` for a null to be valid.
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference(Self::name().into_owned())
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>(Self::name().into_owned(), |_| MetaSchema {
+            description: Some(
+                "The role a member is added with (`owner` is given by a role change only).",
+            ),
+            enum_items: vec![Value::from("admin"), Value::from("member")],
+            ..MetaSchema::new("string")
+        });
+    }
+
+    scalar_type!();
+}
+
+impl ParseFromJSON for NewMemberRole {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        RoleName::parse_from_json(value)
+            .map(Self)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl ToJSON for NewMemberRole {
+    fn to_json(&self) -> Option<Value> {
+        self.0.to_json()
+    }
+}
+
 /// A person with an account.
 #[derive(Debug, Clone, Object)]
 pub struct UserBody {
@@ -268,14 +716,12 @@ impl From<User> for UserBody {
 #[derive(Debug, Clone, Object)]
 pub struct SignUpBody {
     /// Email address (unique, compared case-insensitively).
-    #[oai(deserialize_with = "strict_text")]
-    pub email: String,
+    pub email: EmailAddress,
     /// 8 to 128 characters.
-    #[oai(write_only, deserialize_with = "strict_text")]
-    pub password: String,
+    #[oai(write_only)]
+    pub password: NewPassword,
     /// Name shown to others (1 to 100 characters).
-    #[oai(deserialize_with = "strict_text")]
-    pub display_name: String,
+    pub display_name: RequiredText<100>,
 }
 
 /// Email and password.
@@ -346,12 +792,12 @@ pub struct PersonBody {
 /// Profile changes; absent fields stay as they are.
 #[derive(Debug, Clone, Object)]
 pub struct ProfilePatchBody {
-    /// New display name.
-    #[oai(nullable, deserialize_with = "strict_opt_text")]
-    pub display_name: Option<String>,
+    /// New display name (1 to 100 characters).
+    #[oai(nullable)]
+    pub display_name: Option<RequiredText<100>>,
     /// New email.
-    #[oai(nullable, deserialize_with = "strict_opt_text")]
-    pub email: Option<String>,
+    #[oai(nullable)]
+    pub email: Option<EmailAddress>,
     /// New default currency; `null` clears it.
     #[oai(nullable)]
     pub default_currency: MaybeUndefined<CurrencyCode>,
@@ -364,8 +810,8 @@ pub struct PasswordBody {
     #[oai(write_only, deserialize_with = "strict_text")]
     pub current_password: String,
     /// The new password (8 to 128 characters).
-    #[oai(write_only, deserialize_with = "strict_text")]
-    pub new_password: String,
+    #[oai(write_only)]
+    pub new_password: NewPassword,
 }
 
 /// The caller's net in one group and currency.
@@ -434,11 +880,10 @@ impl From<MyBalances> for MyBalancesBody {
 #[derive(Debug, Clone, Object)]
 pub struct NewGroupBody {
     /// 1 to 100 characters.
-    #[oai(deserialize_with = "strict_text")]
-    pub name: String,
+    pub name: RequiredText<100>,
     /// Up to 1000 characters.
-    #[oai(nullable, deserialize_with = "strict_opt_text")]
-    pub description: Option<String>,
+    #[oai(nullable)]
+    pub description: Option<OptionalText<1000>>,
     /// ISO 4217 code; expenses default to it.
     pub currency: CurrencyCode,
 }
@@ -446,12 +891,12 @@ pub struct NewGroupBody {
 /// Settings changes; absent fields stay as they are.
 #[derive(Debug, Clone, Object)]
 pub struct GroupPatchBody {
-    /// New name.
-    #[oai(nullable, deserialize_with = "strict_opt_text")]
-    pub name: Option<String>,
-    /// New description; `null` clears it.
-    #[oai(nullable, deserialize_with = "strict_maybe_text")]
-    pub description: MaybeUndefined<String>,
+    /// New name (1 to 100 characters).
+    #[oai(nullable)]
+    pub name: Option<RequiredText<100>>,
+    /// New description (up to 1000 characters); `null` clears it.
+    #[oai(nullable)]
+    pub description: MaybeUndefined<OptionalText<1000>>,
     /// New default currency (existing expenses keep theirs).
     #[oai(nullable)]
     pub currency: Option<CurrencyCode>,
@@ -540,11 +985,10 @@ pub struct GroupPage {
 #[derive(Debug, Clone, Object)]
 pub struct AddMemberBody {
     /// The account's email.
-    #[oai(deserialize_with = "strict_text")]
-    pub email: String,
+    pub email: EmailAddress,
     /// `member` (default) or `admin` (the owner only).
     #[oai(nullable)]
-    pub role: Option<RoleName>,
+    pub role: Option<NewMemberRole>,
 }
 
 /// A role change.
@@ -588,8 +1032,8 @@ impl From<Invite> for InviteBody {
 pub struct AmountEntryBody {
     /// The member.
     pub user_id: Uuid,
-    /// A decimal string, e.g. `"12.34"`.
-    pub amount: Decimal,
+    /// A positive decimal string, e.g. `"12.34"`.
+    pub amount: Amount,
 }
 
 /// An exact share.
@@ -597,8 +1041,8 @@ pub struct AmountEntryBody {
 pub struct ExactShareBody {
     /// The member who owes it.
     pub user_id: Uuid,
-    /// A decimal string; the shares add up to the expense's amount.
-    pub amount: Decimal,
+    /// A decimal string (zero: owes nothing); the shares add up to the expense's amount.
+    pub amount: ShareAmount,
 }
 
 /// A percentage share.
@@ -607,7 +1051,7 @@ pub struct PercentShareBody {
     /// The member.
     pub user_id: Uuid,
     /// A decimal string with up to 2 decimals; the percentages add up to exactly 100.
-    pub percent: Decimal,
+    pub percent: Percent,
 }
 
 /// A weighted share.
@@ -615,8 +1059,9 @@ pub struct PercentShareBody {
 pub struct WeightShareBody {
     /// The member.
     pub user_id: Uuid,
-    /// A positive decimal string (e.g. 2:1:1).
-    pub weight: Decimal,
+    /// A decimal string (e.g. 2:1:1); zero leaves the member out, but not every weight may be
+    /// zero.
+    pub weight: Weight,
 }
 
 /// Equal split.
@@ -624,28 +1069,28 @@ pub struct WeightShareBody {
 pub struct EqualSplit {
     /// The members sharing; absent means every current member.
     #[oai(nullable)]
-    pub members: Option<Vec<Uuid>>,
+    pub members: Option<NonEmpty<Uuid>>,
 }
 
 /// Exact amounts per member.
 #[derive(Debug, Clone, Object)]
 pub struct ExactSplit {
     /// One entry per member.
-    pub shares: Vec<ExactShareBody>,
+    pub shares: NonEmpty<ExactShareBody>,
 }
 
 /// Percentages per member.
 #[derive(Debug, Clone, Object)]
 pub struct PercentSplit {
     /// One entry per member.
-    pub shares: Vec<PercentShareBody>,
+    pub shares: NonEmpty<PercentShareBody>,
 }
 
 /// Weights per member.
 #[derive(Debug, Clone, Object)]
 pub struct SharesSplit {
     /// One entry per member.
-    pub shares: Vec<WeightShareBody>,
+    pub shares: NonEmpty<WeightShareBody>,
 }
 
 /// How an expense is split, by `type`.
@@ -717,7 +1162,7 @@ impl From<SplitInput<UserId>> for SplitBody {
                     .into_iter()
                     .map(|s| ExactShareBody {
                         user_id: s.user_id.0,
-                        amount: Decimal(s.amount),
+                        amount: ShareAmount(s.amount),
                     })
                     .collect(),
             }),
@@ -726,7 +1171,7 @@ impl From<SplitInput<UserId>> for SplitBody {
                     .into_iter()
                     .map(|s| PercentShareBody {
                         user_id: s.user_id.0,
-                        percent: Decimal(s.percent),
+                        percent: Percent(s.percent),
                     })
                     .collect(),
             }),
@@ -735,7 +1180,7 @@ impl From<SplitInput<UserId>> for SplitBody {
                     .into_iter()
                     .map(|s| WeightShareBody {
                         user_id: s.user_id.0,
-                        weight: Decimal(s.weight),
+                        weight: Weight(s.weight),
                     })
                     .collect(),
             }),
@@ -743,7 +1188,9 @@ impl From<SplitInput<UserId>> for SplitBody {
     }
 }
 
-pub(crate) fn payers_in(payers: Option<Vec<AmountEntryBody>>) -> Option<Vec<PayerInput<UserId>>> {
+pub(crate) fn payers_in(
+    payers: Option<NonEmpty<AmountEntryBody>>,
+) -> Option<Vec<PayerInput<UserId>>> {
     payers.map(|list| {
         list.into_iter()
             .map(|p| PayerInput {
@@ -765,10 +1212,9 @@ pub struct NewExpenseBody {
     #[oai(nullable)]
     pub id: Option<Uuid>,
     /// What it was (1 to 200 characters).
-    #[oai(deserialize_with = "strict_text")]
-    pub description: String,
+    pub description: RequiredText<200>,
     /// A positive decimal string, e.g. `"12.34"` (never a JSON number).
-    pub amount: Decimal,
+    pub amount: Amount,
     /// ISO 4217 code; the group's when absent.
     #[oai(nullable)]
     pub currency: Option<CurrencyCode>,
@@ -777,24 +1223,24 @@ pub struct NewExpenseBody {
     pub paid_by: Option<Uuid>,
     /// Several payers with amounts adding up to `amount` (give this or `paid_by`).
     #[oai(nullable)]
-    pub payers: Option<Vec<AmountEntryBody>>,
+    pub payers: Option<NonEmpty<AmountEntryBody>>,
     /// How it is split.
     pub split: SplitBody,
     /// Up to 50 characters.
-    #[oai(nullable, deserialize_with = "strict_opt_text")]
-    pub category: Option<String>,
+    #[oai(nullable)]
+    pub category: Option<OptionalText<50>>,
     /// Up to 50 characters (cash, card, ...).
-    #[oai(nullable, deserialize_with = "strict_opt_text")]
-    pub payment_method: Option<String>,
+    #[oai(nullable)]
+    pub payment_method: Option<OptionalText<50>>,
     /// `YYYY-MM-DD`; today (UTC) when absent.
     #[oai(nullable)]
-    pub occurred_on: Option<Date>,
+    pub occurred_on: Option<EntryDate>,
     /// Up to 2000 characters.
-    #[oai(nullable, deserialize_with = "strict_opt_text")]
-    pub notes: Option<String>,
+    #[oai(nullable)]
+    pub notes: Option<OptionalText<2000>>,
     /// Any JSON object up to 16 KiB, for the embedding program.
     #[oai(nullable)]
-    pub metadata: Option<Value>,
+    pub metadata: Option<Metadata>,
 }
 
 /// Changes to an expense, naming the version they are based on.
@@ -802,12 +1248,12 @@ pub struct NewExpenseBody {
 pub struct ExpensePatchBody {
     /// The version read; if the expense has changed since, 412.
     pub version: i64,
-    /// New description.
-    #[oai(nullable, deserialize_with = "strict_opt_text")]
-    pub description: Option<String>,
+    /// New description (1 to 200 characters).
+    #[oai(nullable)]
+    pub description: Option<RequiredText<200>>,
     /// New amount (decimal string).
     #[oai(nullable)]
-    pub amount: Option<Decimal>,
+    pub amount: Option<Amount>,
     /// New currency.
     #[oai(nullable)]
     pub currency: Option<CurrencyCode>,
@@ -816,32 +1262,33 @@ pub struct ExpensePatchBody {
     pub paid_by: Option<Uuid>,
     /// New payers.
     #[oai(nullable)]
-    pub payers: Option<Vec<AmountEntryBody>>,
+    pub payers: Option<NonEmpty<AmountEntryBody>>,
     /// New split.
     #[oai(nullable)]
     pub split: Option<SplitBody>,
-    /// New category; `null` clears it.
-    #[oai(nullable, deserialize_with = "strict_maybe_text")]
-    pub category: MaybeUndefined<String>,
-    /// New payment method; `null` clears it.
-    #[oai(nullable, deserialize_with = "strict_maybe_text")]
-    pub payment_method: MaybeUndefined<String>,
+    /// New category (up to 50 characters); `null` clears it.
+    #[oai(nullable)]
+    pub category: MaybeUndefined<OptionalText<50>>,
+    /// New payment method (up to 50 characters); `null` clears it.
+    #[oai(nullable)]
+    pub payment_method: MaybeUndefined<OptionalText<50>>,
     /// New date.
     #[oai(nullable)]
-    pub occurred_on: Option<Date>,
-    /// New notes; `null` clears them.
-    #[oai(nullable, deserialize_with = "strict_maybe_text")]
-    pub notes: MaybeUndefined<String>,
+    pub occurred_on: Option<EntryDate>,
+    /// New notes (up to 2000 characters); `null` clears them.
+    #[oai(nullable)]
+    pub notes: MaybeUndefined<OptionalText<2000>>,
     /// New metadata; `null` clears it.
     #[oai(nullable)]
-    pub metadata: MaybeUndefined<Value>,
+    pub metadata: MaybeUndefined<Metadata>,
 }
 
-pub(crate) fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+/// A patch field for the Ledger: absent is `None` (unchanged), `null` is `Some(None)`.
+pub(crate) fn maybe<T, U: From<T>>(value: MaybeUndefined<T>) -> Option<Option<U>> {
     match value {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
+        MaybeUndefined::Value(v) => Some(Some(v.into())),
     }
 }
 
@@ -849,7 +1296,7 @@ fn portions(currency: Currency, list: Vec<Portion<UserId>>) -> Vec<AmountEntryBo
     list.into_iter()
         .map(|p| AmountEntryBody {
             user_id: p.user_id.0,
-            amount: Decimal(currency.format(p.amount.get())),
+            amount: Amount(currency.format(p.amount.get())),
         })
         .collect()
 }
@@ -955,16 +1402,16 @@ pub struct NewSettlementBody {
     /// Who was paid back.
     pub to_user: Uuid,
     /// A positive decimal string (never a JSON number).
-    pub amount: Decimal,
+    pub amount: Amount,
     /// ISO 4217 code; the group's when absent.
     #[oai(nullable)]
     pub currency: Option<CurrencyCode>,
     /// `YYYY-MM-DD`; today (UTC) when absent.
     #[oai(nullable)]
-    pub occurred_on: Option<Date>,
+    pub occurred_on: Option<EntryDate>,
     /// Up to 500 characters.
-    #[oai(nullable, deserialize_with = "strict_opt_text")]
-    pub note: Option<String>,
+    #[oai(nullable)]
+    pub note: Option<OptionalText<500>>,
 }
 
 /// A repayment between two members.

@@ -465,3 +465,280 @@ async fn numbers_and_booleans_are_not_text() {
         .expect(200);
     assert_eq!(patched["description"], json!(null), "null still clears");
 }
+
+/// What the OpenAPI document now refuses (openapi.rs) is still refused by the Ledger with its
+/// 422 code, never by the parser's 400: the schema states the rules, the Ledger keeps them.
+/// Nothing is written.
+#[tokio::test]
+async fn inputs_the_spec_refuses_keep_their_422_codes() {
+    let app = TestApp::memory();
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let g = app.group(&ann, "Trip").await;
+    app.add(&ann, &g, &bob, "member").await;
+    let expense = |extra: serde_json::Value| {
+        let mut body = json!({"description": "Taxi", "amount": "12.00", "paid_by": ann.id,
+                              "split": {"type": "equal"}});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    };
+    let shares = |kind: &str, key: &str, value: &str| json!({"split": {"type": kind, "shares": [{"user_id": ann.id, key: value}]}});
+    let expenses = format!("/api/v1/groups/{g}/expenses");
+    let cases = [
+        (
+            "/api/v1/auth/signup",
+            json!({"email": "cy@example.com", "password": "short", "display_name": "Cy"}),
+            "password",
+            "password_length",
+        ),
+        (
+            "/api/v1/auth/signup",
+            json!({"email": "cy@example.com", "password": "p".repeat(129), "display_name": "Cy"}),
+            "password",
+            "password_length",
+        ),
+        (
+            "/api/v1/auth/signup",
+            json!({"email": "cy@example", "password": "long enough", "display_name": "Cy"}),
+            "email",
+            "invalid_email",
+        ),
+        (
+            "/api/v1/auth/signup",
+            json!({"email": format!("{}@example.com", "c".repeat(243)), "password": "long enough", "display_name": "Cy"}),
+            "email",
+            "invalid_email",
+        ),
+        (
+            "/api/v1/auth/signup",
+            json!({"email": "cy@example.com", "password": "long enough", "display_name": " \t "}),
+            "display_name",
+            "required",
+        ),
+        (
+            "/api/v1/auth/signup",
+            json!({"email": "cy@example.com", "password": "long enough", "display_name": "C\u{7}y"}),
+            "display_name",
+            "invalid_text",
+        ),
+        (
+            "/api/v1/auth/signup",
+            json!({"email": "cy@example.com", "password": "long enough", "display_name": "c".repeat(101)}),
+            "display_name",
+            "too_long",
+        ),
+        (
+            "/api/v1/groups",
+            json!({"name": "", "currency": "EUR"}),
+            "name",
+            "required",
+        ),
+        (
+            "/api/v1/groups",
+            json!({"name": "Trip", "currency": "AAA"}),
+            "currency",
+            "unknown_currency",
+        ),
+        (
+            "/api/v1/groups",
+            json!({"name": "Trip", "currency": "xau"}),
+            "currency",
+            "unknown_currency",
+        ),
+        (
+            "/api/v1/groups",
+            json!({"name": "Trip", "description": "a\u{0}b", "currency": "EUR"}),
+            "description",
+            "invalid_text",
+        ),
+        (
+            &expenses,
+            expense(json!({"description": "\u{85}"})),
+            "description",
+            "required",
+        ),
+        (
+            &expenses,
+            expense(json!({"notes": "a\u{b}b"})),
+            "notes",
+            "invalid_text",
+        ),
+        (
+            &expenses,
+            expense(json!({"amount": "0.00"})),
+            "amount",
+            "amount_not_positive",
+        ),
+        (
+            &expenses,
+            expense(json!({"amount": "1000000000000.01"})),
+            "amount",
+            "amount_too_large",
+        ),
+        (
+            &expenses,
+            expense(json!({"paid_by": null, "payers": []})),
+            "payers",
+            "required",
+        ),
+        (
+            &expenses,
+            expense(json!({"split": {"type": "equal", "members": []}})),
+            "split.members",
+            "empty_split",
+        ),
+        (
+            &expenses,
+            expense(json!({"split": {"type": "exact", "shares": []}})),
+            "split.shares",
+            "empty_split",
+        ),
+        (
+            &expenses,
+            expense(shares("percent", "percent", "100.5")),
+            "split.shares[0].percent",
+            "invalid_percent",
+        ),
+        (
+            &expenses,
+            expense(shares("shares", "weight", "1000000.5")),
+            "split.shares[0].weight",
+            "invalid_weight",
+        ),
+        (
+            &expenses,
+            expense(json!({"metadata": [1, 2]})),
+            "metadata",
+            "metadata_not_object",
+        ),
+        (
+            &expenses,
+            expense(json!({"occurred_on": "1899-12-31"})),
+            "occurred_on",
+            "date_out_of_range",
+        ),
+    ];
+    for (path, body, field, code) in cases {
+        let p = app
+            .post(path)
+            .token(&ann.token)
+            .json(body.clone())
+            .send()
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(
+            (&p["errors"][0]["field"], &p["errors"][0]["code"]),
+            (&json!(field), &json!(code)),
+            "{path} {body}"
+        );
+    }
+    let p = app
+        .post(&format!("/api/v1/groups/{g}/members"))
+        .token(&ann.token)
+        .json(json!({"email": "cy@example", "role": "member"}))
+        .send()
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(p["errors"][0]["code"], "invalid_email");
+    let p = app
+        .post(&format!("/api/v1/groups/{g}/members"))
+        .token(&ann.token)
+        .json(json!({"email": bob.email, "role": "owner"}))
+        .send()
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(p["errors"][0]["code"], "invalid_role");
+    for key in ["", "a b", &"k".repeat(256)] {
+        let p = app
+            .post(&expenses)
+            .token(&ann.token)
+            .header("Idempotency-Key", key)
+            .json(expense(json!({})))
+            .send()
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(p["errors"][0]["code"], "invalid_idempotency_key", "{key:?}");
+    }
+    let p = app
+        .get("/api/v1/groups?q=a%7Fb")
+        .token(&ann.token)
+        .send()
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(p["errors"][0]["code"], "invalid_text");
+    let list = app
+        .get(&expenses)
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(list["items"], json!([]), "nothing written");
+    let groups = app
+        .get("/api/v1/groups")
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        groups["items"].as_array().map(Vec::len),
+        Some(1),
+        "nothing written"
+    );
+}
+
+/// The edges the document's patterns allow are what the Ledger accepts: white space around
+/// a name is trimmed before it is counted, blank optional text is none, an email is trimmed,
+/// a lower-case currency is read, a zero share may be written `-0`.
+#[tokio::test]
+async fn inputs_the_spec_allows_at_its_edges_are_accepted() {
+    let app = TestApp::memory();
+    let ann = app.user("ann@example.com", "Ann").await;
+    let padded = format!("\u{3000} {}\t\u{85}", "n".repeat(100));
+    let g = app
+        .post("/api/v1/groups")
+        .token(&ann.token)
+        .json(json!({"name": padded, "description": " \n ", "currency": "chf"}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(
+        (&g["name"], &g["description"], &g["currency"]),
+        (&json!("n".repeat(100)), &json!(null), &json!("CHF"))
+    );
+    let g = s(&g["id"]);
+    let email = format!("  {}@example.com\n", "c".repeat(242));
+    let cy = app
+        .post("/api/v1/auth/signup")
+        .json(json!({"email": email, "password": "\u{1}".repeat(8), "display_name": "Cy"}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(
+        cy["email"],
+        json!(format!("{}@example.com", "c".repeat(242)))
+    );
+    let bob = app.user("bob@example.com", "Bob").await;
+    app.add(&ann, &g, &bob, "member").await;
+    let e = app
+        .post(&format!("/api/v1/groups/{g}/expenses"))
+        .token(&ann.token)
+        .header("Idempotency-Key", &"~".repeat(255))
+        .json(json!({"description": "Taxi", "amount": "1000000000000.000", "paid_by": ann.id,
+                     "notes": "line one\n\tline two", "occurred_on": "1900-01-01",
+                     "split": {"type": "exact", "shares": [{"user_id": ann.id, "amount": "1000000000000"},
+                                                           {"user_id": bob.id, "amount": "-0.00"}]}}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(e["amount"], "1000000000000.00");
+    app.post(&format!("/api/v1/groups/{g}/expenses"))
+        .token(&ann.token)
+        .json(json!({"description": "Tea", "amount": "1", "paid_by": ann.id,
+                     "split": {"type": "percent", "shares": [{"user_id": ann.id, "percent": "100.000"},
+                                                             {"user_id": bob.id, "percent": "0"}]}}))
+        .send()
+        .await
+        .expect(201);
+}
