@@ -13,6 +13,7 @@
 
 pub mod balance;
 pub mod error;
+pub mod exchange;
 pub mod money;
 pub mod preview;
 pub mod settle;

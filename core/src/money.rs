@@ -452,6 +452,16 @@ pub enum MoneyError {
     /// Two amounts in different currencies met in one sum.
     #[error("amounts in different currencies cannot be added")]
     CurrencyMismatch,
+    /// An exchange rate that is not a plain decimal number.
+    #[error("not a decimal exchange rate")]
+    InvalidRate,
+    /// An exchange rate that is zero or negative.
+    #[error("an exchange rate must be greater than zero")]
+    RateNotPositive,
+    /// An exchange rate with more significant digits than
+    /// [`MAX_RATE_DIGITS`](crate::exchange::MAX_RATE_DIGITS).
+    #[error("an exchange rate has at most 12 significant digits")]
+    RateTooPrecise,
 }
 
 impl MoneyError {
@@ -464,6 +474,9 @@ impl MoneyError {
             Self::TooLarge => "amount_too_large",
             Self::UnknownCurrency => "unknown_currency",
             Self::CurrencyMismatch => "currency_mismatch",
+            Self::InvalidRate => "invalid_rate",
+            Self::RateNotPositive => "rate_not_positive",
+            Self::RateTooPrecise => "rate_too_precise",
         }
     }
 
