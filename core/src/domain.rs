@@ -349,13 +349,17 @@ pub struct ExpenseDetails {
     pub metadata: Option<serde_json::Value>,
 }
 
-/// An expense with its computed allocation.
+pub use crate::split::ExpenseKind;
+
+/// An expense (or an income) with its computed allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expense {
     /// Id (seeds the allocation's tie-break).
     pub id: ExpenseId,
     /// Its group.
     pub group_id: GroupId,
+    /// Spent or received.
+    pub kind: ExpenseKind,
     /// The amount with its currency.
     pub amount: Money,
     /// Who paid how much (sorted by member; adds up to `amount`).
@@ -422,6 +426,7 @@ impl Expense {
         let d = &self.details;
         json!({
             "id": self.id,
+            "kind": self.kind,
             "description": d.description,
             "amount": self.amount,
             "currency": self.currency(),
@@ -542,6 +547,8 @@ pub struct ExpenseFilter {
     pub from: Option<Date>,
     /// On or before this date.
     pub to: Option<Date>,
+    /// Only expenses, or only income.
+    pub kind: Option<ExpenseKind>,
 }
 
 impl ExpenseFilter {
@@ -554,6 +561,7 @@ impl ExpenseFilter {
                 .is_none_or(|c| expense.details.category.as_ref() == Some(c))
             && self.from.is_none_or(|d| expense.details.occurred_on >= d)
             && self.to.is_none_or(|d| expense.details.occurred_on <= d)
+            && self.kind.is_none_or(|k| expense.kind == k)
     }
 }
 
@@ -569,11 +577,14 @@ pub enum SummaryBy {
     Member,
 }
 
-/// One line of a spending summary (expenses only; repayments are not spending).
+/// One line of a summary: spending and income are totalled apart, never netted
+/// (repayments are neither).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryRow {
     /// The category, the month (`YYYY-MM`) or the member id; `None` for no category.
     pub key: Option<String>,
+    /// Spending or income.
+    pub kind: ExpenseKind,
     /// The currency.
     pub currency: Currency,
     /// Total in minor units (for members: their shares). A sum of up to every expense of

@@ -13,7 +13,7 @@ use crate::balance::{
     Overflow, PairDelta, Totals, TotalsDelta, expense_pair_deltas, merge_pairs, merge_totals,
     pair_delta,
 };
-use crate::domain::{Expense, GroupId, Settlement, UserId};
+use crate::domain::{Expense, ExpenseKind, GroupId, Settlement, UserId};
 use crate::money::Currency;
 
 /// The kinds of entry.
@@ -119,7 +119,7 @@ impl Entry {
     pub fn same_rows(&self, other: &Entry) -> bool {
         match (self, other) {
             (Self::Expense(a), Self::Expense(b)) => {
-                a.currency() == b.currency() && a.rows() == b.rows()
+                a.kind == b.kind && a.currency() == b.currency() && a.rows() == b.rows()
             }
             (Self::Settlement(a), Self::Settlement(b)) => {
                 (a.from_user, a.to_user, a.amount) == (b.from_user, b.to_user, b.amount)
@@ -151,7 +151,12 @@ impl Entry {
                         ..Totals::default()
                     },
                 });
-                Effect::merged(totals, expense_pair_deltas(currency, &rows))
+                let effect = Effect::merged(totals, expense_pair_deltas(currency, &rows))?;
+                match e.kind {
+                    ExpenseKind::Expense => Ok(effect),
+                    // Money received: receivers hold what belongs to the sharers.
+                    ExpenseKind::Income => effect.negated(),
+                }
             }
             Self::Settlement(s) => {
                 let (currency, amount) = (s.currency(), s.amount.units());

@@ -8,6 +8,7 @@ use crate::balance::{BalanceSheet, Totals};
 use crate::error::{FieldError, ValidationErrors};
 use crate::money::{Currency, Minor, Money, MoneyError, PlainDecimal};
 use crate::settle;
+use crate::split::ExpenseKind;
 use crate::split::{self, MemberKey, PayerInput, Payment, Portion, SplitInput, SplitRequest};
 
 /// An expense input as the API takes it, plus `id` (seeds the tie-break) and `members` (the
@@ -16,6 +17,10 @@ use crate::split::{self, MemberKey, PayerInput, Payment, Portion, SplitInput, Sp
 pub struct AllocateInput {
     /// The expense id, any string.
     pub id: String,
+    /// `expense` (the default) or `income`: accepted, and allocated the same way (only the
+    /// balances' signs differ).
+    #[serde(default)]
+    pub kind: ExpenseKind,
     /// The group's member ids in join order.
     pub members: Vec<String>,
     /// The amount, a decimal string.
@@ -90,6 +95,9 @@ pub fn allocate(input: &AllocateInput) -> Result<AllocateOutput<String>, Validat
 /// A stored expense's money, as the browser holds it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct LedgerExpense {
+    /// `expense` (the default) or `income` (every balance sign reversed).
+    #[serde(default)]
+    pub kind: ExpenseKind,
     /// ISO 4217 code.
     pub currency: String,
     /// Who paid how much.
@@ -269,12 +277,18 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
             ));
             continue;
         }
+        // Income counts into paid and owed with its sign reversed (amounts are non-negative
+        // and bounded here, so the negation cannot overflow).
+        let sign = match e.kind {
+            ExpenseKind::Expense => 1,
+            ExpenseKind::Income => -1,
+        };
         let paid = payers
             .iter()
-            .map(|&(j, a)| (e.payers[j].user_id.as_str(), Minor::new(a)));
+            .map(|&(j, a)| (e.payers[j].user_id.as_str(), Minor::new(sign * a)));
         let owed = shares
             .iter()
-            .map(|&(j, a)| (e.shares[j].user_id.as_str(), Minor::new(a)));
+            .map(|&(j, a)| (e.shares[j].user_id.as_str(), Minor::new(sign * a)));
         if sheet.add_portions(currency, paid, owed).is_err() {
             errors.push(overflow(format!("expenses[{i}]")));
         }

@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +65,46 @@ pub struct WeightShare<K> {
     pub user_id: K,
     /// A non-negative decimal string (e.g. `"2"` or `"1.5"`).
     pub weight: String,
+}
+
+/// Whether an expense is money spent or money received.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpenseKind {
+    /// Money the group spent: payers paid it, sharers owe it.
+    #[default]
+    Expense,
+    /// Money the group received (a refund, a deposit returned, something sold): payers
+    /// received it and hold it, sharers are owed their share. Its effect is an expense's
+    /// with every sign reversed.
+    Income,
+}
+
+impl ExpenseKind {
+    /// `"expense"` or `"income"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expense => "expense",
+            Self::Income => "income",
+        }
+    }
+}
+
+impl FromStr for ExpenseKind {
+    type Err = ValidationErrors;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "expense" => Ok(Self::Expense),
+            "income" => Ok(Self::Income),
+            _ => Err(ValidationErrors::one(
+                "kind",
+                "invalid_kind",
+                "one of expense, income",
+            )),
+        }
+    }
 }
 
 /// How an expense is split, as the API spells it (`{"type": "equal", ...}`).

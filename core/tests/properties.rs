@@ -213,14 +213,14 @@ proptest! {
 
     #[test]
     fn nets_add_up_to_zero_and_debts_agree(
-        expenses in prop::collection::vec((1i64..=100_000, 0usize..5, prop::collection::vec(0usize..5, 1..5), any::<bool>()), 1..30),
+        expenses in prop::collection::vec((1i64..=100_000, 0usize..5, prop::collection::vec(0usize..5, 1..5), any::<bool>(), any::<bool>()), 1..30),
         settlements in prop::collection::vec((0usize..5, 0usize..5, 1i64..=10_000), 0..10),
     ) {
         let members: Vec<String> = (0..5).map(|i| format!("u{i}")).collect();
         let c = eur();
         let mut sheet = BalanceSheet::new();
         let mut debts = DebtSheet::new();
-        for (i, (amount, payer, among, two_payers)) in expenses.iter().enumerate() {
+        for (i, (amount, payer, among, two_payers, income)) in expenses.iter().enumerate() {
             let mut among: Vec<String> = among.iter().map(|j| members[*j].clone()).collect();
             among.sort();
             among.dedup();
@@ -236,8 +236,20 @@ proptest! {
             let split = SplitInput::Equal { members: Some(among) };
             let seed = format!("e{i}");
             let alloc = allocate(&SplitRequest { seed: &seed, amount: &c.format(*amount), currency: c, payment: &payment, split: &split, members: &members }).expect("valid");
-            sheet.add_rows(c, &alloc.rows().expect("fits")).expect("fits");
-            debts.apply(&expense_pair_deltas(c, &alloc.rows().expect("fits"))).expect("fits");
+            let mut rows = alloc.rows().expect("fits");
+            let mut pairs = expense_pair_deltas(c, &rows);
+            if *income {
+                // Money received: every sign reversed, in the totals and in who owes whom.
+                for r in &mut rows {
+                    r.paid = r.paid.checked_neg().expect("fits");
+                    r.owed = r.owed.checked_neg().expect("fits");
+                }
+                for p in &mut pairs {
+                    p.amount = p.amount.checked_neg().expect("fits");
+                }
+            }
+            sheet.add_rows(c, &rows).expect("fits");
+            debts.apply(&pairs).expect("fits");
         }
         for (from, to, amount) in settlements {
             if from == to { continue; }
@@ -253,6 +265,8 @@ proptest! {
             }).sum();
             prop_assert_eq!(from_debts, *net);
         }
+        let p = plan(&nets).expect("plannable");
+        prop_assert!(apply(&nets, &p).values().all(|v| *v == 0), "the plan settles every net");
     }
 }
 

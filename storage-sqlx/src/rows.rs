@@ -6,9 +6,9 @@
 use serde_json::Value;
 use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
-    Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId, Group, GroupId,
-    Invite, LoginFailures, Member, MemberTotals, Membership, Role, Session, Settlement,
-    SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId, UserRecord,
+    Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId, ExpenseKind,
+    Group, GroupId, Invite, LoginFailures, Member, MemberTotals, Membership, Role, Session,
+    Settlement, SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::entry::EntryKind;
 use splitledger_core::money::{Minor, Money};
@@ -31,7 +31,8 @@ pub(crate) fn json_text(value: &impl serde::Serialize) -> StorageResult<String> 
     serde_json::to_string(value).map_err(corrupt)
 }
 
-fn bad_role(error: ValidationErrors) -> StorageError {
+/// A stored code (role, kind) core does not know.
+fn unknown(error: ValidationErrors) -> StorageError {
     corrupt(error)
 }
 
@@ -114,7 +115,8 @@ columns! {
     str: String => |v| v.to_owned();
     Email: String => |v| v.as_str().to_owned(), read |r| Email::parse(&r).map_err(corrupt);
     Currency: String => |v| v.code().to_owned(), read |r| Currency::parse(&r).map_err(corrupt);
-    Role: String => |v| v.as_str().to_owned(), read |r| r.parse().map_err(bad_role);
+    Role: String => |v| v.as_str().to_owned(), read |r| r.parse().map_err(unknown);
+    ExpenseKind: String => |v| v.as_str().to_owned(), read |r| r.parse().map_err(unknown);
     EntryKind: String => |v| v.as_str().to_owned();
     TokenDigest: Vec<u8> => |v| v.0.to_vec();
 }
@@ -197,10 +199,10 @@ record! {
     stored Membership { user_id, role, joined_at }
     read Member { user_id, display_name, email, role, joined_at }
     stored Invite { code, group_id, created_by, created_at, expires_at }
-    bound ExpenseFilter { paid_by, category, from, to }
+    bound ExpenseFilter { paid_by, category, from, to, kind }
     // `expense_columns!()`: the participant rows come next, from `store::with_participants`.
     stored Expense {
-        id, group_id, amount, split, created_by, created_at, updated_at, version, details,
+        id, group_id, kind, amount, split, created_by, created_at, updated_at, version, details,
         payers = Vec::new(), shares = Vec::new(),
     }
     stored ExpenseDetails { description, category, payment_method, occurred_on, notes, metadata }
@@ -245,12 +247,13 @@ pub(crate) struct Participant {
 /// (see `sql.rs`), which no history can overflow; their 128-bit total is exact.
 impl FromCols for SummaryRow {
     fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
-        let (key, currency) = c.read()?;
+        let (key, (kind, currency)) = c.read()?;
         let (high, low): (i64, i64) = c.read()?;
         let amount = i128::from(high) * (1 << 30) + i128::from(low);
         let count = c.read()?;
         Ok(SummaryRow {
             key,
+            kind,
             currency,
             amount,
             count,

@@ -20,7 +20,7 @@ macro_rules! details_columns {
 macro_rules! expense_fields {
     () => {
         concat!(
-            "amount, currency, split, created_by, created_at, updated_at, version, ",
+            "kind, amount, currency, split, created_by, created_at, updated_at, version, ",
             details_columns!()
         )
     };
@@ -148,9 +148,9 @@ statements! {
         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
     REGISTERED_ID = "SELECT fingerprint, group_id FROM entry_ids WHERE id = $1";
     INSERT_EXPENSE = concat!("INSERT INTO expenses (", expense_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
     UPDATE_EXPENSE = concat!("UPDATE expenses SET (", expense_fields!(),
-        ") = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+        ") = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
         WHERE id = $1 AND group_id = $2");
     EXPENSE = concat!("SELECT ", expense_columns!(),
         " FROM expenses WHERE group_id = $1 AND id = $2");
@@ -163,8 +163,9 @@ statements! {
           AND ($3 IS NULL OR e.category = $3) \
           AND ($4 IS NULL OR e.occurred_on >= $4) \
           AND ($5 IS NULL OR e.occurred_on <= $5) \
-          AND ($6 IS NULL OR (e.occurred_on, e.created_at, e.id) < ($6, $7, $8)) \
-        ORDER BY e.occurred_on DESC, e.created_at DESC, e.id DESC LIMIT $9");
+          AND ($6 IS NULL OR e.kind = $6) \
+          AND ($7 IS NULL OR (e.occurred_on, e.created_at, e.id) < ($7, $8, $9)) \
+        ORDER BY e.occurred_on DESC, e.created_at DESC, e.id DESC LIMIT $10");
     DELETE_EXPENSE = "DELETE FROM expenses WHERE group_id = $1 AND id = $2";
     PARTICIPANTS = "SELECT expense_id, user_id, paid, owed, payer, sharer \
         FROM expense_participants WHERE group_id = $1 AND expense_id {ids $2}";
@@ -193,23 +194,24 @@ statements! {
         JOIN members m ON m.group_id = t.group_id AND m.user_id = t.user_id \
         JOIN groups g ON g.id = t.group_id \
         WHERE t.user_id = $1 ORDER BY t.group_id, t.currency";
-    SUMMARY_BY_CATEGORY = concat!("SELECT e.category AS key, e.currency, ", sum!("e.amount"),
+    SUMMARY_BY_CATEGORY = concat!("SELECT e.category AS key, e.kind, e.currency, ",
+        sum!("e.amount"),
         ", COUNT(*) AS count FROM expenses e \
         WHERE e.group_id = $1 AND ($2 IS NULL OR e.occurred_on >= $2) \
           AND ($3 IS NULL OR e.occurred_on <= $3) \
-        GROUP BY e.category, e.currency");
-    SUMMARY_BY_MONTH = concat!("SELECT {month} AS key, e.currency, ", sum!("e.amount"),
+        GROUP BY e.category, e.kind, e.currency");
+    SUMMARY_BY_MONTH = concat!("SELECT {month} AS key, e.kind, e.currency, ", sum!("e.amount"),
         ", COUNT(*) AS count FROM expenses e \
         WHERE e.group_id = $1 AND ($2 IS NULL OR e.occurred_on >= $2) \
           AND ($3 IS NULL OR e.occurred_on <= $3) \
-        GROUP BY 1, e.currency");
-    SUMMARY_BY_MEMBER = concat!("SELECT CAST(p.user_id AS TEXT) AS key, e.currency, ",
+        GROUP BY 1, e.kind, e.currency");
+    SUMMARY_BY_MEMBER = concat!("SELECT CAST(p.user_id AS TEXT) AS key, e.kind, e.currency, ",
         sum!("p.owed"), ", COUNT(*) AS count \
         FROM expense_participants p \
         JOIN expenses e ON e.group_id = p.group_id AND e.id = p.expense_id \
         WHERE p.group_id = $1 AND p.sharer \
           AND ($2 IS NULL OR e.occurred_on >= $2) AND ($3 IS NULL OR e.occurred_on <= $3) \
-        GROUP BY p.user_id, e.currency");
+        GROUP BY p.user_id, e.kind, e.currency");
     LIST_ACTIVITY = "SELECT id, group_id, actor, action, entity, entity_id, at, details \
         FROM activity WHERE group_id = $1 AND ($2 IS NULL OR (at, id) < ($2, $3)) \
         ORDER BY at DESC, id DESC LIMIT $4";

@@ -55,6 +55,8 @@ export type SplitInput =
  */
 export interface AllocateInput {
   id: string;
+  /** `expense` (the default) or `income`: allocated the same way. */
+  kind?: ExpenseKind | null;
   members: MemberId[];
   amount: Amount;
   /** Required here: there is no group to default to. */
@@ -65,6 +67,9 @@ export interface AllocateInput {
   [field: string]: unknown;
 }
 
+/** Money spent (`expense`) or money received (`income`). */
+export type ExpenseKind = "expense" | "income";
+
 /** Exactly what the server stores for an expense; each list adds up to its amount. */
 export interface Allocation {
   payers: AmountEntry[];
@@ -73,6 +78,8 @@ export interface Allocation {
 
 /** A stored expense's money (e.g. an `Allocation` plus its currency). */
 export interface LedgerExpense {
+  /** `income` reverses every balance sign (receiving 30 lowers `paid` by 30). */
+  kind?: ExpenseKind;
   currency: CurrencyCode;
   payers: AmountEntry[];
   shares: AmountEntry[];

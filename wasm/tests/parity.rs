@@ -335,6 +335,13 @@ fn random_allocate(rng: &mut Rng, n: usize) -> Value {
         "split": split,
         "description": "ignored",
     });
+    // Income allocates like an expense; an unknown kind is malformed.
+    match rng.range(1, 10) {
+        1 => input["kind"] = json!("income"),
+        2 => input["kind"] = json!("expense"),
+        3 if rng.chance(20) => input["kind"] = json!("gift"),
+        _ => {}
+    }
     match rng.range(1, 20) {
         1 => {} // neither: refused
         2 => input["currency"] = json!(*rng.pick(&["XYZ", "eur", "", "JPY"])),
@@ -397,7 +404,12 @@ fn random_ledger(rng: &mut Rng) -> Value {
         };
         let payers = list(1, minor);
         let shares = list(12, minor);
-        expenses.push(json!({"currency": code, "payers": payers, "shares": shares}));
+        let mut expense = json!({"currency": code, "payers": payers, "shares": shares});
+        if rng.chance(25) {
+            // Money received: every balance sign reversed.
+            expense["kind"] = json!("income");
+        }
+        expenses.push(expense);
     }
     let mut settlements = Vec::new();
     for _ in 0..rng.range(0, 4) {

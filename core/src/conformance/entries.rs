@@ -10,11 +10,142 @@ use super::{
     Fixture, assert_code, assert_field, assert_status, eur, expense_input, settlement_input,
 };
 use crate::Storage;
-use crate::domain::{Expense, ExpenseFilter, ExpenseId, SettlementId, UserId};
-use crate::ledger::{Error, ExpensePatch, ListExpenses, NewExpense, PageRequest};
+use crate::domain::{
+    Expense, ExpenseFilter, ExpenseId, ExpenseKind, SettlementId, SummaryBy, UserId,
+};
+use crate::ledger::{Error, ExpensePatch, ListExpenses, NewExpense, PageRequest, SummaryRequest};
 use crate::split::{
     self, ExactShare, PayerInput, Payment, PercentShare, SplitInput, SplitRequest, WeightShare,
 };
+
+/// Income: money received, with every sign of an expense reversed in balances, debts and the
+/// plan; listed apart with `kind`, summarised apart, turned into an expense and back by an
+/// edit, and undone exactly by deleting it.
+pub async fn income<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let cid = f.user("cid").await;
+    let g = f.group(&ann, &[&bob, &cid]).await;
+    let l = &f.ledger;
+    let dinner = f.expense(&ann, g, "90.00", &ann, &[]).await;
+    let before = f.nets(&ann, g, "EUR").await;
+    assert_eq!(before[&ann.id], 6000);
+
+    // Bob got the 30.00 deposit back; it belongs to the three of them equally.
+    let mut deposit = expense_input("30.00", bob.id, SplitInput::Equal { members: None });
+    deposit.kind = Some(ExpenseKind::Income);
+    deposit.category = Some("rent".into());
+    let deposit = l.create_expense(bob.id, g, deposit, None).await.unwrap();
+    assert_eq!(deposit.kind, ExpenseKind::Income);
+    assert_eq!(l.expense(ann.id, g, deposit.id).await.unwrap(), deposit);
+    let nets = f.nets(&ann, g, "EUR").await;
+    assert_eq!(
+        (nets[&ann.id], nets[&bob.id], nets[&cid.id]),
+        (6000 + 1000, -3000 - 2000, -3000 + 1000),
+        "bob holds 20.00 of the others' money"
+    );
+    assert_eq!(nets.values().sum::<i64>(), 0);
+    let view = l.balances(ann.id, g).await.unwrap();
+    let bobs = view.balances[0]
+        .members
+        .iter()
+        .find(|m| m.user_id == bob.id)
+        .unwrap();
+    assert_eq!(
+        (bobs.paid.minor(), bobs.owed.minor()),
+        (-3000, 3000 - 1000),
+        "receiving 30 lowers paid by 30, a 10.00 share lowers owed by 10"
+    );
+    let plan = l.settlement_plan(ann.id, g).await.unwrap();
+    let mut settled = nets.clone();
+    for t in &plan.transfers {
+        *settled.get_mut(&t.from).unwrap() += t.amount.minor();
+        *settled.get_mut(&t.to).unwrap() -= t.amount.minor();
+    }
+    assert!(settled.values().all(|n| *n == 0), "{plan:?}");
+    f.check_totals(&ann, g).await;
+
+    // Listed apart, and summarised apart (never netted with spending).
+    let list = |kind| {
+        l.list_expenses(
+            ann.id,
+            g,
+            ListExpenses {
+                filter: ExpenseFilter {
+                    kind,
+                    ..ExpenseFilter::default()
+                },
+                page: PageRequest::default(),
+            },
+        )
+    };
+    let ids = |kind| async move {
+        let page = list(kind).await.unwrap();
+        page.items.iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(Some(ExpenseKind::Income)).await, vec![deposit.id]);
+    assert_eq!(ids(Some(ExpenseKind::Expense)).await, vec![dinner.id]);
+    assert_eq!(ids(None).await.len(), 2);
+    let mut rent = expense_input("600.00", ann.id, SplitInput::Equal { members: None });
+    rent.category = Some("rent".into());
+    l.create_expense(ann.id, g, rent, None).await.unwrap();
+    let request = SummaryRequest {
+        by: SummaryBy::Category,
+        from: None,
+        to: None,
+    };
+    let summary = l.summary(ann.id, g, request).await.unwrap();
+    let lines: Vec<(Option<&str>, ExpenseKind, i128, i64)> = (summary.items.iter())
+        .map(|s| (s.key.as_deref(), s.kind, s.amount.minor(), s.count))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (None, ExpenseKind::Expense, 9000, 1),
+            (Some("rent"), ExpenseKind::Expense, 60000, 1),
+            (Some("rent"), ExpenseKind::Income, 3000, 1),
+        ]
+    );
+    let by_member = SummaryRequest {
+        by: SummaryBy::Member,
+        from: None,
+        to: None,
+    };
+    let shares = l.summary(ann.id, g, by_member).await.unwrap();
+    let income: i128 = (shares.items.iter())
+        .filter(|s| s.kind == ExpenseKind::Income)
+        .map(|s| s.amount.minor())
+        .sum();
+    assert_eq!(income, 3000, "each member's share of the income, apart");
+
+    // An edit turns it into an expense (bob paid 30.00 for everyone) and back.
+    let patch = |version, kind| ExpensePatch {
+        version,
+        kind: Some(kind),
+        ..ExpensePatch::default()
+    };
+    let spent = l
+        .update_expense(bob.id, g, deposit.id, patch(1, ExpenseKind::Expense))
+        .await
+        .unwrap();
+    assert_eq!((spent.kind, spent.version), (ExpenseKind::Expense, 2));
+    let nets = f.nets(&ann, g, "EUR").await;
+    assert_eq!(nets[&bob.id], -3000 - 20000 + 3000 - 1000);
+    f.check_totals(&ann, g).await;
+    l.update_expense(bob.id, g, deposit.id, patch(2, ExpenseKind::Income))
+        .await
+        .unwrap();
+    f.check_totals(&ann, g).await;
+
+    // Deleting it restores the balances exactly.
+    let with_rent = f.nets(&ann, g, "EUR").await;
+    l.delete_expense(bob.id, g, deposit.id).await.unwrap();
+    let after = f.nets(&ann, g, "EUR").await;
+    assert_eq!(after[&bob.id], with_rent[&bob.id] + 2000);
+    assert_eq!(after[&ann.id], with_rent[&ann.id] - 1000);
+    f.check_totals(&ann, g).await;
+}
 
 /// Expenses: every split kind, several payers, reads, filters, edits with versions, deletes,
 /// and refusals that write nothing.

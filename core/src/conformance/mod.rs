@@ -32,7 +32,7 @@ mod reports;
 pub use accounts::{accounts, login_burst, login_throttling, profile_and_password};
 pub use concurrency::{concurrent_edit_delete, concurrent_stale_edits, concurrent_writes};
 pub use entries::{
-    client_chosen_ids, expenses, idempotency, refused_delete, settlements, stale_edit,
+    client_chosen_ids, expenses, idempotency, income, refused_delete, settlements, stale_edit,
 };
 pub use groups::{co_members, groups, members_and_invites, permissions};
 pub use reports::{
@@ -46,7 +46,7 @@ use std::time::Duration;
 use time::{Date, Month, OffsetDateTime};
 
 use crate::balance::{BalanceSheet, DebtSheet, Totals};
-use crate::domain::{Expense, GroupId, Settlement, User, UserId};
+use crate::domain::{Expense, ExpenseKind, GroupId, Settlement, User, UserId};
 use crate::entry::Entry;
 use crate::ledger::{
     AddMember, Clock, Error, ListExpenses, NewExpense, NewGroup, NewSettlement, PageRequest, SignUp,
@@ -214,7 +214,15 @@ impl<S: Storage> Fixture<S> {
         let mut sheet = BalanceSheet::new();
         let mut debts = DebtSheet::new();
         for e in &expenses {
-            sheet.add_rows(e.currency(), &e.rows().unwrap()).unwrap();
+            let mut rows = e.rows().unwrap();
+            if e.kind == ExpenseKind::Income {
+                // Receiving money lowers paid, and each share lowers owed.
+                for r in &mut rows {
+                    r.paid = r.paid.checked_neg().unwrap();
+                    r.owed = r.owed.checked_neg().unwrap();
+                }
+            }
+            sheet.add_rows(e.currency(), &rows).unwrap();
             let effect = Entry::Expense(e.clone()).effect().unwrap();
             debts.apply(&effect.pairs).unwrap();
         }
@@ -411,7 +419,8 @@ macro_rules! conformance_tests {
             // groups
             groups, permissions, members_and_invites, co_members,
             // entries
-            expenses, idempotency, settlements, client_chosen_ids, refused_delete, stale_edit,
+            expenses, income, idempotency, settlements, client_chosen_ids, refused_delete,
+            stale_edit,
             // reports
             balances_and_plan, running_totals, pagination, activity_summary_export, total_bound,
             // concurrency

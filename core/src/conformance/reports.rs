@@ -9,7 +9,7 @@ use time::{Date, Month};
 
 use super::{Fixture, assert_field, assert_status, expense_input, settlement_input};
 use crate::Storage;
-use crate::domain::{Expense, ExpenseFilter, ExpenseId, SummaryBy, User, UserId};
+use crate::domain::{Expense, ExpenseFilter, ExpenseId, ExpenseKind, SummaryBy, User, UserId};
 use crate::ledger::{
     ExpensePatch, ListExpenses, NewExpense, NewSettlement, PageRequest, SummaryRequest,
 };
@@ -181,13 +181,23 @@ pub async fn running_totals<S: Storage>(storage: S) {
                 };
                 let mut input = expense_input(&amount, users[next(4) as usize].id, split);
                 input.currency = Some(currency.into());
+                if next(3) == 0 {
+                    input.kind = Some(ExpenseKind::Income);
+                }
                 live.push(l.create_expense(actor.id, g, input, None).await.unwrap());
             }
             2 if !live.is_empty() => {
                 let i = next(live.len() as u64) as usize;
                 let e = &live[i];
+                // Sometimes an expense becomes income or back.
+                let kind = match next(4) {
+                    0 => Some(ExpenseKind::Income),
+                    1 => Some(ExpenseKind::Expense),
+                    _ => None,
+                };
                 let patch = ExpensePatch {
                     version: e.version,
+                    kind,
                     amount: Some(e.currency().format(1 + next(50_000) as i64)),
                     split: Some(SplitInput::Equal {
                         members: Some(vec![users[2].id, users[3].id]),

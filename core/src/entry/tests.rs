@@ -2,7 +2,7 @@ use time::macros::{date, datetime};
 
 use super::*;
 use crate::balance::TotalsDelta;
-use crate::domain::{Expense, ExpenseDetails, ExpenseId, SettlementId};
+use crate::domain::{Expense, ExpenseDetails, ExpenseId, ExpenseKind, SettlementId};
 use crate::money::{Minor, Money};
 use crate::split::{Portion, SplitInput};
 
@@ -27,6 +27,7 @@ fn expense(payers: Vec<Portion<UserId>>, shares: Vec<Portion<UserId>>) -> Entry 
     Entry::Expense(Expense {
         id: ExpenseId(Uuid::from_u128(99)),
         group_id: GroupId(Uuid::from_u128(7)),
+        kind: ExpenseKind::Expense,
         amount: Money::from_minor(amount, eur()),
         payers,
         shares,
@@ -132,4 +133,63 @@ fn a_settlement_moves_sent_received_and_the_pair() {
     assert_eq!(effect.pairs[0].a, user(1));
     assert_eq!(effect.pairs[0].amount, 500);
     assert_eq!(s.version(), 1);
+}
+
+fn as_income(entry: &Entry) -> Entry {
+    let Entry::Expense(e) = entry else {
+        unreachable!("an expense")
+    };
+    Entry::Expense(Expense {
+        kind: ExpenseKind::Income,
+        ..e.clone()
+    })
+}
+
+#[test]
+fn income_reverses_every_sign_of_the_same_expense() {
+    // User 1 received 30.00 (a deposit returned); it belongs to users 1 and 2 equally.
+    let spent = expense(
+        vec![portion(1, 3000)],
+        vec![portion(1, 1500), portion(2, 1500)],
+    );
+    let received = as_income(&spent);
+    let effect = received.effect().expect("fits");
+    // Receiving 30 lowers paid by 30; each share lowers owed by 15.
+    assert_eq!(effect.totals[0].delta, totals(-3000, -1500, 0, 0));
+    assert_eq!(effect.totals[1].delta, totals(0, -1500, 0, 0));
+    let nets: Vec<i64> = (effect.totals.iter())
+        .map(|t| t.delta.net().expect("fits"))
+        .collect();
+    // User 1 holds 15.00 of user 2's money: user 1 now owes it.
+    assert_eq!(nets, vec![-1500, 1500]);
+    assert_eq!(effect.pairs.len(), 1);
+    assert_eq!(
+        (effect.pairs[0].a, effect.pairs[0].amount),
+        (user(1), Minor::new(1500))
+    );
+    assert_eq!(
+        effect,
+        spent.effect().expect("fits").negated().expect("fits")
+    );
+}
+
+#[test]
+fn turning_an_expense_into_income_moves_twice_its_effect() {
+    let spent = expense(
+        vec![portion(1, 900)],
+        vec![portion(2, 450), portion(3, 450)],
+    );
+    let received = as_income(&spent);
+    assert!(!spent.same_rows(&received), "the money moves the other way");
+    let change = Effect::change(Some(&spent), Some(&received)).expect("fits");
+    let paid: Vec<i64> = change.totals.iter().map(|t| t.delta.paid.get()).collect();
+    let owed: Vec<i64> = change.totals.iter().map(|t| t.delta.owed.get()).collect();
+    assert_eq!(paid, vec![-1800, 0, 0]);
+    assert_eq!(owed, vec![0, -900, -900]);
+    let back = Effect::change(Some(&received), None).expect("fits");
+    let undone = Effect::change(None, Some(&received))
+        .expect("fits")
+        .negated()
+        .expect("fits");
+    assert_eq!(back, undone);
 }

@@ -10,8 +10,8 @@ use super::{
     Error, Ledger, Result, check_date, cursor, filter_text, optional_text, record, required_text,
 };
 use crate::domain::{
-    Expense, ExpenseDetails, ExpenseFilter, ExpenseId, GroupId, Role, Settlement, SettlementId,
-    UserId,
+    Expense, ExpenseDetails, ExpenseFilter, ExpenseId, ExpenseKind, GroupId, Role, Settlement,
+    SettlementId, UserId,
 };
 use crate::entry::{Entry, EntryKey, EntryKind};
 use crate::error::{Cause, FieldError, ValidationErrors};
@@ -90,6 +90,11 @@ pub struct NewExpense {
     /// The id, when the client chooses it (it seeds the allocation's tie-break, so the
     /// client can compute the stored rows beforehand); a fresh one otherwise.
     pub id: Option<ExpenseId>,
+    /// Spent (the default) or received.
+    // Left out of the request's fingerprint when absent, so a replay of a request made
+    // before kinds existed still matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ExpenseKind>,
     /// What it was (1 to 200 characters).
     pub description: String,
     /// A positive decimal string.
@@ -119,6 +124,8 @@ pub struct NewExpense {
 pub struct ExpensePatch {
     /// The version read; the edit is refused if the expense has changed since.
     pub version: i64,
+    /// New kind (spent or received).
+    pub kind: Option<ExpenseKind>,
     /// New description.
     pub description: Option<String>,
     /// New amount.
@@ -331,6 +338,7 @@ impl<S: Storage> Ledger<S> {
         let expense = Expense {
             id,
             group_id: group,
+            kind: request.kind.unwrap_or_default(),
             amount: Money::new(allocation.amount, currency),
             payers: allocation.payers,
             shares: allocation.shares,
@@ -453,6 +461,9 @@ impl<S: Storage> Ledger<S> {
         }
         let mut errors = ValidationErrors::default();
         let mut after = before.clone();
+        if let Some(kind) = patch.kind {
+            after.kind = kind;
+        }
         let details = &mut after.details;
         if let Some(d) = &patch.description {
             details.description = required_text("description", d, 200, &mut errors);

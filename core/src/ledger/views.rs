@@ -11,7 +11,8 @@ use super::expenses::{Page, PageRequest};
 use super::{Error, Ledger, Result, cursor};
 use crate::balance::{Totals, debts_from_pairs};
 use crate::domain::{
-    Activity, ActivityCursor, Expense, Group, GroupId, Member, Settlement, SummaryBy, UserId,
+    Activity, ActivityCursor, Expense, ExpenseKind, Group, GroupId, Member, Settlement, SummaryBy,
+    UserId,
 };
 use crate::error::Cause;
 use crate::money::{Currency, Minor, Money, Sum};
@@ -68,25 +69,27 @@ pub struct SummaryRequest {
     pub to: Option<Date>,
 }
 
-/// One line of a spending summary.
+/// One line of a summary: spending or income, never netted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryLine {
     /// The category (`None`: uncategorised), the month `YYYY-MM`, or the member id.
     pub key: Option<String>,
+    /// Spending (`expense`) or income.
+    pub kind: ExpenseKind,
     /// The currency.
     pub currency: Currency,
-    /// Total spending (for members: their shares): a sum of many amounts, so 128 bits.
+    /// The total (for members: their shares): a sum of many amounts, so 128 bits.
     pub amount: Sum,
-    /// Number of expenses.
+    /// Number of expenses (or incomes).
     pub count: i64,
 }
 
-/// Spending totals (expenses only; repayments are not spending).
+/// Spending and income totals, apart (repayments are neither).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupSummary {
     /// The key.
     pub by: SummaryBy,
-    /// One line per key and currency, ordered by key then currency.
+    /// One line per key, kind and currency, ordered by key, kind (expense first), currency.
     pub items: Vec<SummaryLine>,
 }
 
@@ -158,8 +161,17 @@ impl Export {
         );
         for e in &self.expenses {
             for r in e.rows().map_err(|o| Error::Internal(Cause::new(o)))? {
+                // Income counts into paid and owed with its sign reversed, as in balances.
+                let signed = |units: Minor| match e.kind {
+                    ExpenseKind::Expense => Some(units),
+                    ExpenseKind::Income => units.checked_neg(),
+                };
+                let (paid, owed) = match (signed(r.paid), signed(r.owed)) {
+                    (Some(paid), Some(owed)) => (paid, owed),
+                    _ => return Err(Error::Internal(Cause::msg("a row past 64 bits"))),
+                };
                 let fields = [
-                    "expense".to_string(),
+                    e.kind.as_str().to_string(),
                     e.id.to_string(),
                     e.details.occurred_on.to_string(),
                     e.details.description.clone(),
@@ -168,8 +180,8 @@ impl Export {
                     e.amount.to_string(),
                     r.user_id.to_string(),
                     name(&r.user_id),
-                    e.amount.format_units(r.paid),
-                    e.amount.format_units(r.owed),
+                    e.amount.format_units(paid),
+                    e.amount.format_units(owed),
                     String::new(),
                     String::new(),
                 ];
@@ -382,6 +394,7 @@ impl<S: Storage> Ledger<S> {
                 .into_iter()
                 .map(|r| SummaryLine {
                     key: r.key,
+                    kind: r.kind,
                     currency: r.currency,
                     amount: Sum::new(r.amount, r.currency),
                     count: r.count,

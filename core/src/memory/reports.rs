@@ -6,7 +6,7 @@ use time::Date;
 use super::MemoryStorage;
 use crate::balance::PairDelta;
 use crate::domain::{
-    Activity, ActivityCursor, Expense, GroupId, MemberTotals, SummaryBy, SummaryRow,
+    Activity, ActivityCursor, Expense, ExpenseKind, GroupId, MemberTotals, SummaryBy, SummaryRow,
     UserGroupTotals, UserId,
 };
 use crate::money::{Currency, Minor};
@@ -81,10 +81,12 @@ impl ReportStore for MemoryStorage {
     ) -> StorageResult<Vec<SummaryRow>> {
         let s = self.lock();
         let g = s.group(group)?;
-        let mut sums: BTreeMap<(Option<String>, Currency), (i128, i64)> = BTreeMap::new();
+        // Keyed (key, kind, currency): spending and income are totalled apart.
+        let mut sums: BTreeMap<(Option<String>, ExpenseKind, Currency), (i128, i64)> =
+            BTreeMap::new();
         // Amounts are below 10^18, so i128 cannot overflow within any history that fits memory.
-        let mut add = |key: Option<String>, currency, amount: Minor| -> StorageResult<()> {
-            let slot = sums.entry((key, currency)).or_default();
+        let mut add = |key: Option<String>, kind, currency, amount: Minor| -> StorageResult<()> {
+            let slot = sums.entry((key, kind, currency)).or_default();
             slot.0 += i128::from(amount.get());
             slot.1 += 1;
             Ok(())
@@ -94,25 +96,31 @@ impl ReportStore for MemoryStorage {
             from.is_none_or(|d| on >= d) && to.is_none_or(|d| on <= d)
         };
         for e in g.expenses.values().filter(in_range) {
-            let (currency, amount) = (e.currency(), e.amount.units());
+            let (kind, currency, amount) = (e.kind, e.currency(), e.amount.units());
             match by {
-                SummaryBy::Category => add(e.details.category.clone(), currency, amount)?,
+                SummaryBy::Category => add(e.details.category.clone(), kind, currency, amount)?,
                 SummaryBy::Month => {
                     let on = e.details.occurred_on;
                     let month = format!("{:04}-{:02}", on.year(), u8::from(on.month()));
-                    add(Some(month), currency, amount)?
+                    add(Some(month), kind, currency, amount)?
                 }
                 SummaryBy::Member => {
                     for share in &e.shares {
-                        add(Some(share.user_id.to_string()), currency, share.amount)?;
+                        add(
+                            Some(share.user_id.to_string()),
+                            kind,
+                            currency,
+                            share.amount,
+                        )?;
                     }
                 }
             }
         }
         Ok(sums
             .into_iter()
-            .map(|((key, currency), (amount, count))| SummaryRow {
+            .map(|((key, kind, currency), (amount, count))| SummaryRow {
                 key,
+                kind,
                 currency,
                 amount,
                 count,

@@ -17,7 +17,7 @@ use super::models::{
     ExpenseBody, ExpensePage, ExpensePatchBody, NewExpenseBody, NewSettlementBody, SettlementBody,
     SettlementPage, maybe, payers_in,
 };
-use super::models::{FilterText, IdempotencyKey, PageLimit};
+use super::models::{ExpenseKindName, FilterText, IdempotencyKey, PageLimit};
 use super::{ApiResult, ApiTags, NoContent, idempotency_key_of};
 use crate::security::Auth;
 
@@ -57,6 +57,7 @@ impl<S: Storage> ExpensesApi<S> {
         let b = body.0;
         let request = NewExpense {
             id: b.id.map(ExpenseId),
+            kind: b.kind.map(Into::into),
             description: b.description.into(),
             amount: b.amount.0,
             currency: b.currency.map(String::from),
@@ -84,7 +85,8 @@ impl<S: Storage> ExpensesApi<S> {
     /// The group's expenses, newest first.
     ///
     /// Filters: `paid_by` (a member who paid part of it), `category`, `from` and `to`
-    /// (`YYYY-MM-DD`, inclusive). `limit` 1 to 200 (default 50).
+    /// (`YYYY-MM-DD`, inclusive), `kind` (`expense` or `income`). `limit` 1 to 200 (default
+    /// 50).
     #[oai(path = "/groups/:group_id/expenses", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -104,6 +106,8 @@ impl<S: Storage> ExpensesApi<S> {
         from: Query<Option<Date>>,
         /// On or before this date.
         to: Query<Option<Date>>,
+        /// Only expenses (`expense`) or only income (`income`).
+        kind: Query<Option<ExpenseKindName>>,
     ) -> ApiResult<Json<ExpensePage>> {
         let page = self
             .ledger
@@ -116,6 +120,7 @@ impl<S: Storage> ExpensesApi<S> {
                         category: category.0.map(String::from),
                         from: from.0,
                         to: to.0,
+                        kind: kind.0.map(Into::into),
                     },
                     page: PageRequest {
                         limit: limit.0.map(|l| l.0),
@@ -161,6 +166,7 @@ impl<S: Storage> ExpensesApi<S> {
         let b = body.0;
         let patch = ExpensePatch {
             version: b.version,
+            kind: b.kind.map(Into::into),
             description: b.description.map(String::from),
             amount: b.amount.map(|a| a.0),
             currency: b.currency.map(String::from),

@@ -11,7 +11,8 @@ use poem_openapi::types::{
 use poem_openapi::{Enum, Object, Union};
 use serde_json::Value;
 use splitledger_core::domain::{
-    Activity, Expense, GroupView, Invite, Member, Role, Settlement, SummaryBy, User, UserId,
+    Activity, Expense, ExpenseKind, GroupView, Invite, Member, Role, Settlement, SummaryBy, User,
+    UserId,
 };
 use splitledger_core::ledger::{DebtView, GroupSummary, MyBalances, Page};
 use splitledger_core::preview::{BalancesView, PlanView};
@@ -599,6 +600,35 @@ impl<const MIN: u32, const MAX: u32> ParseFromParameter for Bounded<MIN, MAX> {
 impl<const MIN: u32, const MAX: u32> ToJSON for Bounded<MIN, MAX> {
     fn to_json(&self) -> Option<Value> {
         self.0.to_json()
+    }
+}
+
+/// Whether an expense is money spent or money received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ExpenseKindName {
+    /// Money the group spent (the default): payers paid it, sharers owe their shares.
+    Expense,
+    /// Money the group received (a refund, a deposit returned, something sold): payers received
+    /// it and hold it, sharers are owed their shares; every balance effect is reversed.
+    Income,
+}
+
+impl From<ExpenseKind> for ExpenseKindName {
+    fn from(kind: ExpenseKind) -> Self {
+        match kind {
+            ExpenseKind::Expense => Self::Expense,
+            ExpenseKind::Income => Self::Income,
+        }
+    }
+}
+
+impl From<ExpenseKindName> for ExpenseKind {
+    fn from(kind: ExpenseKindName) -> Self {
+        match kind {
+            ExpenseKindName::Expense => Self::Expense,
+            ExpenseKindName::Income => Self::Income,
+        }
     }
 }
 
@@ -1211,6 +1241,10 @@ pub struct NewExpenseBody {
     /// `id_taken`.
     #[oai(nullable)]
     pub id: Option<Uuid>,
+    /// `expense` (money spent, the default) or `income` (money received: its effect on
+    /// balances is an expense's with every sign reversed).
+    #[oai(nullable)]
+    pub kind: Option<ExpenseKindName>,
     /// What it was (1 to 200 characters).
     pub description: RequiredText<200>,
     /// A positive decimal string, e.g. `"12.34"` (never a JSON number).
@@ -1248,6 +1282,9 @@ pub struct NewExpenseBody {
 pub struct ExpensePatchBody {
     /// The version read; if the expense has changed since, 412.
     pub version: i64,
+    /// New kind: `expense` or `income`.
+    #[oai(nullable)]
+    pub kind: Option<ExpenseKindName>,
     /// New description (1 to 200 characters).
     #[oai(nullable)]
     pub description: Option<RequiredText<200>>,
@@ -1308,6 +1345,8 @@ pub struct ExpenseBody {
     pub id: Uuid,
     /// Its group.
     pub group_id: Uuid,
+    /// `expense` (money spent) or `income` (money received).
+    pub kind: ExpenseKindName,
     /// What it was.
     pub description: String,
     /// The amount, a decimal string.
@@ -1355,6 +1394,7 @@ impl From<Expense> for ExpenseBody {
         Self {
             id: e.id.0,
             group_id: e.group_id.0,
+            kind: e.kind.into(),
             description: d.description,
             amount: e.amount.to_string(),
             currency: currency.code().to_string(),
@@ -1655,26 +1695,28 @@ impl From<SummaryBy> for SummaryKey {
     }
 }
 
-/// One line of a spending summary.
+/// One line of a summary: spending or income (totalled apart, never netted).
 #[derive(Debug, Clone, Object)]
 pub struct SummaryLineBody {
     /// The category (`null`: none), the month `YYYY-MM`, or the member id.
     #[oai(nullable)]
     pub key: Option<String>,
+    /// `expense` (spending) or `income`.
+    pub kind: ExpenseKindName,
     /// ISO 4217 code.
     pub currency: String,
-    /// Total spending (for members: their shares), a decimal string.
+    /// The total (for members: their shares), a decimal string.
     pub amount: String,
-    /// Number of expenses.
+    /// Number of expenses (or incomes).
     pub count: i64,
 }
 
-/// Spending totals (expenses only; repayments are not spending).
+/// Spending and income totals, apart (repayments are neither).
 #[derive(Debug, Clone, Object)]
 pub struct SummaryBody {
     /// The key.
     pub by: SummaryKey,
-    /// One line per key and currency.
+    /// One line per key, kind and currency.
     pub items: Vec<SummaryLineBody>,
 }
 
@@ -1687,6 +1729,7 @@ impl From<GroupSummary> for SummaryBody {
                 .into_iter()
                 .map(|l| SummaryLineBody {
                     key: l.key,
+                    kind: l.kind.into(),
                     currency: l.currency.code().to_string(),
                     amount: l.amount.to_string(),
                     count: l.count,

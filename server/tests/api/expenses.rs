@@ -852,3 +852,185 @@ async fn a_non_ascii_idempotency_key_is_refused() {
         assert_eq!(list["items"], json!([]), "nothing written to {path}");
     }
 }
+
+/// Income over HTTP on SQLite: received money reverses balances, is listed and summarised
+/// apart, exported with its sign, and an unknown kind is refused writing nothing.
+#[tokio::test]
+async fn income_reverses_balances_and_is_reported_apart() {
+    let (store, _dir) = crate::helpers::sqlite_store().await;
+    let app = TestApp::spawn(store).await;
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let g = app.group(&ann, "Flat").await;
+    app.add(&ann, &g, &bob, "member").await;
+    let base = format!("/api/v1/groups/{g}");
+
+    let rent = app
+        .post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(
+            json!({"description": "Rent", "amount": "800.00", "paid_by": ann.id,
+            "split": {"type": "equal"}, "category": "rent"}),
+        )
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(rent["kind"], "expense", "the default kind");
+    let deposit = app
+        .post(&format!("{base}/expenses"))
+        .token(&bob.token)
+        .json(
+            json!({"kind": "income", "description": "Deposit back", "amount": "300.00",
+            "paid_by": bob.id, "split": {"type": "equal"}, "category": "rent"}),
+        )
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(deposit["kind"], "income");
+    assert_eq!(sum(&deposit["payers"]), 30000);
+    assert_eq!(sum(&deposit["shares"]), 30000);
+
+    let balances = app
+        .get(&format!("{base}/balances"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    let members = &balances["balances"][0]["members"];
+    let of = |id: &str| {
+        members
+            .as_array()
+            .and_then(|m| m.iter().find(|x| x["user_id"] == id))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    // Ann: paid 800 and owes 400 of rent; Bob holds her 150 of the deposit: +550.
+    assert_eq!(of(&ann.id)["net"], "550.00");
+    assert_eq!(
+        of(&ann.id)["owed"],
+        "250.00",
+        "a 150.00 share of income lowers owed"
+    );
+    // Bob received 300 (paid −300) and owes 400 − 150 = 250: −550.
+    assert_eq!(of(&bob.id)["paid"], "-300.00");
+    assert_eq!(of(&bob.id)["net"], "-550.00");
+    let plan = app
+        .get(&format!("{base}/settlement-plan"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        plan["transfers"],
+        json!([{"from": bob.id, "to": ann.id, "amount": "550.00", "currency": "EUR"}])
+    );
+
+    // The browser module computes the same balances from the listed expenses, kinds included.
+    let all = app
+        .get(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    let input: LedgerInput =
+        serde_json::from_value(json!({"expenses": all["items"], "settlements": []}))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let browser = serde_json::to_value(preview::balances(&input).unwrap_or_else(|e| panic!("{e}")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut server = balances.clone();
+    for m in server["balances"][0]["members"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        m.as_object_mut().map(|o| o.remove("display_name"));
+    }
+    assert_eq!(server, browser);
+    // And `allocate` with `kind: "income"` predicts the rows the server stores for that id.
+    let id = "0192f0c4-7b1e-7a3c-9d2e-000000000042";
+    let split = json!({"type": "shares", "shares": [
+        {"user_id": ann.id, "weight": "2"}, {"user_id": bob.id, "weight": "1"}]});
+    let input: preview::AllocateInput = serde_json::from_value(json!({
+        "id": id, "kind": "income", "members": [ann.id, bob.id], "amount": "10.00",
+        "currency": "EUR", "paid_by": ann.id, "split": split}))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let predicted =
+        serde_json::to_value(preview::allocate(&input).unwrap_or_else(|e| panic!("{e:?}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let refund = app
+        .post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(
+            json!({"id": id, "kind": "income", "description": "Refund", "amount": "10.00",
+            "paid_by": ann.id, "split": split}),
+        )
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(
+        (&refund["payers"], &refund["shares"]),
+        (&predicted["payers"], &predicted["shares"])
+    );
+    app.delete(&format!("{base}/expenses/{id}"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(204);
+
+    let listed = |kind: &'static str| {
+        app.get(&format!("{base}/expenses?kind={kind}"))
+            .token(&ann.token)
+            .send()
+    };
+    let income = listed("income").await.expect(200);
+    assert_eq!(income["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(income["items"][0]["id"], deposit["id"]);
+    let spent = listed("expense").await.expect(200);
+    assert_eq!(spent["items"][0]["id"], rent["id"]);
+    listed("gift").await.expect(400);
+
+    let summary = app
+        .get(&format!("{base}/summary?by=category"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        summary["items"],
+        json!([
+            {"key": "rent", "kind": "expense", "currency": "EUR", "amount": "800.00", "count": 1},
+            {"key": "rent", "kind": "income", "currency": "EUR", "amount": "300.00", "count": 1},
+        ]),
+        "spending and income are totalled apart"
+    );
+
+    let csv = app
+        .get(&format!("{base}/export?format=csv"))
+        .token(&ann.token)
+        .send()
+        .await
+        .text;
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("income,") && l.contains(&bob.id))
+        .unwrap_or_default();
+    assert!(line.ends_with(",-300.00,-150.00,,"), "{csv}");
+
+    // An unknown kind is refused and writes nothing.
+    app.post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(
+            json!({"kind": "gift", "description": "x", "amount": "1.00", "paid_by": ann.id,
+            "split": {"type": "equal"}}),
+        )
+        .send()
+        .await
+        .expect(400);
+    let all = app
+        .get(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(2));
+}

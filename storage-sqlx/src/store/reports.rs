@@ -62,8 +62,8 @@ impl<D: Dialect> ReportStore for SqlStore<D> {
         };
         let c = &mut *self.conn().await?;
         let mut out: Vec<SummaryRow> = group_rows::<D, _>(c, statement, group, (from, to)).await?;
-        // The in-memory store's order: by key (none first), then currency.
-        out.sort_by(|x, y| (&x.key, x.currency).cmp(&(&y.key, y.currency)));
+        // The in-memory store's order: by key (none first), kind, then currency.
+        out.sort_by(|x, y| (&x.key, x.kind, x.currency).cmp(&(&y.key, y.kind, y.currency)));
         Ok(out)
     }
 

@@ -5,7 +5,8 @@ use splitledger_core::Storage;
 use splitledger_core::balance::PairDelta;
 use splitledger_core::conformance::Fixture;
 use splitledger_core::domain::{
-    Activity, ActivityId, Expense, ExpenseFilter, ExpenseId, GroupId, MemberTotals, User, UserId,
+    Activity, ActivityId, Expense, ExpenseFilter, ExpenseId, ExpenseKind, GroupId, MemberTotals,
+    User, UserId,
 };
 use splitledger_core::entry::{Effect, Entry};
 use splitledger_core::money::{Minor, TOTAL_LIMIT};
@@ -296,6 +297,7 @@ pub fn seed() -> Seed {
     let expense = Expense {
         id: ExpenseId::random(),
         group_id: group,
+        kind: ExpenseKind::Expense,
         amount: Money::new(Minor::new(3000), eur),
         payers: vec![portion(ann, 3000)],
         shares: vec![portion(ann, 1500), portion(bob, 1500)],
