@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::balance::Overflow;
 use crate::error::ValidationErrors;
-use crate::money::{Currency, Money};
+use crate::exchange::Rate;
+use crate::money::{Currency, Minor, Money, MoneyError};
 use crate::split::{ParticipantRow, Portion, SplitInput, rows_from};
 
 macro_rules! id_type {
@@ -351,6 +352,81 @@ pub struct ExpenseDetails {
 
 pub use crate::split::ExpenseKind;
 
+/// What was entered for an expense booked in the group's currency from another one: the
+/// amount in its own currency, the rate, and the payers and shares allocated in it (the
+/// expense's own amount, payers and shares are these converted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "OriginalJson", try_from = "OriginalJson")]
+pub struct Original {
+    /// The amount with its currency, as entered.
+    pub amount: Money,
+    /// Units of the group's currency per unit of `amount`'s.
+    pub exchange_rate: Rate,
+    /// Who paid how much, in `amount`'s currency.
+    pub payers: Vec<Portion<UserId>>,
+    /// Who owes how much, in `amount`'s currency.
+    pub shares: Vec<Portion<UserId>>,
+}
+
+/// [`Original`] as the API and the stores spell it: amounts as decimal strings.
+#[derive(Serialize, Deserialize)]
+struct OriginalJson {
+    amount: String,
+    currency: Currency,
+    exchange_rate: Rate,
+    payers: Vec<AmountJson>,
+    shares: Vec<AmountJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AmountJson {
+    user_id: UserId,
+    amount: String,
+}
+
+impl From<Original> for OriginalJson {
+    fn from(o: Original) -> Self {
+        let list = |l: Vec<Portion<UserId>>| {
+            (l.into_iter())
+                .map(|p| AmountJson {
+                    user_id: p.user_id,
+                    amount: o.amount.format_units(p.amount),
+                })
+                .collect()
+        };
+        Self {
+            amount: o.amount.to_string(),
+            currency: o.amount.currency(),
+            exchange_rate: o.exchange_rate,
+            payers: list(o.payers.clone()),
+            shares: list(o.shares.clone()),
+        }
+    }
+}
+
+impl TryFrom<OriginalJson> for Original {
+    type Error = MoneyError;
+    fn try_from(o: OriginalJson) -> Result<Self, MoneyError> {
+        let c = o.currency;
+        let list = |l: Vec<AmountJson>| -> Result<Vec<Portion<UserId>>, MoneyError> {
+            (l.into_iter())
+                .map(|p| {
+                    Ok(Portion {
+                        user_id: p.user_id,
+                        amount: Minor::new(c.parse_non_negative(&p.amount)?),
+                    })
+                })
+                .collect()
+        };
+        Ok(Self {
+            amount: Money::from_minor(c.parse_amount(&o.amount)?, c),
+            exchange_rate: o.exchange_rate,
+            payers: list(o.payers)?,
+            shares: list(o.shares)?,
+        })
+    }
+}
+
 /// An expense (or an income) with its computed allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expense {
@@ -360,6 +436,9 @@ pub struct Expense {
     pub group_id: GroupId,
     /// Spent or received.
     pub kind: ExpenseKind,
+    /// What was entered, when it was booked from another currency (`amount`, `payers` and
+    /// `shares` are then the converted figures, in the group's currency).
+    pub original: Option<Box<Original>>,
     /// The amount with its currency.
     pub amount: Money,
     /// Who paid how much (sorted by member; adds up to `amount`).
@@ -439,6 +518,7 @@ impl Expense {
             "notes": d.notes,
             "metadata": d.metadata,
             "version": self.version,
+            "original": self.original,
         })
     }
 }

@@ -49,8 +49,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::money::{Currency, MoneyError};
-use crate::split::{MemberKey, tie_break_rank};
+use crate::error::ValidationErrors;
+use crate::money::{Currency, MAX_MAJOR_UNITS, Minor, MoneyError};
+use crate::split::{Allocation, MemberKey, Portion, tie_break_rank};
 
 /// Most significant digits an exchange rate may carry (the API's contract).
 pub const MAX_RATE_DIGITS: usize = 12;
@@ -431,3 +432,57 @@ fn distribute<K: MemberKey>(
 
 #[cfg(test)]
 mod tests;
+
+/// An expense's allocation booked in another currency: its payers and shares converted at
+/// `rate` into `to` ([`convert_rows`] on each list: the total half to even, the rows by the
+/// largest remainder rule, so both lists add up to exactly the converted total). Rows that
+/// convert to nothing are left out, as allocation leaves out empty shares; a total that
+/// converts to nothing, or past `to`'s largest amount, is refused.
+pub fn book<K: MemberKey>(
+    seed: &str,
+    allocation: &Allocation<K>,
+    to: Currency,
+    rate: Rate,
+) -> Result<Allocation<K>, ValidationErrors> {
+    let from = allocation.currency;
+    let too_large = |_| {
+        ValidationErrors::one(
+            "exchange_rate",
+            "amount_too_large",
+            "the converted amount is too large",
+        )
+    };
+    let mut total = 0;
+    let mut convert_list = |list: &[Portion<K>]| -> Result<Vec<Portion<K>>, ValidationErrors> {
+        let rows: Vec<(K, i64)> = (list.iter())
+            .map(|p| (p.user_id.clone(), p.amount.get()))
+            .collect();
+        let converted = convert_rows(seed, &rows, from, to, rate).map_err(too_large)?;
+        total = converted.total;
+        Ok((converted.rows.into_iter())
+            .filter(|(_, amount)| *amount != 0)
+            .map(|(user_id, amount)| Portion {
+                user_id,
+                amount: Minor::new(amount),
+            })
+            .collect())
+    };
+    let payers = convert_list(&allocation.payers)?;
+    let shares = convert_list(&allocation.shares)?;
+    if total <= 0 {
+        return Err(ValidationErrors::one(
+            "exchange_rate",
+            "amount_not_positive",
+            "the amount converts to nothing in the group's currency",
+        ));
+    }
+    if i128::from(total) > i128::from(MAX_MAJOR_UNITS) * i128::from(to.scale_factor()) {
+        return Err(too_large(ConvertError::TooLarge));
+    }
+    Ok(Allocation {
+        currency: to,
+        amount: Minor::new(total),
+        payers,
+        shares,
+    })
+}

@@ -48,7 +48,7 @@ impl Currency {
         u32::from(self.0.exponent().unwrap_or(0))
     }
 
-    fn scale_factor(self) -> i64 {
+    pub(crate) fn scale_factor(self) -> i64 {
         10_i64.pow(self.minor_units())
     }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::balance::{BalanceSheet, Totals};
 use crate::error::{FieldError, ValidationErrors};
+use crate::exchange::{self, Rate};
 use crate::money::{Currency, Minor, Money, MoneyError, PlainDecimal};
 use crate::settle;
 use crate::split::ExpenseKind;
@@ -36,6 +37,13 @@ pub struct AllocateInput {
     pub payers: Option<Vec<PayerInput<String>>>,
     /// How it is split.
     pub split: SplitInput<String>,
+    /// Paid in `currency`, booked in `group_currency` at this rate (units of the group's
+    /// currency per unit of `currency`), as the server books it.
+    #[serde(default)]
+    pub exchange_rate: Option<String>,
+    /// The group's currency: required with `exchange_rate`.
+    #[serde(default)]
+    pub group_currency: Option<String>,
 }
 
 /// One member and an amount.
@@ -50,9 +58,38 @@ pub struct AmountEntry<K> {
 /// What [`allocate`] returns: exactly what the server stores for that expense.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AllocateOutput<K> {
-    /// Who paid how much.
+    /// Who paid how much (in the group's currency when booked with an exchange rate).
     pub payers: Vec<AmountEntry<K>>,
-    /// Who owes how much.
+    /// Who owes how much (likewise).
+    pub shares: Vec<AmountEntry<K>>,
+    /// With an exchange rate: the amount in the group's currency, and what was entered.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub booked: Option<Booked<K>>,
+}
+
+/// An allocation booked in the group's currency, with what was entered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Booked<K> {
+    /// The converted amount.
+    pub amount: String,
+    /// The group's currency.
+    pub currency: Currency,
+    /// What was entered: `{amount, currency, exchange_rate, payers, shares}`.
+    pub original: OriginalView<K>,
+}
+
+/// What was entered for an expense booked from another currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OriginalView<K> {
+    /// The amount as entered.
+    pub amount: String,
+    /// Its currency.
+    pub currency: Currency,
+    /// The rate, as entered.
+    pub exchange_rate: Rate,
+    /// Who paid how much, in `currency`.
+    pub payers: Vec<AmountEntry<K>>,
+    /// Who owes how much, in `currency`.
     pub shares: Vec<AmountEntry<K>>,
 }
 
@@ -86,9 +123,37 @@ pub fn allocate(input: &AllocateInput) -> Result<AllocateOutput<String>, Validat
         split: &input.split,
         members: &input.members,
     })?;
+    let Some(rate) = input.exchange_rate.as_deref() else {
+        return Ok(AllocateOutput {
+            payers: entries(currency, &allocation.payers),
+            shares: entries(currency, &allocation.shares),
+            booked: None,
+        });
+    };
+    let group_currency = currency_field(input.group_currency.as_deref(), "group_currency")?;
+    if group_currency == currency {
+        return Err(ValidationErrors::one(
+            "exchange_rate",
+            "exchange_rate_same_currency",
+            "an exchange rate books an expense paid in another currency than the group's",
+        ));
+    }
+    let rate = Rate::parse(rate).map_err(|e| e.at("exchange_rate"))?;
+    let booked = exchange::book(&input.id, &allocation, group_currency, rate)?;
     Ok(AllocateOutput {
-        payers: entries(currency, &allocation.payers),
-        shares: entries(currency, &allocation.shares),
+        payers: entries(group_currency, &booked.payers),
+        shares: entries(group_currency, &booked.shares),
+        booked: Some(Booked {
+            amount: group_currency.format(booked.amount.get()),
+            currency: group_currency,
+            original: OriginalView {
+                amount: currency.format(allocation.amount.get()),
+                currency,
+                exchange_rate: rate,
+                payers: entries(currency, &allocation.payers),
+                shares: entries(currency, &allocation.shares),
+            },
+        }),
     })
 }
 

@@ -124,6 +124,11 @@ _ENTRY = {
     (422, "required", "paid_by"),
     # `metadata` is at most 16 KiB once serialised: no JSON Schema keyword bounds a size in bytes
     (422, "metadata_too_large"),
+    # `exchange_rate` books another currency than the group's (stored state) into it: not with
+    # that currency, and not so small or large that the converted amount leaves (0, 10^12]
+    (422, "exchange_rate_same_currency"),
+    (422, "amount_not_positive", "exchange_rate"),
+    (422, "amount_too_large", "exchange_rate"),
 }
 ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, str]]] = {
     ("GET", "/groups"): _LIST,

@@ -7,8 +7,9 @@ use serde_json::Value;
 use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
     Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId, ExpenseKind,
-    Group, GroupId, Invite, LoginFailures, Member, MemberTotals, Membership, Role, Session,
-    Settlement, SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId, UserRecord,
+    Group, GroupId, Invite, LoginFailures, Member, MemberTotals, Membership, Original, Role,
+    Session, Settlement, SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId,
+    UserRecord,
 };
 use splitledger_core::entry::EntryKind;
 use splitledger_core::money::{Minor, Money};
@@ -152,7 +153,7 @@ macro_rules! json_columns {
     )*};
 }
 
-json_columns!(Value, SplitInput<UserId>);
+json_columns!(Value, SplitInput<UserId>, Box<Original>);
 
 /// Records spanning several columns, one per field in order (`field = expr` is not stored).
 /// `read` records are read from rows, `bound` ones bound whole as statement arguments,
@@ -203,6 +204,7 @@ record! {
     // `expense_columns!()`: the participant rows come next, from `store::with_participants`.
     stored Expense {
         id, group_id, kind, amount, split, created_by, created_at, updated_at, version, details,
+        original,
         payers = Vec::new(), shares = Vec::new(),
     }
     stored ExpenseDetails { description, category, payment_method, occurred_on, notes, metadata }

@@ -21,7 +21,8 @@ macro_rules! expense_fields {
     () => {
         concat!(
             "kind, amount, currency, split, created_by, created_at, updated_at, version, ",
-            details_columns!()
+            details_columns!(),
+            ", original"
         )
     };
 }
@@ -148,9 +149,9 @@ statements! {
         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
     REGISTERED_ID = "SELECT fingerprint, group_id FROM entry_ids WHERE id = $1";
     INSERT_EXPENSE = concat!("INSERT INTO expenses (", expense_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)");
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)");
     UPDATE_EXPENSE = concat!("UPDATE expenses SET (", expense_fields!(),
-        ") = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+        ") = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
         WHERE id = $1 AND group_id = $2");
     EXPENSE = concat!("SELECT ", expense_columns!(),
         " FROM expenses WHERE group_id = $1 AND id = $2");

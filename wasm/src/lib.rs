@@ -64,7 +64,23 @@ export interface AllocateInput {
   paid_by?: MemberId | null;
   payers?: AmountEntry[] | null;
   split: SplitInput;
+  /**
+   * Paid in `currency`, booked in `group_currency` at this rate (units of the group's currency
+   * per unit of `currency`, at most 12 significant digits), exactly as the server books it.
+   */
+  exchange_rate?: string | null;
+  /** The group's currency: required with `exchange_rate`. */
+  group_currency?: CurrencyCode | null;
   [field: string]: unknown;
+}
+
+/** What was entered for an expense booked from another currency. */
+export interface Original {
+  amount: Amount;
+  currency: CurrencyCode;
+  exchange_rate: string;
+  payers: AmountEntry[];
+  shares: AmountEntry[];
 }
 
 /** Money spent (`expense`) or money received (`income`). */
@@ -74,6 +90,12 @@ export type ExpenseKind = "expense" | "income";
 export interface Allocation {
   payers: AmountEntry[];
   shares: AmountEntry[];
+  /** With `exchange_rate`: the converted amount, in the group's currency. */
+  amount?: Amount;
+  /** With `exchange_rate`: the group's currency (`payers` and `shares` are in it). */
+  currency?: CurrencyCode;
+  /** With `exchange_rate`: what was entered. */
+  original?: Original;
 }
 
 /** A stored expense's money (e.g. an `Allocation` plus its currency). */

@@ -335,6 +335,17 @@ fn random_allocate(rng: &mut Rng, n: usize) -> Value {
         "split": split,
         "description": "ignored",
     });
+    // Booked in another currency: valid rates, and rates or group currencies that are refused.
+    if rng.chance(20) {
+        let rate = *rng.pick(&[
+            "0.92", "157.3", "0.0061", "3.2467", "1", "0.000001", "0", "1e3",
+        ]);
+        input["exchange_rate"] = json!(rate);
+        input["group_currency"] = json!(*rng.pick(&["EUR", "JPY", "KWD", "USD", "XYZ"]));
+        if rng.chance(10) {
+            input["group_currency"] = Value::Null; // required with a rate
+        }
+    }
     // Income allocates like an expense; an unknown kind is malformed.
     match rng.range(1, 10) {
         1 => input["kind"] = json!("income"),

@@ -147,6 +147,124 @@ pub async fn income<S: Storage>(storage: S) {
     f.check_totals(&ann, g).await;
 }
 
+/// Expenses paid in another currency and booked in the group's at a rate: allocated in the
+/// paid currency, converted exactly (rows add up to the converted total), what was entered
+/// kept as `original` through every read, re-booked by edits, and refused with stable codes
+/// when the rate is meaningless.
+pub async fn booked_across_currencies<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let cid = f.user("cid").await;
+    let g = f.group(&ann, &[&bob, &cid]).await;
+    let l = &f.ledger;
+    let usd = |amount: &str, rate: &str| {
+        let mut input = expense_input(amount, ann.id, SplitInput::Equal { members: None });
+        input.currency = Some("USD".into());
+        input.exchange_rate = Some(rate.into());
+        input
+    };
+
+    // 10.00 USD split in three (3.34, 3.33, 3.33), booked at 0.92: 9.20 EUR, each row
+    // converted and the leftover cent placed by the largest remainder rule.
+    let taxi = l
+        .create_expense(ann.id, g, usd("10.00", "0.92"), None)
+        .await
+        .unwrap();
+    assert_eq!((taxi.amount.minor(), taxi.currency()), (920, eur()));
+    let original = taxi.original.as_deref().unwrap();
+    assert_eq!(original.amount.to_string(), "10.00");
+    assert_eq!(original.amount.currency().code(), "USD");
+    assert_eq!(original.exchange_rate.to_string(), "0.92");
+    let units = |list: &[crate::split::Portion<UserId>]| -> Vec<i64> {
+        list.iter().map(|p| p.amount.get()).collect()
+    };
+    let mut entered = units(&original.shares);
+    entered.sort_unstable();
+    assert_eq!(entered, vec![333, 333, 334]);
+    assert_eq!(units(&original.payers), vec![1000]);
+    assert_eq!(units(&taxi.payers), vec![920]);
+    assert_eq!(units(&taxi.shares).iter().sum::<i64>(), 920);
+    for (booked, paid) in taxi.shares.iter().zip(&original.shares) {
+        // Each row within one cent of its exact conversion.
+        let exact = paid.amount.get() * 92;
+        assert!((booked.amount.get() * 100 - exact).abs() < 100, "{taxi:?}");
+    }
+    assert_eq!(
+        l.expense(bob.id, g, taxi.id).await.unwrap(),
+        taxi,
+        "kept as written"
+    );
+    let view = l.balances(ann.id, g).await.unwrap();
+    assert_eq!(
+        view.balances.len(),
+        1,
+        "balances only in the group's currency"
+    );
+    f.check_totals(&ann, g).await;
+
+    // An edit of the amount is of what was entered, and books it again at the same rate.
+    let patch = ExpensePatch {
+        version: 1,
+        amount: Some("20.00".into()),
+        ..ExpensePatch::default()
+    };
+    let taxi = l.update_expense(ann.id, g, taxi.id, patch).await.unwrap();
+    assert_eq!(taxi.amount.minor(), 1840);
+    assert_eq!(
+        taxi.original.as_deref().unwrap().amount.to_string(),
+        "20.00"
+    );
+    // Without its rate it is booked in its own currency again.
+    let patch = ExpensePatch {
+        version: 2,
+        exchange_rate: Some(None),
+        ..ExpensePatch::default()
+    };
+    let plain = l.update_expense(ann.id, g, taxi.id, patch).await.unwrap();
+    assert_eq!(
+        (plain.amount.to_string(), plain.currency().code()),
+        ("20.00".into(), "USD")
+    );
+    assert!(plain.original.is_none());
+    f.check_totals(&ann, g).await;
+
+    // JPY has no decimals: 1,000 JPY at 0.0061 books 6.10 EUR.
+    let mut yen = usd("1000", "0.0061");
+    yen.currency = Some("JPY".into());
+    let yen = l.create_expense(ann.id, g, yen, None).await.unwrap();
+    assert_eq!(yen.amount.minor(), 610);
+    f.check_totals(&ann, g).await;
+
+    // Meaningless rates are refused and write nothing.
+    let count = f.nets(&ann, g, "EUR").await;
+    let mut same = usd("10.00", "1.5");
+    same.currency = Some("EUR".into());
+    assert_field(
+        l.create_expense(ann.id, g, same, None).await,
+        "exchange_rate",
+        "exchange_rate_same_currency",
+    );
+    let mut none = usd("10.00", "1.5");
+    none.currency = None;
+    assert_field(
+        l.create_expense(ann.id, g, none, None).await,
+        "exchange_rate",
+        "exchange_rate_same_currency",
+    );
+    for (rate, code) in [
+        ("0", "rate_not_positive"),
+        ("-1", "rate_not_positive"),
+        ("1e3", "invalid_rate"),
+        ("1.0000000000001", "rate_too_precise"),
+        ("0.0000001", "amount_not_positive"),
+    ] {
+        let refused = l.create_expense(ann.id, g, usd("10.00", rate), None).await;
+        assert_field(refused, "exchange_rate", code);
+    }
+    assert_eq!(f.nets(&ann, g, "EUR").await, count);
+}
+
 /// Expenses: every split kind, several payers, reads, filters, edits with versions, deletes,
 /// and refusals that write nothing.
 pub async fn expenses<S: Storage>(storage: S) {

@@ -32,7 +32,8 @@ mod reports;
 pub use accounts::{accounts, login_burst, login_throttling, profile_and_password};
 pub use concurrency::{concurrent_edit_delete, concurrent_stale_edits, concurrent_writes};
 pub use entries::{
-    client_chosen_ids, expenses, idempotency, income, refused_delete, settlements, stale_edit,
+    booked_across_currencies, client_chosen_ids, expenses, idempotency, income, refused_delete,
+    settlements, stale_edit,
 };
 pub use groups::{co_members, groups, members_and_invites, permissions};
 pub use reports::{
@@ -419,7 +420,8 @@ macro_rules! conformance_tests {
             // groups
             groups, permissions, members_and_invites, co_members,
             // entries
-            expenses, income, idempotency, settlements, client_chosen_ids, refused_delete,
+            expenses, income, booked_across_currencies, idempotency, settlements,
+            client_chosen_ids, refused_delete,
             stale_edit,
             // reports
             balances_and_plan, running_totals, pagination, activity_summary_export, total_bound,

@@ -28,6 +28,7 @@ fn expense(payers: Vec<Portion<UserId>>, shares: Vec<Portion<UserId>>) -> Entry 
         id: ExpenseId(Uuid::from_u128(99)),
         group_id: GroupId(Uuid::from_u128(7)),
         kind: ExpenseKind::Expense,
+        original: None,
         amount: Money::from_minor(amount, eur()),
         payers,
         shares,

@@ -10,13 +10,14 @@ use super::{
     Error, Ledger, Result, check_date, cursor, filter_text, optional_text, record, required_text,
 };
 use crate::domain::{
-    Expense, ExpenseDetails, ExpenseFilter, ExpenseId, ExpenseKind, GroupId, Role, Settlement,
-    SettlementId, UserId,
+    Expense, ExpenseDetails, ExpenseFilter, ExpenseId, ExpenseKind, GroupId, Original, Role,
+    Settlement, SettlementId, UserId,
 };
 use crate::entry::{Entry, EntryKey, EntryKind};
 use crate::error::{Cause, FieldError, ValidationErrors};
+use crate::exchange::{self, Rate};
 use crate::money::{Currency, Money};
-use crate::split::{self, PayerInput, Payment, SplitInput, SplitRequest};
+use crate::split::{self, Allocation, PayerInput, Payment, SplitInput, SplitRequest};
 use crate::storage::{
     EntryReplace, EntryWrite, IdempotencyKey, Inserted, Replay, Storage, StorageError,
 };
@@ -101,6 +102,11 @@ pub struct NewExpense {
     pub amount: String,
     /// ISO 4217 code; the group's when absent.
     pub currency: Option<String>,
+    /// Units of the group's currency per unit of `currency`: the expense was paid in
+    /// `currency` and is booked in the group's (a positive decimal string, at most 12
+    /// significant digits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange_rate: Option<String>,
     /// The one member who paid it all, or
     pub paid_by: Option<UserId>,
     /// several payers with amounts adding up to `amount`.
@@ -132,6 +138,8 @@ pub struct ExpensePatch {
     pub amount: Option<String>,
     /// New currency.
     pub currency: Option<String>,
+    /// New exchange rate (`Some(None)`: booked in its own currency again).
+    pub exchange_rate: Option<Option<String>>,
     /// New single payer.
     pub paid_by: Option<UserId>,
     /// New payers.
@@ -154,6 +162,7 @@ impl ExpensePatch {
     fn changes_money(&self) -> bool {
         self.amount.is_some()
             || self.currency.is_some()
+            || self.exchange_rate.is_some()
             || self.paid_by.is_some()
             || self.payers.is_some()
             || self.split.is_some()
@@ -265,6 +274,35 @@ fn replayed(fingerprint: &str, by: Replay, earlier: &str, id: Uuid) -> Result<Uu
     })
 }
 
+/// The allocation in the group's currency: as it is, or, with an exchange rate, converted
+/// ([`exchange::book`]) with what was entered kept as its [`Original`].
+fn booked(
+    seed: &str,
+    allocation: Allocation<UserId>,
+    group_currency: Currency,
+    rate: Option<&str>,
+) -> Result<(Allocation<UserId>, Option<Box<Original>>)> {
+    let Some(rate) = rate else {
+        return Ok((allocation, None));
+    };
+    if allocation.currency == group_currency {
+        return Err(Error::invalid(
+            "exchange_rate",
+            "exchange_rate_same_currency",
+            "an exchange rate books an expense paid in another currency: give that `currency`",
+        ));
+    }
+    let rate = Rate::parse(rate).map_err(|e| ValidationErrors::from(e.at("exchange_rate")))?;
+    let converted = exchange::book(seed, &allocation, group_currency, rate)?;
+    let original = Original {
+        amount: Money::new(allocation.amount, allocation.currency),
+        exchange_rate: rate,
+        payers: allocation.payers,
+        shares: allocation.shares,
+    };
+    Ok((converted, Some(Box::new(original))))
+}
+
 fn overflow() -> Error {
     Error::invalid("amount", "amount_too_large", "the balances would overflow")
 }
@@ -333,13 +371,20 @@ impl<S: Storage> Ledger<S> {
         errors.into_result()?;
         let allocation = allocation
             .ok_or_else(|| Error::invalid("split", "invalid_split", "cannot allocate"))?;
+        let (allocation, original) = booked(
+            &seed,
+            allocation,
+            g.currency,
+            request.exchange_rate.as_deref(),
+        )?;
 
         let now = self.now();
         let expense = Expense {
             id,
             group_id: group,
             kind: request.kind.unwrap_or_default(),
-            amount: Money::new(allocation.amount, currency),
+            amount: Money::new(allocation.amount, allocation.currency),
+            original,
             payers: allocation.payers,
             shares: allocation.shares,
             split: request.split.resolved(&members),
@@ -446,7 +491,7 @@ impl<S: Storage> Ledger<S> {
         id: ExpenseId,
         patch: ExpensePatch,
     ) -> Result<Expense> {
-        let (_, role) = self.access(actor, group).await?;
+        let (g, role) = self.access(actor, group).await?;
         let before = self
             .storage
             .expense(group, id)
@@ -486,7 +531,7 @@ impl<S: Storage> Ledger<S> {
             details.occurred_on = d;
         }
         if patch.changes_money() {
-            self.reallocate(group, &before, &patch, &mut after, &mut errors)
+            self.reallocate(group, &before, &patch, &mut after, g.currency, &mut errors)
                 .await?;
         }
         errors.into_result()?;
@@ -528,9 +573,22 @@ impl<S: Storage> Ledger<S> {
         before: &Expense,
         patch: &ExpensePatch,
         after: &mut Expense,
+        group_currency: Currency,
         errors: &mut ValidationErrors,
     ) -> Result<()> {
-        let old = before.currency();
+        // Money edits apply to what was entered: the original figures when it was booked from
+        // another currency.
+        let (old, old_amount, old_payers) = match &before.original {
+            Some(o) => (o.amount.currency(), o.amount, &o.payers),
+            None => (before.currency(), before.amount, &before.payers),
+        };
+        let rate = match &patch.exchange_rate {
+            Some(rate) => rate.clone(),
+            None => before
+                .original
+                .as_ref()
+                .map(|o| o.exchange_rate.to_string()),
+        };
         let currency = match &patch.currency {
             Some(code) => match Currency::parse(code) {
                 Ok(c) => c,
@@ -549,12 +607,11 @@ impl<S: Storage> Ledger<S> {
                     return Ok(());
                 }
             }
-        } else if let Some(single) = before.paid_by() {
-            Payment::Single(single)
+        } else if let [single] = old_payers.as_slice() {
+            Payment::Single(single.user_id)
         } else {
             Payment::Several(
-                before
-                    .payers
+                old_payers
                     .iter()
                     .map(|p| PayerInput {
                         user_id: p.user_id,
@@ -566,7 +623,7 @@ impl<S: Storage> Ledger<S> {
         let amount = patch
             .amount
             .clone()
-            .unwrap_or_else(|| before.amount.to_string());
+            .unwrap_or_else(|| old_amount.to_string());
         let split = patch.split.clone().unwrap_or_else(|| before.split.clone());
         let members: Vec<UserId> = self
             .storage
@@ -584,12 +641,17 @@ impl<S: Storage> Ledger<S> {
             split: &split,
             members: &members,
         }) {
-            Ok(a) => {
-                after.amount = Money::new(a.amount, currency);
-                after.payers = a.payers;
-                after.shares = a.shares;
-                after.split = split.resolved(&members);
-            }
+            Ok(a) => match booked(&seed, a, group_currency, rate.as_deref()) {
+                Ok((a, original)) => {
+                    after.amount = Money::new(a.amount, a.currency);
+                    after.original = original;
+                    after.payers = a.payers;
+                    after.shares = a.shares;
+                    after.split = split.resolved(&members);
+                }
+                Err(Error::Validation(e)) => errors.0.extend(e.0),
+                Err(e) => return Err(e),
+            },
             Err(e) => errors.0.extend(e.0),
         }
         Ok(())

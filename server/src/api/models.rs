@@ -11,9 +11,10 @@ use poem_openapi::types::{
 use poem_openapi::{Enum, Object, Union};
 use serde_json::Value;
 use splitledger_core::domain::{
-    Activity, Expense, ExpenseKind, GroupView, Invite, Member, Role, Settlement, SummaryBy, User,
-    UserId,
+    Activity, Expense, ExpenseKind, GroupView, Invite, Member, Original, Role, Settlement,
+    SummaryBy, User, UserId,
 };
+use splitledger_core::exchange::MAX_RATE_DIGITS;
 use splitledger_core::ledger::{DebtView, GroupSummary, MyBalances, Page};
 use splitledger_core::preview::{BalancesView, PlanView};
 use splitledger_core::split::{
@@ -109,6 +110,42 @@ decimal_type!(
     POSITIVE_AMOUNT,
     "12.34"
 );
+
+decimal_type!(
+    /// An exchange rate: units of the group's currency per unit of the expense's currency, a
+    /// positive decimal with at most 12 significant digits (core's `MAX_RATE_DIGITS`); the
+    /// Ledger answers others with 422 `invalid_rate`, `rate_not_positive` or
+    /// `rate_too_precise`.
+    ExchangeRate,
+    "Units of the group's currency per unit of `currency`: a positive decimal number as a \
+     string with at most 12 significant digits, e.g. \"0.92\"; never a JSON number.",
+    rate_pattern(),
+    "0.92"
+);
+
+impl From<ExchangeRate> for String {
+    fn from(rate: ExchangeRate) -> Self {
+        rate.0
+    }
+}
+
+/// A positive decimal with at most [`MAX_RATE_DIGITS`] significant digits (from the first
+/// non-zero digit to the last digit written), as `Rate::parse` reads it.
+fn rate_pattern() -> String {
+    let most = MAX_RATE_DIGITS;
+    // A non-zero leading digit, `d` more whole digits, then at most `most - 1 - d` decimals.
+    let whole: Vec<String> = (0..most)
+        .map(|d| match most - 1 - d {
+            0 => format!("[1-9][0-9]{{{d}}}"),
+            rest => format!(r"[1-9][0-9]{{{d}}}(?:\.[0-9]{{1,{rest}}})?"),
+        })
+        .collect();
+    format!(
+        r"0*(?:{})|0+\.0*[1-9][0-9]{{0,{}}}",
+        whole.join("|"),
+        most - 1
+    )
+}
 
 decimal_type!(
     /// An exact share of an expense: zero (the member owes nothing) up to 10^12, with the
@@ -1252,6 +1289,13 @@ pub struct NewExpenseBody {
     /// ISO 4217 code; the group's when absent.
     #[oai(nullable)]
     pub currency: Option<CurrencyCode>,
+    /// Paid in `currency` but booked in the group's: units of the group's currency per unit
+    /// of `currency`. Payers and shares are allocated in `currency`, then converted (the total
+    /// half to even, the rows by the largest remainder rule); the answer keeps what was
+    /// entered as `original`. With no `currency`, or the group's: 422
+    /// `exchange_rate_same_currency`.
+    #[oai(nullable)]
+    pub exchange_rate: Option<ExchangeRate>,
     /// The one member who paid it all (give this or `payers`).
     #[oai(nullable)]
     pub paid_by: Option<Uuid>,
@@ -1291,9 +1335,12 @@ pub struct ExpensePatchBody {
     /// New amount (decimal string).
     #[oai(nullable)]
     pub amount: Option<Amount>,
-    /// New currency.
+    /// New currency (of what was entered, when it is booked from another currency).
     #[oai(nullable)]
     pub currency: Option<CurrencyCode>,
+    /// New exchange rate; `null` books it in its own currency again.
+    #[oai(nullable)]
+    pub exchange_rate: MaybeUndefined<ExchangeRate>,
     /// New single payer.
     #[oai(nullable)]
     pub paid_by: Option<Uuid>,
@@ -1329,6 +1376,34 @@ pub(crate) fn maybe<T, U: From<T>>(value: MaybeUndefined<T>) -> Option<Option<U>
     }
 }
 
+/// What was entered for an expense booked in the group's currency from another one.
+#[derive(Debug, Clone, Object)]
+pub struct OriginalBody {
+    /// The amount as entered, a decimal string.
+    pub amount: String,
+    /// Its ISO 4217 code.
+    pub currency: String,
+    /// Units of the group's currency per unit of `currency`, as entered.
+    pub exchange_rate: String,
+    /// Who paid how much, in `currency`.
+    pub payers: Vec<AmountEntryBody>,
+    /// Who owes how much, in `currency`.
+    pub shares: Vec<AmountEntryBody>,
+}
+
+impl From<Original> for OriginalBody {
+    fn from(o: Original) -> Self {
+        let currency = o.amount.currency();
+        Self {
+            amount: o.amount.to_string(),
+            currency: currency.code().to_string(),
+            exchange_rate: o.exchange_rate.to_string(),
+            payers: portions(currency, o.payers),
+            shares: portions(currency, o.shares),
+        }
+    }
+}
+
 fn portions(currency: Currency, list: Vec<Portion<UserId>>) -> Vec<AmountEntryBody> {
     list.into_iter()
         .map(|p| AmountEntryBody {
@@ -1347,6 +1422,10 @@ pub struct ExpenseBody {
     pub group_id: Uuid,
     /// `expense` (money spent) or `income` (money received).
     pub kind: ExpenseKindName,
+    /// What was entered, when it was booked from another currency (`null` otherwise):
+    /// `amount`, `currency`, `payers` and `shares` above are then in the group's currency.
+    #[oai(nullable)]
+    pub original: Option<OriginalBody>,
     /// What it was.
     pub description: String,
     /// The amount, a decimal string.
@@ -1395,6 +1474,7 @@ impl From<Expense> for ExpenseBody {
             id: e.id.0,
             group_id: e.group_id.0,
             kind: e.kind.into(),
+            original: e.original.map(|o| (*o).into()),
             description: d.description,
             amount: e.amount.to_string(),
             currency: currency.code().to_string(),

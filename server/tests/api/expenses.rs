@@ -1034,3 +1034,113 @@ async fn income_reverses_balances_and_is_reported_apart() {
         .expect(200);
     assert_eq!(all["items"].as_array().map(Vec::len), Some(2));
 }
+
+/// An expense paid in dollars and booked in euros: the answer is in the group's currency and
+/// keeps what was entered, the browser module's `allocate` predicts it exactly, and the
+/// rate's rules answer with their codes (on SQLite, so the stored `original` round-trips).
+#[tokio::test]
+async fn an_expense_booked_from_another_currency_keeps_its_original() {
+    let (store, _dir) = crate::helpers::sqlite_store().await;
+    let app = TestApp::spawn(store).await;
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let g = app.group(&ann, "Trip").await;
+    app.add(&ann, &g, &bob, "member").await;
+    let base = format!("/api/v1/groups/{g}");
+    let id = "0192f0c4-7b1e-7a3c-9d2e-4f5a6b7c8d01";
+    let split = json!({"type": "equal"});
+    let created = app
+        .post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(
+            json!({"id": id, "description": "Diner", "amount": "25.01", "currency": "USD",
+            "exchange_rate": "0.9215", "paid_by": ann.id, "split": split}),
+        )
+        .send()
+        .await
+        .expect(201);
+    // 25.01 × 0.9215 = 23.046715 → 23.05 EUR; the shares 12.51 and 12.50 USD convert to
+    // 11.527965 and 11.51875 → floors 11.52 and 11.51 (23.03), and the two cents left over
+    // go one to each row: 11.53 and 11.52.
+    assert_eq!(
+        (&created["amount"], &created["currency"]),
+        (&json!("23.05"), &json!("EUR"))
+    );
+    assert_eq!(sum(&created["shares"]), 2305);
+    let mut shares: Vec<String> = (created["shares"].as_array().into_iter().flatten())
+        .map(|p| s(&p["amount"]))
+        .collect();
+    shares.sort();
+    assert_eq!(shares, ["11.52", "11.53"]);
+    assert_eq!(created["original"]["amount"], "25.01");
+    assert_eq!(created["original"]["currency"], "USD");
+    assert_eq!(created["original"]["exchange_rate"], "0.9215");
+    assert_eq!(sum(&created["original"]["shares"]), 2501);
+
+    let input: preview::AllocateInput = serde_json::from_value(json!({
+        "id": id, "members": [ann.id, bob.id], "amount": "25.01", "currency": "USD",
+        "exchange_rate": "0.9215", "group_currency": "EUR", "paid_by": ann.id, "split": split}))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let predicted =
+        serde_json::to_value(preview::allocate(&input).unwrap_or_else(|e| panic!("{e:?}")))
+            .unwrap_or_else(|e| panic!("{e}"));
+    for field in ["payers", "shares", "amount", "currency", "original"] {
+        assert_eq!(created[field], predicted[field], "{field}");
+    }
+    let read = app
+        .get(&format!("{base}/expenses/{id}"))
+        .token(&bob.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(read, created);
+
+    for (body, status, code) in [
+        (
+            json!({"exchange_rate": "0.9", "currency": "EUR"}),
+            422,
+            "exchange_rate_same_currency",
+        ),
+        (
+            json!({"exchange_rate": "0.9"}),
+            422,
+            "exchange_rate_same_currency",
+        ),
+        (
+            json!({"exchange_rate": "0", "currency": "USD"}),
+            422,
+            "rate_not_positive",
+        ),
+        (
+            json!({"exchange_rate": "1.0000000000001", "currency": "USD"}),
+            422,
+            "rate_too_precise",
+        ),
+    ] {
+        let mut full = json!({"description": "x", "amount": "1.00", "paid_by": ann.id,
+            "split": {"type": "equal"}});
+        for (k, v) in body.as_object().into_iter().flatten() {
+            full[k] = v.clone();
+        }
+        let problem = app
+            .post(&format!("{base}/expenses"))
+            .token(&ann.token)
+            .json(full)
+            .send()
+            .await
+            .problem(status, "validation_failed");
+        assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], "exchange_rate");
+    }
+    let all = app
+        .get(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        all["items"].as_array().map(Vec::len),
+        Some(1),
+        "refusals wrote nothing"
+    );
+}

@@ -298,6 +298,7 @@ pub fn seed() -> Seed {
         id: ExpenseId::random(),
         group_id: group,
         kind: ExpenseKind::Expense,
+        original: None,
         amount: Money::new(Minor::new(3000), eur),
         payers: vec![portion(ann, 3000)],
         shares: vec![portion(ann, 1500), portion(bob, 1500)],
