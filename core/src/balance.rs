@@ -29,14 +29,17 @@ pub struct Totals {
     pub sent: Minor,
     /// Repaid by others (settlements received).
     pub received: Minor,
+    /// Moved into (positive) or out of (negative) this currency by conversions of balances.
+    pub converted: Minor,
 }
 
 impl Totals {
-    /// `paid − owed + sent − received`. Within the totals' bound this always fits; the error
-    /// is for totals that were never checked (a corrupt row).
+    /// `paid − owed + sent − received + converted`. Within the totals' bound this always
+    /// fits; the error is for totals that were never checked (a corrupt row).
     pub fn net(&self) -> Result<i64, Overflow> {
         let wide = i128::from(self.paid) - i128::from(self.owed) + i128::from(self.sent)
-            - i128::from(self.received);
+            - i128::from(self.received)
+            + i128::from(self.converted);
         i64::try_from(wide).map_err(|_| Overflow)
     }
 
@@ -52,6 +55,7 @@ impl Totals {
             owed: sum(self.owed, other.owed)?,
             sent: sum(self.sent, other.sent)?,
             received: sum(self.received, other.received)?,
+            converted: sum(self.converted, other.converted)?,
         };
         Ok(())
     }
@@ -65,6 +69,7 @@ impl Totals {
             owed: neg(self.owed)?,
             sent: neg(self.sent)?,
             received: neg(self.received)?,
+            converted: neg(self.converted)?,
         })
     }
 
@@ -75,9 +80,15 @@ impl Totals {
 
     /// Whether every field lies within ±[`TOTAL_LIMIT`](crate::money::TOTAL_LIMIT).
     pub fn within_limit(&self) -> bool {
-        [self.paid, self.owed, self.sent, self.received]
-            .iter()
-            .all(|m| m.within_total_limit())
+        [
+            self.paid,
+            self.owed,
+            self.sent,
+            self.received,
+            self.converted,
+        ]
+        .iter()
+        .all(|m| m.within_total_limit())
     }
 }
 
@@ -299,6 +310,21 @@ impl<K: MemberKey> BalanceSheet<K> {
         })?;
         members.entry(to.clone()).or_default().add(&Totals {
             received: amount,
+            ..Totals::default()
+        })
+    }
+
+    /// Adds a conversion's move of `amount` into `member`'s balance in `currency` (negative:
+    /// out of it).
+    pub fn add_converted(
+        &mut self,
+        currency: Currency,
+        member: &K,
+        amount: Minor,
+    ) -> Result<(), Overflow> {
+        let members = self.currencies.entry(currency).or_default();
+        members.entry(member.clone()).or_default().add(&Totals {
+            converted: amount,
             ..Totals::default()
         })
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::balance::Overflow;
+use crate::balance::{Overflow, PairDelta};
 use crate::error::ValidationErrors;
 use crate::exchange::Rate;
 use crate::money::{Currency, Minor, Money, MoneyError};
@@ -74,6 +74,10 @@ id_type!(
 id_type!(
     /// An activity entry's id.
     ActivityId
+);
+id_type!(
+    /// A conversion's id.
+    ConversionId
 );
 
 /// A trimmed, lower-cased email address (compared case-insensitively by construction).
@@ -569,6 +573,78 @@ impl Settlement {
             "to_user": self.to_user,
             "amount": self.amount,
             "currency": self.currency(),
+            "occurred_on": self.occurred_on.to_string(),
+            "note": self.note,
+        })
+    }
+}
+
+/// A conversion of balances: every member's net in `from_currency` moved into
+/// `to_currency` at `exchange_rate`, exactly zero-sum in both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    /// Id (seeds the tie-break of the leftover units).
+    pub id: ConversionId,
+    /// Its group.
+    pub group_id: GroupId,
+    /// The currency emptied.
+    pub from_currency: Currency,
+    /// The currency that receives the nets.
+    pub to_currency: Currency,
+    /// Units of `to_currency` per unit of `from_currency`.
+    pub exchange_rate: Rate,
+    /// One row per member whose net was not zero, sorted by member.
+    pub rows: Vec<ConversionRow>,
+    /// The debts in `from_currency` it settles (what the pair totals held, `a < b`).
+    pub debts: Vec<PairDelta<UserId>>,
+    /// When it happened.
+    pub occurred_on: Date,
+    /// Optional note.
+    pub note: Option<String>,
+    /// Who made it.
+    pub created_by: UserId,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+}
+
+/// One member's part of a conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversionRow {
+    /// The member.
+    pub user_id: UserId,
+    /// Their net in `from_currency` before (signed): what leaves it.
+    pub from_amount: Minor,
+    /// What was added to their net in `to_currency` (signed).
+    pub to_amount: Minor,
+}
+
+impl Conversion {
+    /// Its position in the newest-first order of conversion lists.
+    pub fn cursor(&self) -> DatedCursor {
+        DatedCursor {
+            occurred_on: self.occurred_on,
+            created_at: self.created_at,
+            id: self.id.0,
+        }
+    }
+
+    /// The conversion as activity details and exports show it.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let rows: Vec<serde_json::Value> = (self.rows.iter())
+            .map(|r| {
+                json!({
+                    "user_id": r.user_id,
+                    "from_amount": self.from_currency.format(r.from_amount.get()),
+                    "to_amount": self.to_currency.format(r.to_amount.get()),
+                })
+            })
+            .collect();
+        json!({
+            "id": self.id,
+            "from_currency": self.from_currency,
+            "to_currency": self.to_currency,
+            "exchange_rate": self.exchange_rate,
+            "rows": rows,
             "occurred_on": self.occurred_on.to_string(),
             "note": self.note,
         })

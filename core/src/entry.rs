@@ -13,8 +13,10 @@ use crate::balance::{
     Overflow, PairDelta, Totals, TotalsDelta, expense_pair_deltas, merge_pairs, merge_totals,
     pair_delta,
 };
-use crate::domain::{Expense, ExpenseKind, GroupId, Settlement, UserId};
+use crate::domain::{Conversion, Expense, ExpenseKind, GroupId, Settlement, UserId};
 use crate::money::Currency;
+use crate::money::Minor;
+use crate::split::ParticipantRow;
 
 /// The kinds of entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -23,6 +25,8 @@ pub enum EntryKind {
     Expense,
     /// A repayment from one member to another.
     Settlement,
+    /// A conversion of every member's balance from one currency into another.
+    Conversion,
 }
 
 impl EntryKind {
@@ -31,6 +35,7 @@ impl EntryKind {
         match self {
             Self::Expense => "expense",
             Self::Settlement => "settlement",
+            Self::Conversion => "conversion",
         }
     }
 }
@@ -53,11 +58,19 @@ pub enum Entry {
     Expense(Expense),
     /// A settlement.
     Settlement(Settlement),
+    /// A conversion of balances.
+    Conversion(Conversion),
 }
 
 impl From<Expense> for Entry {
     fn from(e: Expense) -> Self {
         Self::Expense(e)
+    }
+}
+
+impl From<Conversion> for Entry {
+    fn from(c: Conversion) -> Self {
+        Self::Conversion(c)
     }
 }
 
@@ -73,6 +86,7 @@ impl Entry {
         match self {
             Self::Expense(_) => EntryKind::Expense,
             Self::Settlement(_) => EntryKind::Settlement,
+            Self::Conversion(_) => EntryKind::Conversion,
         }
     }
 
@@ -81,6 +95,7 @@ impl Entry {
         let (group_id, id) = match self {
             Self::Expense(e) => (e.group_id, e.id.0),
             Self::Settlement(s) => (s.group_id, s.id.0),
+            Self::Conversion(c) => (c.group_id, c.id.0),
         };
         EntryKey {
             group_id,
@@ -89,11 +104,11 @@ impl Entry {
         }
     }
 
-    /// Its version (settlements are never edited: always 1).
+    /// Its version (settlements and conversions are never edited: always 1).
     pub fn version(&self) -> i64 {
         match self {
             Self::Expense(e) => e.version,
-            Self::Settlement(_) => 1,
+            Self::Settlement(_) | Self::Conversion(_) => 1,
         }
     }
 
@@ -108,6 +123,8 @@ impl Entry {
                 .map(|p| p.user_id)
                 .collect(),
             Self::Settlement(s) => vec![s.from_user, s.to_user],
+            // Everyone whose balance it moves (former members too: their nets move with it).
+            Self::Conversion(c) => c.rows.iter().map(|r| r.user_id).collect(),
         };
         users.sort();
         users.dedup();
@@ -133,6 +150,7 @@ impl Entry {
         match self {
             Self::Expense(e) => e.snapshot(),
             Self::Settlement(s) => s.snapshot(),
+            Self::Conversion(c) => c.snapshot(),
         }
     }
 
@@ -167,6 +185,37 @@ impl Entry {
                 // `from` repaid `to`: `to` now owes `from` that much more.
                 let pair = pair_delta(currency, &s.to_user, &s.from_user, amount);
                 Effect::merged(totals, [pair])
+            }
+            Self::Conversion(c) => {
+                let mut totals = Vec::with_capacity(c.rows.len() * 2);
+                let mut owed_to: Vec<ParticipantRow<UserId>> = Vec::with_capacity(c.rows.len());
+                for r in &c.rows {
+                    let out = r.from_amount.checked_neg().ok_or(Overflow)?;
+                    totals.push(moved(r.user_id, c.from_currency, |t| t.converted = out));
+                    totals.push(moved(r.user_id, c.to_currency, |t| {
+                        t.converted = r.to_amount
+                    }));
+                    // As an expense's row: a positive net is owed, a negative one owes.
+                    let (plus, minus) = match r.to_amount.checked_neg() {
+                        Some(neg) if r.to_amount.get() < 0 => (Minor::ZERO, neg),
+                        _ => (r.to_amount, Minor::ZERO),
+                    };
+                    owed_to.push(ParticipantRow {
+                        user_id: r.user_id,
+                        paid: plus,
+                        owed: minus,
+                    });
+                }
+                // The debts in `from_currency` are settled; the converted nets are owed anew.
+                let settled = c.debts.iter().map(|d| {
+                    Ok(PairDelta {
+                        amount: d.amount.checked_neg().ok_or(Overflow)?,
+                        ..d.clone()
+                    })
+                });
+                let settled = settled.collect::<Result<Vec<_>, Overflow>>()?;
+                let owed = expense_pair_deltas(c.to_currency, &owed_to);
+                Effect::merged(totals, settled.into_iter().chain(owed))
             }
         }
     }

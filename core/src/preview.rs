@@ -211,7 +211,9 @@ pub struct MemberBalance<K> {
     pub sent: Money,
     /// Repaid by others.
     pub received: Money,
-    /// `paid − owed + sent − received`.
+    /// Moved into this currency (negative: out of it) by conversions of balances.
+    pub converted: Money,
+    /// `paid − owed + sent − received + converted`.
     pub net: Money,
 }
 
@@ -248,6 +250,7 @@ impl<K: MemberKey> BalancesView<K> {
                     owed: m(t.owed),
                     sent: m(t.sent),
                     received: m(t.received),
+                    converted: m(t.converted),
                     net: Money::from_minor(t.net()?, currency),
                 });
             }

@@ -84,6 +84,12 @@ def seed(base: str) -> dict[str, Any]:
 
     expense_kept, expense_deleted = expense("Dinner"), expense("Taxi")
     settlement_kept, settlement_deleted = settlement(), settlement()
+    # Dollars spent, then converted into euros: a conversion to read and one to undo.
+    dollars = {"description": "Fuel", "amount": "40.00", "currency": "USD", "paid_by": a["id"],
+               "split": {"type": "equal", "members": [a["id"], b["id"]]}}
+    _request(base, "POST", f"/groups/{main}/expenses", dollars, a["token"])
+    to_euros = {"from_currency": "USD", "to_currency": "EUR", "exchange_rate": "0.92"}
+    conversion = _request(base, "POST", f"/groups/{main}/conversions", to_euros, a["token"])["id"]
     # A group for DELETE /groups/{group_id}, and one whose roles PATCH may shuffle.
     deleted = group(a, "Fuzz deleted", [])
     roles = group(a, "Fuzz roles", [b])
@@ -99,6 +105,7 @@ def seed(base: str) -> dict[str, Any]:
         "expense_deleted": expense_deleted,
         "settlement": settlement_kept,
         "settlement_deleted": settlement_deleted,
+        "conversion": conversion,
         "invite": invite,
     }
 
@@ -145,6 +152,13 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
         (422, "not_a_member"),
         (422, "same_user"),
         (422, "amount_too_precise"),
+    },
+    # `to_currency` differs from `from_currency` (two fields), and the group must hold a
+    # balance in `from_currency` (stored state) that converts within (0, 10^12]
+    ("POST", "/groups/{group_id}/conversions"): {
+        (422, "same_currency"),
+        (422, "nothing_to_convert"),
+        (422, "amount_too_large", "exchange_rate"),
     },
     # `current_password` must be the account's password (stored state)
     ("POST", "/users/me/password"): {(422, "wrong_password")},

@@ -6,12 +6,13 @@
 use serde_json::Value;
 use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
-    Activity, ActivityId, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId, ExpenseKind,
-    Group, GroupId, Invite, LoginFailures, Member, MemberTotals, Membership, Original, Role,
-    Session, Settlement, SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId,
-    UserRecord,
+    Activity, ActivityId, Conversion, ConversionId, ConversionRow, Email, Expense, ExpenseDetails,
+    ExpenseFilter, ExpenseId, ExpenseKind, Group, GroupId, Invite, LoginFailures, Member,
+    MemberTotals, Membership, Original, Role, Session, Settlement, SettlementId, SummaryRow,
+    TokenDigest, User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::entry::EntryKind;
+use splitledger_core::exchange::Rate;
 use splitledger_core::money::{Minor, Money};
 use splitledger_core::split::SplitInput;
 use splitledger_core::storage::{StorageError, StorageResult};
@@ -105,6 +106,8 @@ columns! {
     ExpenseId: Uuid => |v| v.0, read |r| Ok(ExpenseId(r));
     SettlementId: Uuid => |v| v.0, read |r| Ok(SettlementId(r));
     ActivityId: Uuid => |v| v.0, read |r| Ok(ActivityId(r));
+    ConversionId: Uuid => |v| v.0, read |r| Ok(ConversionId(r));
+    Rate: String => |v| v.to_string(), read |r| Rate::parse(&r).map_err(corrupt);
     OffsetDateTime: OffsetDateTime => |v| *v, read |r| Ok(r);
     Date: Date => |v| *v, read |r| Ok(r);
     i64: i64 => |v| *v, read |r| Ok(r);
@@ -153,7 +156,13 @@ macro_rules! json_columns {
     )*};
 }
 
-json_columns!(Value, SplitInput<UserId>, Box<Original>);
+json_columns!(
+    Value,
+    SplitInput<UserId>,
+    Box<Original>,
+    Vec<ConversionRow>,
+    Vec<PairDelta<UserId>>
+);
 
 /// Records spanning several columns, one per field in order (`field = expr` is not stored).
 /// `read` records are read from rows, `bound` ones bound whole as statement arguments,
@@ -212,7 +221,11 @@ record! {
     stored Settlement {
         id, group_id, from_user, to_user, amount, occurred_on, note, created_by, created_at,
     }
-    stored Totals { paid, owed, sent, received }
+    stored Totals { paid, owed, sent, received, converted }
+    stored Conversion {
+        id, group_id, from_currency, to_currency, exchange_rate, rows, debts, occurred_on, note,
+        created_by, created_at,
+    }
     read MemberTotals { user_id, currency, totals }
     read PairDelta<UserId> { currency, a, b, amount }
     read UserGroupTotals { group_id, group_name, currency, totals }

@@ -40,6 +40,19 @@ macro_rules! settlement_columns {
     };
 }
 
+macro_rules! totals_columns {
+    () => {
+        "paid, owed, sent, received, converted"
+    };
+}
+
+macro_rules! conversion_columns {
+    () => {
+        "id, group_id, from_currency, to_currency, exchange_rate, moves, debts, occurred_on, \
+         note, created_by, created_at"
+    };
+}
+
 macro_rules! user_columns {
     () => {
         "u.id, u.email, u.display_name, u.default_currency, u.created_at, u.updated_at, \
@@ -181,17 +194,32 @@ statements! {
         WHERE group_id = $1 AND ($2 IS NULL OR (occurred_on, created_at, id) < ($2, $3, $4)) \
         ORDER BY occurred_on DESC, created_at DESC, id DESC LIMIT $5");
     DELETE_SETTLEMENT = "DELETE FROM settlements WHERE group_id = $1 AND id = $2";
+    INSERT_CONVERSION = concat!("INSERT INTO conversions (", conversion_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+    CONVERSION = concat!("SELECT ", conversion_columns!(),
+        " FROM conversions WHERE group_id = $1 AND id = $2");
+    LOCK_CONVERSION = concat!("SELECT ", conversion_columns!(),
+        " FROM conversions WHERE group_id = $1 AND id = $2 {update}");
+    LIST_CONVERSIONS = concat!("SELECT ", conversion_columns!(), " FROM conversions \
+        WHERE group_id = $1 AND ($2 IS NULL OR (occurred_on, created_at, id) < ($2, $3, $4)) \
+        ORDER BY occurred_on DESC, created_at DESC, id DESC LIMIT $5");
+    DELETE_CONVERSION = "DELETE FROM conversions WHERE group_id = $1 AND id = $2";
     INSERT_ACTIVITY = "INSERT INTO activity \
         (id, group_id, actor, action, entity, entity_id, at, details) \
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
-    MEMBER_TOTALS = "SELECT user_id, currency, paid, owed, sent, received FROM member_totals \
-        WHERE group_id = $1";
-    TOTALS_OF_MEMBER = "SELECT user_id, currency, paid, owed, sent, received \
-        FROM member_totals WHERE group_id = $1 AND user_id = $2";
+    MEMBER_TOTALS = concat!("SELECT user_id, currency, ", totals_columns!(),
+        " FROM member_totals WHERE group_id = $1");
+    TOTALS_OF_MEMBER = concat!("SELECT user_id, currency, ", totals_columns!(),
+        " FROM member_totals WHERE group_id = $1 AND user_id = $2");
+    // A conversion of `$2` settled every net and debt in it (else another write came between).
+    UNSETTLED = "SELECT currency FROM member_totals WHERE group_id = $1 AND currency = $2 \
+          AND paid - owed + sent - received + converted <> 0 \
+        UNION ALL SELECT currency FROM pair_totals WHERE group_id = $1 AND currency = $2 \
+          AND amount <> 0 LIMIT 1";
     PAIR_TOTALS = "SELECT currency, a, b, amount FROM pair_totals WHERE group_id = $1";
     USER_TOTALS = "SELECT t.group_id, g.name AS group_name, t.currency, t.paid, t.owed, \
-        t.sent, t.received FROM member_totals t \
+        t.sent, t.received, t.converted FROM member_totals t \
         JOIN members m ON m.group_id = t.group_id AND m.user_id = t.user_id \
         JOIN groups g ON g.id = t.group_id \
         WHERE t.user_id = $1 ORDER BY t.group_id, t.currency";
@@ -234,11 +262,12 @@ rows_statements! {
         (group_id, expense_id, user_id, paid, owed, payer, sharer) VALUES ", 2, 5, "");
     // Adds to the running totals of members (created at zero).
     ADD_TOTALS = ("INSERT INTO member_totals \
-        (group_id, user_id, currency, paid, owed, sent, received) VALUES ", 1, 6,
+        (group_id, user_id, currency, paid, owed, sent, received, converted) VALUES ", 1, 7,
         " ON CONFLICT (group_id, user_id, currency) DO UPDATE SET \
         paid = member_totals.paid + excluded.paid, owed = member_totals.owed + excluded.owed, \
         sent = member_totals.sent + excluded.sent, \
-        received = member_totals.received + excluded.received");
+        received = member_totals.received + excluded.received, \
+        converted = member_totals.converted + excluded.converted");
     // Adds to the pair totals (created at zero).
     ADD_PAIRS = ("INSERT INTO pair_totals (group_id, currency, a, b, amount) VALUES ", 1, 4,
         " ON CONFLICT (group_id, currency, a, b) DO UPDATE SET \

@@ -209,7 +209,11 @@ pub(crate) async fn insert_participants<D: Dialect>(
 
 /// Adds an effect to the group's running totals and pair totals: one statement each, rows in
 /// the effect's key order. A total past its bound fails the statement (`Overflow`).
-async fn apply<D: Dialect>(c: &mut Conn<D>, group: GroupId, effect: &Effect) -> StorageResult<()> {
+pub(crate) async fn apply<D: Dialect>(
+    c: &mut Conn<D>,
+    group: GroupId,
+    effect: &Effect,
+) -> StorageResult<()> {
     let totals = effect
         .totals
         .iter()

@@ -121,13 +121,15 @@ export interface Ledger {
   settlements?: LedgerSettlement[];
 }
 
-/** One member's balance in one currency: `net = paid − owed + sent − received`. */
+/** One member's balance in one currency: `net = paid − owed + sent − received + converted`. */
 export interface MemberBalance {
   user_id: MemberId;
   paid: Amount;
   owed: Amount;
   sent: Amount;
   received: Amount;
+  /** Moved into this currency by conversions of balances (the browser has none: `0`). */
+  converted: Amount;
   /** Signed: positive when the member is owed money. */
   net: Amount;
 }

@@ -37,7 +37,8 @@ pub use entries::{
 };
 pub use groups::{co_members, groups, members_and_invites, permissions};
 pub use reports::{
-    activity_summary_export, balances_and_plan, pagination, running_totals, total_bound,
+    activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
+    total_bound,
 };
 
 use std::collections::BTreeMap;
@@ -209,6 +210,9 @@ impl<S: Storage> Fixture<S> {
     pub async fn check_totals(&self, actor: &User, group: GroupId) {
         let storage = self.ledger.storage();
         let (expenses, settlements) = history(storage, group).await;
+        let conversions = crate::storage::all_conversions(storage, group)
+            .await
+            .unwrap();
         // Totals are rebuilt from the rows with the balance sheet's own arithmetic, not from
         // `Entry::effect`, so a wrong effect cannot hide behind itself; the pairwise debts
         // have only one definition, the effect's.
@@ -232,6 +236,19 @@ impl<S: Storage> Fixture<S> {
                 .add_settlement(s.currency(), &s.from_user, &s.to_user, s.amount.units())
                 .unwrap();
             let effect = Entry::Settlement(s.clone()).effect().unwrap();
+            debts.apply(&effect.pairs).unwrap();
+        }
+        for c in &conversions {
+            for r in &c.rows {
+                let out = r.from_amount.checked_neg().unwrap();
+                sheet
+                    .add_converted(c.from_currency, &r.user_id, out)
+                    .unwrap();
+                sheet
+                    .add_converted(c.to_currency, &r.user_id, r.to_amount)
+                    .unwrap();
+            }
+            let effect = Entry::Conversion(c.clone()).effect().unwrap();
             debts.apply(&effect.pairs).unwrap();
         }
         let mut stored: BTreeMap<(Currency, UserId), Totals> = BTreeMap::new();
@@ -425,6 +442,7 @@ macro_rules! conformance_tests {
             stale_edit,
             // reports
             balances_and_plan, running_totals, pagination, activity_summary_export, total_bound,
+            conversions,
             // concurrency
             concurrent_writes, concurrent_stale_edits, concurrent_edit_delete);
     };

@@ -11,7 +11,8 @@ use super::{Fixture, assert_field, assert_status, expense_input, settlement_inpu
 use crate::Storage;
 use crate::domain::{Expense, ExpenseFilter, ExpenseId, ExpenseKind, SummaryBy, User, UserId};
 use crate::ledger::{
-    ExpensePatch, ListExpenses, NewExpense, NewSettlement, PageRequest, SummaryRequest,
+    ExpensePatch, ListExpenses, NewConversion, NewExpense, NewSettlement, PageRequest,
+    SummaryRequest,
 };
 use crate::money::{Currency, TOTAL_LIMIT};
 use crate::split::{PayerInput, PercentShare, SplitInput, WeightShare};
@@ -125,7 +126,7 @@ pub async fn balances_and_plan<S: Storage>(storage: S) {
 }
 
 /// The running totals equal a full recomputation after a long mixed history of creates,
-/// edits, deletes and settlements in several currencies.
+/// edits, deletes, income, settlements and conversions in several currencies.
 pub async fn running_totals<S: Storage>(storage: S) {
     let f = Fixture::new(storage);
     let users = [
@@ -139,6 +140,7 @@ pub async fn running_totals<S: Storage>(storage: S) {
     let l = &f.ledger;
     let currencies = ["EUR", "JPY", "KWD"];
     let mut live: Vec<Expense> = Vec::new();
+    let mut conversions = 0;
     // A small deterministic generator keeps the history varied and reproducible.
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = |n: u64| {
@@ -211,6 +213,31 @@ pub async fn running_totals<S: Storage>(storage: S) {
                 l.delete_expense(users[0].id, g, live[i].id).await.unwrap();
                 live.remove(i);
             }
+            // Now and then every balance in one currency is converted into another.
+            4 if next(3) == 0 => {
+                let to = currencies[next(3) as usize];
+                let conversion = NewConversion {
+                    from_currency: currency.into(),
+                    to_currency: to.into(),
+                    exchange_rate: ["0.0061", "1.0837", "163.2"][next(3) as usize].into(),
+                    occurred_on: None,
+                    note: None,
+                };
+                match l.create_conversion(users[0].id, g, conversion, None).await {
+                    Ok(c) => {
+                        let sum: i64 = c.rows.iter().map(|r| r.to_amount.get()).sum();
+                        assert_eq!(sum, 0, "{c:?}");
+                        conversions += 1;
+                    }
+                    // Same currency, or nothing (left) to convert in it.
+                    Err(crate::ledger::Error::Validation(v)) => assert!(
+                        (v.0.iter())
+                            .all(|f| ["same_currency", "nothing_to_convert"].contains(&f.code)),
+                        "{v:?}"
+                    ),
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
             _ => {
                 let from = next(4) as usize;
                 let to = (from + 1 + next(3) as usize) % 4;
@@ -224,6 +251,7 @@ pub async fn running_totals<S: Storage>(storage: S) {
         }
     }
     f.check_totals(&users[0], g).await;
+    assert!(conversions > 0, "the history converts some balances");
     let plan = l.settlement_plan(users[1].id, g).await.unwrap();
     assert!(plan.optimal);
 }
@@ -588,4 +616,155 @@ pub async fn total_bound<S: Storage>(storage: S) {
         );
     }
     f.check_totals(&ann, g).await;
+}
+
+/// Conversions of balances: every net in one currency moved into another at a rate, zero-sum
+/// in both; its debts follow; only owners and admins convert; refusals with stable codes; a
+/// conversion computed from balances that changed before its commit is refused by the store
+/// (the Ledger reads again); deleting one restores every balance exactly.
+pub async fn conversions<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let cid = f.user("cid").await;
+    let g = f.group(&ann, &[&bob, &cid]).await;
+    let l = &f.ledger;
+    let spend = |amount: &str, payer: &User, currency: &str| {
+        let mut input = expense_input(amount, payer.id, SplitInput::Equal { members: None });
+        input.currency = Some(currency.into());
+        input
+    };
+    l.create_expense(ann.id, g, spend("100.00", &ann, "USD"), None)
+        .await
+        .unwrap();
+    l.create_expense(bob.id, g, spend("10.00", &bob, "USD"), None)
+        .await
+        .unwrap();
+    l.create_expense(cid.id, g, spend("30.00", &cid, "EUR"), None)
+        .await
+        .unwrap();
+    l.create_settlement(bob.id, g, settlement_input(&bob, &ann, "5.00"), None)
+        .await
+        .unwrap();
+    let usd = f.nets(&ann, g, "USD").await;
+    let eur = f.nets(&ann, g, "EUR").await;
+    assert!(usd.values().any(|n| *n != 0));
+
+    let convert = |by: &User, from: &str, to: &str, rate: &str| {
+        l.create_conversion(
+            by.id,
+            g,
+            NewConversion {
+                from_currency: from.into(),
+                to_currency: to.into(),
+                exchange_rate: rate.into(),
+                occurred_on: None,
+                note: Some("end of the trip".into()),
+            },
+            None,
+        )
+    };
+    assert_status(&convert(&bob, "USD", "EUR", "0.9").await, 403);
+    assert_field(
+        convert(&ann, "USD", "USD", "0.9").await,
+        "to_currency",
+        "same_currency",
+    );
+    assert_field(
+        convert(&ann, "USD", "EUR", "0").await,
+        "exchange_rate",
+        "rate_not_positive",
+    );
+    assert_field(
+        convert(&ann, "USD", "EUR", "1e3").await,
+        "exchange_rate",
+        "invalid_rate",
+    );
+    assert_field(
+        convert(&ann, "GBP", "EUR", "1.1").await,
+        "from_currency",
+        "nothing_to_convert",
+    );
+
+    let c = convert(&ann, "USD", "EUR", "0.9137").await.unwrap();
+    assert_eq!(c.rows.len(), 3);
+    assert_eq!(c.rows.iter().map(|r| r.to_amount.get()).sum::<i64>(), 0);
+    for r in &c.rows {
+        assert_eq!(r.from_amount.get(), usd[&r.user_id]);
+        // floor(net × rate) or one more.
+        let exact = r.from_amount.get() * 9137;
+        let floor = exact.div_euclid(10_000);
+        assert!((floor..=floor + 1).contains(&r.to_amount.get()), "{c:?}");
+    }
+    let after_usd = f.nets(&ann, g, "USD").await;
+    assert!(after_usd.values().all(|n| *n == 0), "{after_usd:?}");
+    let after_eur = f.nets(&ann, g, "EUR").await;
+    for r in &c.rows {
+        assert_eq!(after_eur[&r.user_id], eur[&r.user_id] + r.to_amount.get());
+    }
+    assert_eq!(after_eur.values().sum::<i64>(), 0);
+    let view = l.balances(ann.id, g).await.unwrap();
+    let usd_block = (view.balances.iter())
+        .find(|b| b.currency.code() == "USD")
+        .unwrap();
+    let anns = usd_block
+        .members
+        .iter()
+        .find(|m| m.user_id == ann.id)
+        .unwrap();
+    assert_eq!(anns.converted.minor(), -usd[&ann.id]);
+    let debts = l.debts(ann.id, g).await.unwrap();
+    assert!(
+        debts.iter().all(|d| d.currency.code() == "EUR"),
+        "{debts:?}"
+    );
+    let plan = l.settlement_plan(ann.id, g).await.unwrap();
+    assert!(plan.transfers.iter().all(|t| t.currency.code() == "EUR"));
+    f.check_totals(&ann, g).await;
+    assert_field(
+        convert(&ann, "USD", "EUR", "0.9").await,
+        "from_currency",
+        "nothing_to_convert",
+    );
+    let page = l
+        .list_conversions(bob.id, g, PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![c.clone()]);
+
+    // A conversion computed before another write moved the balances is refused by the store.
+    l.create_expense(bob.id, g, spend("3.00", &bob, "USD"), None)
+        .await
+        .unwrap();
+    let log = l.activity(ann.id, g, PageRequest::default()).await.unwrap();
+    let stale = crate::storage::EntryWrite {
+        entry: crate::entry::Entry::Conversion(crate::domain::Conversion {
+            id: crate::domain::ConversionId::random(),
+            rows: Vec::new(),
+            ..c.clone()
+        }),
+        fingerprint: "stale".into(),
+        activity: crate::domain::Activity {
+            id: crate::domain::ActivityId::random(),
+            ..log.items[0].clone()
+        },
+        idempotency: None,
+    };
+    assert_eq!(
+        l.storage().insert_entry(&stale).await,
+        Err(crate::storage::StorageError::Conflict("balances_changed"))
+    );
+    f.check_totals(&ann, g).await;
+
+    // Deleting it restores the balances as they would be without it.
+    assert_status(&l.delete_conversion(bob.id, g, c.id).await, 403);
+    l.delete_conversion(ann.id, g, c.id).await.unwrap();
+    let back = f.nets(&ann, g, "USD").await;
+    // As before it, plus bob's later 3.00 USD split in three.
+    assert_eq!(back[&ann.id], usd[&ann.id] - 100);
+    assert_eq!(back[&bob.id], usd[&bob.id] + 200);
+    assert_eq!(back[&cid.id], usd[&cid.id] - 100);
+    assert_eq!(f.nets(&ann, g, "EUR").await, eur);
+    f.check_totals(&ann, g).await;
+    assert_status(&l.delete_conversion(ann.id, g, c.id).await, 404);
 }

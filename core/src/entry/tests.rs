@@ -54,6 +54,7 @@ fn totals(paid: i64, owed: i64, sent: i64, received: i64) -> Totals {
         owed: Minor::new(owed),
         sent: Minor::new(sent),
         received: Minor::new(received),
+        converted: Minor::ZERO,
     }
 }
 
@@ -193,4 +194,75 @@ fn turning_an_expense_into_income_moves_twice_its_effect() {
         .negated()
         .expect("fits");
     assert_eq!(back, undone);
+}
+
+#[test]
+fn a_conversion_moves_nets_and_debts_into_the_other_currency() {
+    use crate::balance::PairDelta;
+    use crate::domain::{Conversion, ConversionId, ConversionRow};
+    use crate::exchange::Rate;
+    let usd = Currency::parse("USD").expect("USD");
+    let at = datetime!(2026-11-01 12:00 UTC);
+    let row = |u, from: i64, to: i64| ConversionRow {
+        user_id: user(u),
+        from_amount: Minor::new(from),
+        to_amount: Minor::new(to),
+    };
+    // User 1 was owed 10.00 USD by user 2 and 5.00 by user 3.
+    let debts = vec![
+        PairDelta {
+            currency: usd,
+            a: user(1),
+            b: user(2),
+            amount: Minor::new(-1000),
+        },
+        PairDelta {
+            currency: usd,
+            a: user(1),
+            b: user(3),
+            amount: Minor::new(-500),
+        },
+    ];
+    let c = Entry::Conversion(Conversion {
+        id: ConversionId(Uuid::from_u128(9)),
+        group_id: GroupId(Uuid::from_u128(7)),
+        from_currency: usd,
+        to_currency: eur(),
+        exchange_rate: Rate::parse("0.9").expect("rate"),
+        rows: vec![row(1, 1500, 1350), row(2, -1000, -900), row(3, -500, -450)],
+        debts,
+        occurred_on: date!(2026 - 11 - 02),
+        note: None,
+        created_by: user(1),
+        created_at: at,
+    });
+    let effect = c.effect().expect("fits");
+    let moved: Vec<(UserId, &str, i64)> = (effect.totals.iter())
+        .map(|t| (t.user_id, t.currency.code(), t.delta.converted.get()))
+        .collect();
+    assert!(moved.contains(&(user(1), "USD", -1500)));
+    assert!(moved.contains(&(user(1), "EUR", 1350)));
+    assert!(moved.contains(&(user(3), "EUR", -450)));
+    let sum = |code: &str| -> i64 {
+        (effect.totals.iter())
+            .filter(|t| t.currency.code() == code)
+            .map(|t| t.delta.net().expect("fits"))
+            .sum()
+    };
+    assert_eq!(
+        (sum("USD"), sum("EUR")),
+        (0, 0),
+        "zero-sum in both currencies"
+    );
+    // The dollar debts are settled and owed again in euros, 9.00 and 4.50.
+    let pairs: Vec<(&str, UserId, UserId, i64)> = (effect.pairs.iter())
+        .map(|p| (p.currency.code(), p.a, p.b, p.amount.get()))
+        .collect();
+    assert!(pairs.contains(&("USD", user(1), user(2), 1000)));
+    assert!(pairs.contains(&("USD", user(1), user(3), 500)));
+    assert!(pairs.contains(&("EUR", user(1), user(2), -900)));
+    assert!(pairs.contains(&("EUR", user(1), user(3), -450)));
+    assert_eq!(c.participants(), vec![user(1), user(2), user(3)]);
+    let undone = Effect::change(Some(&c), None).expect("fits");
+    assert_eq!(undone, effect.negated().expect("fits"));
 }

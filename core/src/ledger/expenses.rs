@@ -227,7 +227,7 @@ fn check_metadata(metadata: Option<&Value>, errors: &mut ValidationErrors) {
     }
 }
 
-fn check_key(key: Option<&str>) -> Result<Option<String>> {
+pub(super) fn check_key(key: Option<&str>) -> Result<Option<String>> {
     let Some(key) = key else { return Ok(None) };
     if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(Error::invalid(
@@ -240,7 +240,7 @@ fn check_key(key: Option<&str>) -> Result<Option<String>> {
 }
 
 /// A digest of the request, so a replay can be told from a reuse with another body.
-fn fingerprint(kind: &str, request: &impl Serialize) -> Result<String> {
+pub(super) fn fingerprint(kind: &str, request: &impl Serialize) -> Result<String> {
     let body = serde_json::to_vec(&(kind, request)).map_err(|e| Error::Internal(Cause::new(e)))?;
     Ok(Sha256::digest(&body)
         .iter()
@@ -261,7 +261,7 @@ fn may_change_expense(role: Role, actor: UserId, expense: &Expense) -> Result<()
 
 /// The id of what an earlier request created, if that request was this one; otherwise the
 /// conflict that names what was reused.
-fn replayed(fingerprint: &str, by: Replay, earlier: &str, id: Uuid) -> Result<Uuid> {
+pub(super) fn replayed(fingerprint: &str, by: Replay, earlier: &str, id: Uuid) -> Result<Uuid> {
     if fingerprint == earlier {
         return Ok(id);
     }
@@ -303,7 +303,7 @@ fn booked(
     Ok((converted, Some(Box::new(original))))
 }
 
-fn overflow() -> Error {
+pub(super) fn overflow() -> Error {
     Error::invalid("amount", "amount_too_large", "the balances would overflow")
 }
 
@@ -421,7 +421,7 @@ impl<S: Storage> Ledger<S> {
         match self.storage.insert_entry(&write).await? {
             Inserted::Created => match write.entry {
                 Entry::Expense(e) => Ok(e),
-                Entry::Settlement(_) => Err(Error::Internal(Cause::msg("wrote another kind"))),
+                _ => Err(Error::Internal(Cause::msg("wrote another kind"))),
             },
             Inserted::Existing {
                 by,
@@ -555,7 +555,7 @@ impl<S: Storage> Ledger<S> {
         match self.storage.replace_entry(&replace).await {
             Ok(()) => match replace.entry {
                 Entry::Expense(e) => Ok(e),
-                Entry::Settlement(_) => Err(Error::Internal(Cause::msg("wrote another kind"))),
+                _ => Err(Error::Internal(Cause::msg("wrote another kind"))),
             },
             Err(StorageError::StaleVersion { current }) => Err(Error::StaleVersion {
                 expected: patch.version,
@@ -677,7 +677,7 @@ impl<S: Storage> Ledger<S> {
                     Value::Null,
                 ))
             }
-            Entry::Settlement(_) => Err(StorageError::NotFound),
+            _ => Err(StorageError::NotFound),
         };
         let key = EntryKey {
             group_id: group,
@@ -776,7 +776,7 @@ impl<S: Storage> Ledger<S> {
         match self.storage.insert_entry(&write).await {
             Ok(Inserted::Created) => match write.entry {
                 Entry::Settlement(s) => Ok(s),
-                Entry::Expense(_) => Err(Error::Internal(Cause::msg("wrote another kind"))),
+                _ => Err(Error::Internal(Cause::msg("wrote another kind"))),
             },
             Ok(Inserted::Existing {
                 by,
@@ -843,7 +843,7 @@ impl<S: Storage> Ledger<S> {
                     Value::Null,
                 ))
             }
-            Entry::Expense(_) => Err(StorageError::NotFound),
+            _ => Err(StorageError::NotFound),
         };
         let key = EntryKey {
             group_id: group,

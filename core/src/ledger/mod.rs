@@ -2,6 +2,7 @@
 //! permissions are checked, so the HTTP server and any embedding program obey the same rules.
 
 mod auth;
+mod conversions;
 mod cursor;
 mod expenses;
 mod groups;
@@ -18,6 +19,7 @@ use crate::error::{Cause, FieldError, VALIDATION_FAILED, ValidationErrors};
 use crate::storage::{Storage, StorageError};
 
 pub use auth::{ChangePassword, LoginOutcome, SessionToken, SignUp, UpdateProfile};
+pub use conversions::NewConversion;
 pub use expenses::{ExpensePatch, ListExpenses, NewExpense, NewSettlement, Page, PageRequest};
 pub use groups::{AddMember, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite};
 pub use views::{

@@ -2,7 +2,8 @@ use async_trait::async_trait;
 
 use super::{GroupState, MemoryStorage, State, dated_before, page};
 use crate::domain::{
-    DatedCursor, Expense, ExpenseFilter, ExpenseId, GroupId, Settlement, SettlementId,
+    Conversion, ConversionId, DatedCursor, Expense, ExpenseFilter, ExpenseId, GroupId, Settlement,
+    SettlementId,
 };
 use crate::entry::{Effect, Entry, EntryKey, EntryKind};
 use crate::storage::{
@@ -23,6 +24,11 @@ impl GroupState {
                 .get(&SettlementId(key.id))
                 .cloned()
                 .map(Entry::Settlement),
+            EntryKind::Conversion => self
+                .conversions
+                .get(&ConversionId(key.id))
+                .cloned()
+                .map(Entry::Conversion),
         }
     }
 
@@ -34,6 +40,9 @@ impl GroupState {
             Entry::Settlement(s) => {
                 self.settlements.insert(s.id, s.clone());
             }
+            Entry::Conversion(c) => {
+                self.conversions.insert(c.id, c.clone());
+            }
         }
     }
 
@@ -44,6 +53,9 @@ impl GroupState {
             }
             EntryKind::Settlement => {
                 self.settlements.remove(&SettlementId(key.id));
+            }
+            EntryKind::Conversion => {
+                self.conversions.remove(&ConversionId(key.id));
             }
         }
     }
@@ -91,6 +103,11 @@ impl EntryStore for MemoryStorage {
         let effect = Effect::change(None, Some(entry)).map_err(|_| StorageError::Overflow)?;
         let g = s.group_mut(key.group_id)?;
         g.require_members(&entry.participants())?;
+        if let Entry::Conversion(c) = entry
+            && !g.converts_exactly(c)
+        {
+            return Err(StorageError::Conflict("balances_changed"));
+        }
         g.apply(&effect)?;
         if let Some(c) = &write.idempotency {
             g.idempotency.insert(
@@ -206,6 +223,39 @@ impl EntryStore for MemoryStorage {
         Ok(page(
             items,
             |x: &Settlement| (x.occurred_on, x.created_at, x.id.0),
+            limit,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn conversion(
+        &self,
+        group: GroupId,
+        id: ConversionId,
+    ) -> StorageResult<Option<Conversion>> {
+        let s = self.lock();
+        Ok(s.groups
+            .get(&group)
+            .and_then(|g| g.conversions.get(&id))
+            .cloned())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_conversions(
+        &self,
+        group: GroupId,
+        after: Option<&DatedCursor>,
+        limit: u32,
+    ) -> StorageResult<Vec<Conversion>> {
+        let s = self.lock();
+        let g = s.group(group)?;
+        let items = (g.conversions.values())
+            .filter(|x| dated_before(x.occurred_on, x.created_at, x.id.0, after))
+            .cloned()
+            .collect();
+        Ok(page(
+            items,
+            |x: &Conversion| (x.occurred_on, x.created_at, x.id.0),
             limit,
         ))
     }

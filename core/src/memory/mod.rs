@@ -18,8 +18,9 @@ use uuid::Uuid;
 
 use crate::balance::Totals;
 use crate::domain::{
-    Activity, DatedCursor, Email, Expense, ExpenseId, Group, GroupId, Invite, LoginFailures,
-    Member, Membership, Session, Settlement, SettlementId, UserId, UserRecord,
+    Activity, Conversion, ConversionId, DatedCursor, Email, Expense, ExpenseId, Group, GroupId,
+    Invite, LoginFailures, Member, Membership, Session, Settlement, SettlementId, UserId,
+    UserRecord,
 };
 use crate::entry::{Effect, EntryKind};
 use crate::money::{Currency, Minor};
@@ -31,6 +32,7 @@ struct GroupState {
     members: BTreeMap<UserId, Membership>,
     expenses: HashMap<ExpenseId, Expense>,
     settlements: HashMap<SettlementId, Settlement>,
+    conversions: HashMap<ConversionId, Conversion>,
     totals: BTreeMap<(UserId, Currency), Totals>,
     pairs: BTreeMap<(Currency, UserId, UserId), Minor>,
     activity: Vec<Activity>,
@@ -109,6 +111,35 @@ impl GroupState {
             }
         }
         Ok(())
+    }
+
+    /// Whether `c` moves exactly the nets, and settles exactly the debts, its currency holds.
+    fn converts_exactly(&self, c: &Conversion) -> bool {
+        let mut nets: BTreeMap<UserId, i64> = BTreeMap::new();
+        for ((user, currency), t) in &self.totals {
+            match t.net() {
+                Ok(0) => {}
+                Ok(net) if *currency == c.from_currency => {
+                    nets.insert(*user, net);
+                }
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        let rows: BTreeMap<UserId, i64> = (c.rows.iter())
+            .filter(|r| !r.from_amount.is_zero())
+            .map(|r| (r.user_id, r.from_amount.get()))
+            .collect();
+        let pairs: Vec<(UserId, UserId, Minor)> = (self.pairs.iter())
+            .filter(|((currency, _, _), amount)| *currency == c.from_currency && !amount.is_zero())
+            .map(|((_, a, b), amount)| (*a, *b, *amount))
+            .collect();
+        let mut debts: Vec<(UserId, UserId, Minor)> = (c.debts.iter())
+            .filter(|d| !d.amount.is_zero())
+            .map(|d| (d.a, d.b, d.amount))
+            .collect();
+        debts.sort();
+        nets == rows && pairs == debts
     }
 
     /// Applies an effect all-or-nothing: computes every new value first, then writes.

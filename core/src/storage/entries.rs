@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::StorageResult;
 use crate::domain::{
-    Activity, DatedCursor, Expense, ExpenseFilter, ExpenseId, GroupId, Settlement, SettlementId,
-    UserId,
+    Activity, Conversion, ConversionId, DatedCursor, Expense, ExpenseFilter, ExpenseId, GroupId,
+    Settlement, SettlementId, UserId,
 };
 use crate::entry::{Entry, EntryKey};
 
@@ -86,7 +86,10 @@ pub trait EntryStore: Send + Sync + 'static {
     /// Adds an entry with its activity entry and its effect on the totals. An idempotency key
     /// or an id used before answers [`Inserted::Existing`] and writes nothing; an id used in
     /// another group is `Conflict("id_taken")`; `NotMember` if a participant is not a member
-    /// at commit time; `Overflow` if a running total would leave its bound.
+    /// at commit time; `Overflow` if a running total would leave its bound. A conversion is
+    /// written only if, at commit time, it moves exactly the nets and settles exactly the
+    /// debts its currency holds (so that currency ends at zero): otherwise
+    /// `Conflict("balances_changed")` (another write came between; read again and retry).
     async fn insert_entry(&self, write: &EntryWrite) -> StorageResult<Inserted>;
     /// Replaces an entry: `NotFound`, `StaleVersion` if the stored version is not the
     /// expected one, `Overflow` as for inserts. `NotMember` only when the participant rows
@@ -120,4 +123,17 @@ pub trait EntryStore: Send + Sync + 'static {
         after: Option<&DatedCursor>,
         limit: u32,
     ) -> StorageResult<Vec<Settlement>>;
+    /// A conversion of a group.
+    async fn conversion(
+        &self,
+        group: GroupId,
+        id: ConversionId,
+    ) -> StorageResult<Option<Conversion>>;
+    /// A page of a group's conversions, newest first (same order as expenses).
+    async fn list_conversions(
+        &self,
+        group: GroupId,
+        after: Option<&DatedCursor>,
+        limit: u32,
+    ) -> StorageResult<Vec<Conversion>>;
 }

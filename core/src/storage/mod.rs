@@ -30,7 +30,7 @@ pub use entries::{
 pub use groups::{GroupQuery, GroupStore};
 pub use reports::ReportStore;
 
-use crate::domain::{Expense, ExpenseFilter, GroupId, Settlement, UserId};
+use crate::domain::{Conversion, Expense, ExpenseFilter, GroupId, Settlement, UserId};
 use crate::error::Cause;
 
 /// What a store reports when a call fails.
@@ -103,6 +103,25 @@ pub async fn all_expenses<S: EntryStore + ?Sized>(
         let after = all.last().map(Expense::cursor);
         let batch = storage
             .list_expenses(group, &filter, after.as_ref(), DRAIN_BATCH)
+            .await?;
+        let done = batch.len() < DRAIN_BATCH as usize;
+        all.extend(batch);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+/// Every conversion of a group, newest first, read through the store's own pages.
+pub async fn all_conversions<S: EntryStore + ?Sized>(
+    storage: &S,
+    group: GroupId,
+) -> StorageResult<Vec<Conversion>> {
+    let mut all: Vec<Conversion> = Vec::new();
+    loop {
+        let after = all.last().map(Conversion::cursor);
+        let batch = storage
+            .list_conversions(group, after.as_ref(), DRAIN_BATCH)
             .await?;
         let done = batch.len() < DRAIN_BATCH as usize;
         all.extend(batch);

@@ -2,6 +2,7 @@
 //! the request, calls the Ledger and maps the result: no rules live here.
 
 pub mod auth;
+pub mod conversions;
 pub mod groups;
 pub mod ledger;
 pub mod models;
@@ -32,6 +33,8 @@ pub enum ApiTags {
     Expenses,
     /// Repayments between members.
     Settlements,
+    /// Conversions of every balance from one currency into another.
+    Conversions,
     /// Balances, pairwise debts and the settlement plan.
     Balances,
     /// Activity log, spending summaries and exports.
@@ -90,6 +93,7 @@ pub type Apis<S> = (
     groups::InvitesApi<S>,
     ledger::ExpensesApi<S>,
     ledger::SettlementsApi<S>,
+    conversions::ConversionsApi<S>,
     views::BalancesApi<S>,
     views::ReportsApi<S>,
 );
@@ -124,6 +128,9 @@ pub fn service<S: Storage>(
             ledger: ledger.clone(),
         },
         ledger::SettlementsApi {
+            ledger: ledger.clone(),
+        },
+        conversions::ConversionsApi {
             ledger: ledger.clone(),
         },
         views::BalancesApi {

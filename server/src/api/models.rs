@@ -11,8 +11,8 @@ use poem_openapi::types::{
 use poem_openapi::{Enum, Object, Union};
 use serde_json::Value;
 use splitledger_core::domain::{
-    Activity, Expense, ExpenseKind, GroupView, Invite, Member, Original, Role, Settlement,
-    SummaryBy, User, UserId,
+    Activity, Conversion, Expense, ExpenseKind, GroupView, Invite, Member, Original, Role,
+    Settlement, SummaryBy, User, UserId,
 };
 use splitledger_core::exchange::MAX_RATE_DIGITS;
 use splitledger_core::ledger::{DebtView, GroupSummary, MyBalances, Page};
@@ -1577,6 +1577,95 @@ impl From<Settlement> for SettlementBody {
     }
 }
 
+/// A conversion of balances, as the API takes it.
+#[derive(Debug, Clone, Object)]
+pub struct NewConversionBody {
+    /// The currency whose balances are moved (emptied).
+    pub from_currency: CurrencyCode,
+    /// The currency that receives them.
+    pub to_currency: CurrencyCode,
+    /// Units of `to_currency` per unit of `from_currency`.
+    pub exchange_rate: ExchangeRate,
+    /// `YYYY-MM-DD`; today (UTC) when absent.
+    #[oai(nullable)]
+    pub occurred_on: Option<EntryDate>,
+    /// Up to 500 characters.
+    #[oai(nullable)]
+    pub note: Option<OptionalText<500>>,
+}
+
+/// One member's part of a conversion.
+#[derive(Debug, Clone, Object)]
+pub struct ConversionRowBody {
+    /// The member.
+    pub user_id: Uuid,
+    /// Their net in `from_currency` before (signed decimal string): what left it.
+    pub from_amount: String,
+    /// What was added to their net in `to_currency` (signed decimal string).
+    pub to_amount: String,
+}
+
+/// A conversion of balances: every member's net in `from_currency` moved into
+/// `to_currency`, exactly zero-sum in both.
+#[derive(Debug, Clone, Object)]
+pub struct ConversionBody {
+    /// Id.
+    pub id: Uuid,
+    /// Its group.
+    pub group_id: Uuid,
+    /// The currency emptied.
+    pub from_currency: String,
+    /// The currency that received the nets.
+    pub to_currency: String,
+    /// Units of `to_currency` per unit of `from_currency`, as entered.
+    pub exchange_rate: String,
+    /// One row per member whose net was not zero.
+    pub rows: Vec<ConversionRowBody>,
+    /// When it happened.
+    pub occurred_on: Date,
+    /// The note.
+    #[oai(nullable)]
+    pub note: Option<String>,
+    /// Who made it.
+    pub created_by: Uuid,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Conversion> for ConversionBody {
+    fn from(c: Conversion) -> Self {
+        let (from, to) = (c.from_currency, c.to_currency);
+        Self {
+            id: c.id.0,
+            group_id: c.group_id.0,
+            from_currency: from.code().to_string(),
+            to_currency: to.code().to_string(),
+            exchange_rate: c.exchange_rate.to_string(),
+            rows: (c.rows.into_iter())
+                .map(|r| ConversionRowBody {
+                    user_id: r.user_id.0,
+                    from_amount: from.format(r.from_amount.get()),
+                    to_amount: to.format(r.to_amount.get()),
+                })
+                .collect(),
+            occurred_on: c.occurred_on,
+            note: c.note,
+            created_by: c.created_by.0,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A page of conversions.
+#[derive(Debug, Clone, Object)]
+pub struct ConversionPage {
+    /// Newest first.
+    pub items: Vec<ConversionBody>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
 /// A page of repayments.
 #[derive(Debug, Clone, Object)]
 pub struct SettlementPage {
@@ -1603,7 +1692,9 @@ pub struct MemberBalanceBody {
     pub sent: String,
     /// Repaid by others.
     pub received: String,
-    /// `paid − owed + sent − received`; positive: the group owes them.
+    /// Moved into this currency by conversions of balances (negative: out of it).
+    pub converted: String,
+    /// `paid − owed + sent − received + converted`; positive: the group owes them.
     pub net: String,
 }
 
@@ -1642,6 +1733,7 @@ impl From<BalancesView<UserId>> for BalancesBody {
                             owed: s(m.owed),
                             sent: s(m.sent),
                             received: s(m.received),
+                            converted: s(m.converted),
                             net: s(m.net),
                         })
                         .collect(),

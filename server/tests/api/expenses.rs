@@ -1144,3 +1144,140 @@ async fn an_expense_booked_from_another_currency_keeps_its_original() {
         "refusals wrote nothing"
     );
 }
+
+/// A trip through two currencies settled in one (on PostgreSQL): dollar and euro expenses,
+/// a conversion of the dollar balances into euros, a plan in euros only that settles
+/// everything, the conversion listed, refused when it would do nothing, and undone exactly.
+#[sqlx::test(migrator = "splitledger_storage_sqlx::POSTGRES_MIGRATOR")]
+async fn a_trip_in_two_currencies_settles_in_one_after_a_conversion(pool: sqlx::PgPool) {
+    let app = TestApp::spawn(splitledger_storage_sqlx::PgStorage::from_pool(pool)).await;
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let cat = app.user("cat@example.com", "Cat").await;
+    let g = app.group(&ann, "Road trip").await;
+    app.add(&ann, &g, &bob, "member").await;
+    app.add(&ann, &g, &cat, "member").await;
+    let base = format!("/api/v1/groups/{g}");
+    for (who, amount, currency) in [
+        (&ann, "120.00", "USD"),
+        (&bob, "45.50", "USD"),
+        (&cat, "60.00", "EUR"),
+    ] {
+        app.post(&format!("{base}/expenses"))
+            .token(&who.token)
+            .json(
+                json!({"description": "Fuel", "amount": amount, "currency": currency,
+                "paid_by": who.id, "split": {"type": "equal"}}),
+            )
+            .send()
+            .await
+            .expect(201);
+    }
+    let before = app
+        .get(&format!("{base}/balances"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    let convert = |who: &User, body: Value| {
+        app.post(&format!("{base}/conversions"))
+            .token(&who.token)
+            .json(body)
+            .send()
+    };
+    let body = json!({"from_currency": "USD", "to_currency": "EUR", "exchange_rate": "0.9215",
+        "note": "home again"});
+    convert(&bob, body.clone()).await.problem(403, "forbidden");
+    let c = convert(&ann, body.clone()).await.expect(201);
+    assert_eq!(c["rows"].as_array().map(Vec::len), Some(3));
+    let to: i64 = (c["rows"].as_array().into_iter().flatten())
+        .map(|r| {
+            s(&r["to_amount"])
+                .replace('.', "")
+                .parse::<i64>()
+                .unwrap_or(i64::MIN)
+        })
+        .sum();
+    assert_eq!(to, 0, "the converted nets add up to zero: {c}");
+
+    let balances = app
+        .get(&format!("{base}/balances"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    for block in balances["balances"].as_array().into_iter().flatten() {
+        let nets: i64 = (block["members"].as_array().into_iter().flatten())
+            .map(|m| {
+                s(&m["net"])
+                    .replace('.', "")
+                    .parse::<i64>()
+                    .unwrap_or(i64::MIN)
+            })
+            .sum();
+        assert_eq!(nets, 0, "{block}");
+        if block["currency"] == "USD" {
+            for m in block["members"].as_array().into_iter().flatten() {
+                assert_eq!(m["net"], "0.00", "every dollar balance moved: {block}");
+            }
+        }
+    }
+    let plan = app
+        .get(&format!("{base}/settlement-plan"))
+        .token(&cat.token)
+        .send()
+        .await
+        .expect(200);
+    let transfers = plan["transfers"].as_array().cloned().unwrap_or_default();
+    assert!(!transfers.is_empty());
+    assert!(transfers.iter().all(|t| t["currency"] == "EUR"), "{plan}");
+    let debts = app
+        .get(&format!("{base}/debts"))
+        .token(&cat.token)
+        .send()
+        .await
+        .expect(200);
+    assert!(
+        debts["debts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|d| d["currency"] == "EUR"),
+        "{debts}"
+    );
+
+    let listed = app
+        .get(&format!("{base}/conversions"))
+        .token(&bob.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(listed["items"][0]["id"], c["id"]);
+    assert_eq!(listed["items"][0]["note"], "home again");
+    let again = convert(&ann, body.clone())
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(again["errors"][0]["code"], "nothing_to_convert");
+    let same = json!({"from_currency": "EUR", "to_currency": "EUR", "exchange_rate": "1"});
+    let same = convert(&ann, same).await.problem(422, "validation_failed");
+    assert_eq!(same["errors"][0]["code"], "same_currency");
+
+    let id = s(&c["id"]);
+    app.delete(&format!("{base}/conversions/{id}"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(204);
+    let after = app
+        .get(&format!("{base}/balances"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(after, before, "undone exactly");
+    app.delete(&format!("{base}/conversions/{id}"))
+        .token(&ann.token)
+        .send()
+        .await
+        .problem(404, "not_found");
+}

@@ -1,12 +1,14 @@
-//! Expenses and settlements, written whole: the store locks what it replaces and applies
+//! Expenses, settlements and conversions, written whole: the store locks what it replaces and applies
 //! core's `Effect::change` to the running totals itself.
 
 use async_trait::async_trait;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use splitledger_core::Currency;
 use splitledger_core::domain::{
-    DatedCursor, Expense, ExpenseFilter, ExpenseId, GroupId, Settlement, SettlementId,
+    Conversion, ConversionId, DatedCursor, Expense, ExpenseFilter, ExpenseId, GroupId, Settlement,
+    SettlementId,
 };
 use splitledger_core::entry::{Effect, Entry, EntryKey, EntryKind};
 use splitledger_core::storage::{
@@ -14,7 +16,9 @@ use splitledger_core::storage::{
     StorageError, StorageResult,
 };
 
-use super::{SqlStore, finish, group_rows, insert_participants, lock_members, with_participants};
+use super::{
+    SqlStore, apply, finish, group_rows, insert_participants, lock_members, with_participants,
+};
 use crate::dialect::{Conn, Dialect, all, exec, one};
 use crate::sql;
 
@@ -80,7 +84,8 @@ async fn register<D: Dialect>(
     }
 }
 
-/// Writes the entry's own rows (the expense with its participants, or the settlement).
+/// Writes the entry's own rows (the expense with its participants, the settlement, the
+/// conversion).
 async fn insert_rows<D: Dialect>(c: &mut Conn<D>, entry: &Entry) -> StorageResult<()> {
     match entry {
         Entry::Expense(e) => {
@@ -88,6 +93,21 @@ async fn insert_rows<D: Dialect>(c: &mut Conn<D>, entry: &Entry) -> StorageResul
             insert_participants::<D>(c, e).await
         }
         Entry::Settlement(s) => exec::<D>(c, sql::INSERT_SETTLEMENT, s).await.map(drop),
+        Entry::Conversion(v) => exec::<D>(c, sql::INSERT_CONVERSION, v).await.map(drop),
+    }
+}
+
+/// `Conflict("balances_changed")` unless every net and debt in `currency` is now zero: a
+/// conversion computed from balances another write changed since moves the wrong amounts.
+async fn settled<D: Dialect>(
+    c: &mut Conn<D>,
+    group: GroupId,
+    currency: Currency,
+) -> StorageResult<()> {
+    let left: Option<String> = one::<D, _>(c, sql::UNSETTLED, (group, currency)).await?;
+    match left {
+        Some(_) => Err(StorageError::Conflict("balances_changed")),
+        None => Ok(()),
     }
 }
 
@@ -112,6 +132,9 @@ async fn lock_entry<D: Dialect>(c: &mut Conn<D>, key: EntryKey) -> StorageResult
         EntryKind::Settlement => {
             (one::<D, _>(c, sql::LOCK_SETTLEMENT, (group, id)).await?).map(Entry::Settlement)
         }
+        EntryKind::Conversion => {
+            (one::<D, _>(c, sql::LOCK_CONVERSION, (group, id)).await?).map(Entry::Conversion)
+        }
     }
     .ok_or(StorageError::NotFound)
 }
@@ -135,7 +158,15 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
         }
         lock_members::<D>(&mut tx, key.group_id, &entry.participants()).await?;
         insert_rows::<D>(&mut tx, entry).await?;
-        finish::<D>(tx, &write.activity, Some((key.group_id, &effect))).await?;
+        if let Entry::Conversion(v) = entry {
+            // As `finish`, with the check that the conversion left its currency at zero.
+            exec::<D>(&mut tx, sql::INSERT_ACTIVITY, &write.activity).await?;
+            apply::<D>(&mut tx, key.group_id, &effect).await?;
+            settled::<D>(&mut tx, key.group_id, v.from_currency).await?;
+            tx.commit().await.map_err(D::error)?;
+        } else {
+            finish::<D>(tx, &write.activity, Some((key.group_id, &effect))).await?;
+        }
         Ok(Inserted::Created)
     }
 
@@ -173,6 +204,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
             // Participant rows go with it (their foreign key cascades).
             EntryKind::Expense => sql::DELETE_EXPENSE,
             EntryKind::Settlement => sql::DELETE_SETTLEMENT,
+            EntryKind::Conversion => sql::DELETE_CONVERSION,
         };
         exec::<D>(&mut tx, delete, (key.group_id, key.id)).await?;
         finish::<D>(tx, &activity, Some((key.group_id, &effect))).await?;
@@ -216,5 +248,25 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
     ) -> StorageResult<Vec<Settlement>> {
         let c = &mut *self.conn().await?;
         group_rows::<D, _>(c, sql::LIST_SETTLEMENTS, group, (cursor(after), limit)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(group = %group, id = %id))]
+    async fn conversion(
+        &self,
+        group: GroupId,
+        id: ConversionId,
+    ) -> StorageResult<Option<Conversion>> {
+        one::<D, _>(&mut *self.conn().await?, sql::CONVERSION, (group, id)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(group = %group, limit))]
+    async fn list_conversions(
+        &self,
+        group: GroupId,
+        after: Option<&DatedCursor>,
+        limit: u32,
+    ) -> StorageResult<Vec<Conversion>> {
+        let c = &mut *self.conn().await?;
+        group_rows::<D, _>(c, sql::LIST_CONVERSIONS, group, (cursor(after), limit)).await
     }
 }

@@ -71,7 +71,7 @@ pub fn write_of(expense: Expense, key: Option<&str>) -> EntryWrite {
 fn expense_of(w: &mut EntryWrite) -> &mut Expense {
     match &mut w.entry {
         Entry::Expense(e) => e,
-        Entry::Settlement(_) => unreachable!("an expense write"),
+        _ => unreachable!("an expense write"),
     }
 }
 
