@@ -271,8 +271,7 @@ impl Exact {
 ///
 /// Exact for every i64 amount and every rate; [`ConvertError::TooLarge`] when the result
 /// leaves i64. It does not check [`TOTAL_LIMIT`](crate::money::TOTAL_LIMIT) or
-/// [`MAX_MAJOR_UNITS`](crate::money::MAX_MAJOR_UNITS): callers apply the bound of what they
-/// store.
+/// [`MAX_MAJOR_UNITS`]: callers apply the bound of what they store ([`book`] does).
 pub fn convert(amount: i64, from: Currency, to: Currency, rate: Rate) -> Result<i64, ConvertError> {
     let rounded = Exact::of(amount, from, to, rate)?.round_half_even();
     i64::try_from(rounded).map_err(|_| ConvertError::TooLarge)

@@ -566,7 +566,7 @@ impl ParseFromParameter for FilterText {
 
 /// An `Idempotency-Key` header: 1 to 255 visible ASCII characters. Any other value parses, and
 /// the Ledger answers it with 422 `invalid_idempotency_key` (see
-/// [`super::idempotency_key_of`] for keys that are not even ASCII).
+/// `idempotency_key_of` in the API module for keys that are not even ASCII).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(pub String);
 
