@@ -1,5 +1,6 @@
 //! Core arithmetic benchmarks: nets over a million participant rows, the exact planner at
-//! 12, 16 and 20 nets, the heuristic at 100,000 members, and one allocation.
+//! 12, 16 and 20 nets, the planner on typical groups of 30 and 40 members and on its worst
+//! case at 40, the heuristic at 100,000 members, and one allocation.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -37,6 +38,28 @@ fn hard_nets(n: usize, rng: &mut Rng) -> Vec<(UserId, i64)> {
     let sum: i64 = values.iter().sum();
     values.push(-sum);
     values.into_iter().map(|v| (UserId::random(), v)).collect()
+}
+
+/// The nets of a typical group of `members`: `expenses` expenses of 5.00 to 205.00, each paid
+/// by one member and split equally (odd cents to the first sharers) among a random half of
+/// the group.
+fn typical_nets(members: usize, expenses: usize, rng: &mut Rng) -> Vec<(UserId, i64)> {
+    let ids: Vec<UserId> = (0..members).map(|_| UserId::random()).collect();
+    let mut nets = vec![0i64; members];
+    for _ in 0..expenses {
+        let amount = 500 + rng.next(20_000) as i64;
+        let payer = rng.next(members as u64) as usize;
+        let mut among: Vec<usize> = (0..members).filter(|_| rng.next(2) == 0).collect();
+        if among.len() < 2 {
+            among = vec![payer, (payer + 1) % members];
+        }
+        let count = among.len() as i64;
+        nets[payer] += amount;
+        for (i, m) in among.iter().enumerate() {
+            nets[*m] -= amount / count + i64::from((i as i64) < amount % count);
+        }
+    }
+    ids.into_iter().zip(nets).collect()
 }
 
 fn nets_over_rows(c: &mut Criterion) {
@@ -85,6 +108,33 @@ fn exact_plan(c: &mut Criterion) {
                 assert!(p.optimal);
                 p
             })
+        });
+    }
+    group.finish();
+}
+
+/// Typical groups of 30 and 40 members (a hundred expenses each; proven minimal), 40 nets
+/// of distinct sizes in the millions (the exact planner's worst case above; proven too), and
+/// the worst case: 64 members after 300 expenses, where listing the small zero-sum sets
+/// takes most of the search budget and the search runs out of it (`optimal: false`).
+fn bigger_plan(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bigger plan");
+    let cases = [
+        ("typical", 30, typical_nets(30, 100, &mut Rng(23))),
+        ("typical", 40, typical_nets(40, 100, &mut Rng(29))),
+        ("distinct", 40, hard_nets(40, &mut Rng(31))),
+        ("worst", 64, typical_nets(64, 300, &mut Rng(12))),
+    ];
+    for (name, members, nets) in &cases {
+        let p = plan(nets).expect("balanced");
+        // For the record: how many transfers, and whether they were proven minimal.
+        eprintln!(
+            "bigger plan/{name}/{members}: {} transfers, optimal: {}",
+            p.transfers.len(),
+            p.optimal
+        );
+        group.bench_with_input(BenchmarkId::new(*name, members), nets, |b, nets| {
+            b.iter(|| plan(black_box(nets)).expect("balanced"))
         });
     }
     group.finish();
@@ -170,6 +220,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = nets_over_rows, exact_plan, heuristic_plan, one_allocation, preview_10k
+    targets = nets_over_rows, exact_plan, bigger_plan, heuristic_plan, one_allocation, preview_10k
 }
 criterion_main!(benches);

@@ -716,3 +716,88 @@ fn issue_8_thousands_of_maximum_kwd_expenses_settle_exactly() {
         values.len() - brute_force_groups(&values)
     );
 }
+
+// ---- The planner beyond the subset DP: 21 to 64 nets --------------------------------------
+
+/// The nets of a group of `members` after `expenses`, each (amount, payer, sharers as bits)
+/// split equally with odd cents to the first sharers: the shape real groups have.
+fn nets_of_history(members: usize, expenses: &[(i64, usize, u64)]) -> Vec<i64> {
+    let mut nets = vec![0i64; members];
+    for &(amount, payer, among) in expenses {
+        let mut sharers: Vec<usize> = (0..members).filter(|i| among & (1 << i) != 0).collect();
+        if sharers.is_empty() {
+            sharers.push(payer % members);
+        }
+        let count = sharers.len() as i64;
+        nets[payer % members] += amount;
+        for (i, m) in sharers.iter().enumerate() {
+            nets[*m] -= amount / count + i64::from((i as i64) < amount % count);
+        }
+    }
+    nets
+}
+
+fn history(max_members: usize) -> impl Strategy<Value = Vec<i64>> {
+    (21..=max_members).prop_flat_map(|members| {
+        prop::collection::vec((500i64..=20_500, 0..members, any::<u64>()), 20..150)
+            .prop_map(move |expenses| nets_of_history(members, &expenses))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn bigger_plans_settle_every_net(values in history(64)) {
+        let nets = named(&values);
+        let p = plan(&nets).expect("balanced");
+        assert_settles(&nets, &p)?;
+    }
+
+    #[test]
+    fn bigger_plans_of_scattered_values_settle_every_net(values in balanced(45, 100_000)) {
+        let nets = named(&values);
+        let p = plan(&nets).expect("balanced");
+        assert_settles(&nets, &p)?;
+    }
+
+    #[test]
+    fn bigger_plans_are_deterministic_whatever_the_order(values in history(40), seed in any::<u64>()) {
+        let nets = named(&values);
+        let mut shuffled = nets.clone();
+        let len = shuffled.len();
+        shuffled.rotate_left((seed as usize) % len);
+        if seed % 2 == 0 { shuffled.reverse(); }
+        prop_assert_eq!(plan(&nets), plan(&shuffled));
+    }
+
+    #[test]
+    fn a_proven_bigger_plan_shortens_by_one_per_transfer_paid(values in history(40), pick in any::<prop::sample::Index>()) {
+        // The minimum after paying one transfer of a minimal plan is exactly one less, so
+        // two proven plans must differ by exactly one transfer.
+        let nets = named(&values);
+        let p = plan(&nets).expect("balanced");
+        prop_assume!(p.optimal && !p.transfers.is_empty());
+        let t = &p.transfers[pick.index(p.transfers.len())];
+        let after: Vec<(String, i64)> = nets
+            .iter()
+            .map(|(k, v)| {
+                let v = if *k == t.from { v + t.amount.get() } else if *k == t.to { v - t.amount.get() } else { *v };
+                (k.clone(), v)
+            })
+            .collect();
+        let next = plan(&after).expect("balanced");
+        if next.optimal {
+            prop_assert_eq!(next.transfers.len(), p.transfers.len() - 1);
+        }
+    }
+
+    #[test]
+    fn proven_plans_near_the_dp_limit_match_brute_force(values in balanced(14, 40)) {
+        // Up to 14 nets brute force still runs; the planner must be exact there.
+        let nonzero: Vec<i64> = values.iter().copied().filter(|v| *v != 0).collect();
+        let p = plan(&named(&values)).expect("balanced");
+        prop_assert!(p.optimal);
+        prop_assert_eq!(p.transfers.len(), nonzero.len() - brute_force_groups(&nonzero));
+    }
+}
