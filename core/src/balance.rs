@@ -161,6 +161,29 @@ pub fn expense_pair_deltas<K: MemberKey>(
     out
 }
 
+impl<K: MemberKey> PairDelta<K> {
+    /// The same debt with `old` replaced by `new` (a claimed placeholder), turned back into the
+    /// `a < b` orientation, which may flip its sign. `Overflow` only for an unbounded amount.
+    pub fn rekeyed(&self, old: &K, new: &K) -> Result<Self, Overflow> {
+        let swap = |k: &K| if k == old { new.clone() } else { k.clone() };
+        let (a, b) = (swap(&self.a), swap(&self.b));
+        if a < b {
+            return Ok(Self {
+                currency: self.currency,
+                a,
+                b,
+                amount: self.amount,
+            });
+        }
+        Ok(Self {
+            currency: self.currency,
+            a: b,
+            b: a,
+            amount: self.amount.checked_neg().ok_or(Overflow)?,
+        })
+    }
+}
+
 /// `debtor` owes `creditor` `amount` more, in the stored `a < b` orientation.
 pub fn pair_delta<K: MemberKey>(
     currency: Currency,

@@ -313,12 +313,15 @@ pub struct Member {
     pub user_id: UserId,
     /// Their display name.
     pub display_name: String,
-    /// Their email.
-    pub email: Email,
+    /// Their email (`None` for a placeholder).
+    pub email: Option<Email>,
     /// Their role.
     pub role: Role,
     /// When they joined.
     pub joined_at: OffsetDateTime,
+    /// A person without an account (added by name; never signs in): pays and shares like
+    /// anyone, until someone claims the place with a claim code.
+    pub placeholder: bool,
 }
 
 /// An invitation code to join a group.
@@ -334,6 +337,9 @@ pub struct Invite {
     pub created_at: OffsetDateTime,
     /// When it stops working.
     pub expires_at: OffsetDateTime,
+    /// A claim code: the placeholder whose place (and whole history in the group) the person
+    /// who accepts it takes over.
+    pub claims: Option<UserId>,
 }
 
 /// What an expense is about: the descriptive fields, which never move a balance. One struct

@@ -13,10 +13,12 @@ use crate::balance::{
     Overflow, PairDelta, Totals, TotalsDelta, expense_pair_deltas, merge_pairs, merge_totals,
     pair_delta,
 };
-use crate::domain::{Conversion, Expense, ExpenseKind, GroupId, Settlement, UserId};
+use crate::domain::{
+    Conversion, ConversionRow, Expense, ExpenseKind, GroupId, Original, Settlement, UserId,
+};
 use crate::money::Currency;
 use crate::money::Minor;
-use crate::split::ParticipantRow;
+use crate::split::{ParticipantRow, Portion};
 
 /// The kinds of entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -143,6 +145,64 @@ impl Entry {
             }
             _ => false,
         }
+    }
+
+    /// The same entry with `old`'s place taken by `new` (a claimed placeholder): every payer,
+    /// share, split member, repayment side, conversion row and debt, lists kept sorted by
+    /// member and debts keyed `a < b`. Its effect is the old one with the member renamed.
+    pub fn with_member(&self, old: UserId, new: UserId) -> Result<Entry, Overflow> {
+        let swap = |u: &UserId| if *u == old { new } else { *u };
+        let portions = |list: &[Portion<UserId>]| {
+            let mut out: Vec<Portion<UserId>> = (list.iter())
+                .map(|p| Portion {
+                    user_id: swap(&p.user_id),
+                    amount: p.amount,
+                })
+                .collect();
+            out.sort_by_key(|p| p.user_id);
+            out
+        };
+        Ok(match self {
+            Self::Expense(e) => Self::Expense(Expense {
+                payers: portions(&e.payers),
+                shares: portions(&e.shares),
+                split: e.split.map_members(swap),
+                created_by: swap(&e.created_by),
+                original: e.original.as_ref().map(|o| {
+                    Box::new(Original {
+                        payers: portions(&o.payers),
+                        shares: portions(&o.shares),
+                        ..(**o).clone()
+                    })
+                }),
+                ..e.clone()
+            }),
+            Self::Settlement(s) => Self::Settlement(Settlement {
+                from_user: swap(&s.from_user),
+                to_user: swap(&s.to_user),
+                created_by: swap(&s.created_by),
+                ..s.clone()
+            }),
+            Self::Conversion(c) => {
+                let mut rows: Vec<ConversionRow> = (c.rows.iter())
+                    .map(|r| ConversionRow {
+                        user_id: swap(&r.user_id),
+                        ..*r
+                    })
+                    .collect();
+                rows.sort_by_key(|r| r.user_id);
+                let mut debts = (c.debts.iter())
+                    .map(|d| d.rekeyed(&old, &new))
+                    .collect::<Result<Vec<_>, Overflow>>()?;
+                debts.sort_by_key(|d| (d.currency, d.a, d.b));
+                Self::Conversion(Conversion {
+                    rows,
+                    debts,
+                    created_by: swap(&c.created_by),
+                    ..c.clone()
+                })
+            }
+        })
     }
 
     /// The entry as activity details and exports show it.

@@ -135,6 +135,42 @@ pub enum SplitInput<K> {
     },
 }
 
+impl<K: Clone> SplitInput<K> {
+    /// The same split with every member passed through `f` (a claimed placeholder's id
+    /// replaced by the claimer's).
+    pub fn map_members(&self, f: impl Fn(&K) -> K) -> SplitInput<K> {
+        match self {
+            Self::Equal { members } => Self::Equal {
+                members: members.as_ref().map(|m| m.iter().map(&f).collect()),
+            },
+            Self::Exact { shares } => Self::Exact {
+                shares: (shares.iter())
+                    .map(|s| ExactShare {
+                        user_id: f(&s.user_id),
+                        amount: s.amount.clone(),
+                    })
+                    .collect(),
+            },
+            Self::Percent { shares } => Self::Percent {
+                shares: (shares.iter())
+                    .map(|s| PercentShare {
+                        user_id: f(&s.user_id),
+                        percent: s.percent.clone(),
+                    })
+                    .collect(),
+            },
+            Self::Shares { shares } => Self::Shares {
+                shares: (shares.iter())
+                    .map(|s| WeightShare {
+                        user_id: f(&s.user_id),
+                        weight: s.weight.clone(),
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
 /// An equal split among every member: what a new expense gets unless it says otherwise.
 impl<K> Default for SplitInput<K> {
     fn default() -> Self {

@@ -90,6 +90,8 @@ def seed(base: str) -> dict[str, Any]:
     _request(base, "POST", f"/groups/{main}/expenses", dollars, a["token"])
     to_euros = {"from_currency": "USD", "to_currency": "EUR", "exchange_rate": "0.92"}
     conversion = _request(base, "POST", f"/groups/{main}/conversions", to_euros, a["token"])["id"]
+    # A person without an account, for the claim codes.
+    grandpa = _request(base, "POST", f"/groups/{main}/members", {"display_name": "Fuzz grandpa"}, a["token"])["user_id"]
     # A group for DELETE /groups/{group_id}, and one whose roles PATCH may shuffle.
     deleted = group(a, "Fuzz deleted", [])
     roles = group(a, "Fuzz roles", [b])
@@ -106,6 +108,7 @@ def seed(base: str) -> dict[str, Any]:
         "settlement": settlement_kept,
         "settlement_deleted": settlement_deleted,
         "conversion": conversion,
+        "placeholder": grandpa,
         "invite": invite,
     }
 
@@ -160,6 +163,9 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
         (422, "nothing_to_convert"),
         (422, "amount_too_large", "exchange_rate"),
     },
+    # exactly one of `email` and `display_name` (two nullable fields tied together: neither is
+    # `required` on email); a placeholder (no email) is never an admin
+    ("POST", "/groups/{group_id}/members"): {(422, "required", "email"), (422, "placeholder_role")},
     # `current_password` must be the account's password (stored state)
     ("POST", "/users/me/password"): {(422, "wrong_password")},
 }

@@ -207,8 +207,8 @@ record! {
     bound Session { digest, user_id, created_at, expires_at }
     stored Group { id, name, description, currency, created_by, created_at, updated_at }
     stored Membership { user_id, role, joined_at }
-    read Member { user_id, display_name, email, role, joined_at }
-    stored Invite { code, group_id, created_by, created_at, expires_at }
+    read Member { user_id, display_name, email, role, joined_at, placeholder }
+    stored Invite { code, group_id, created_by, created_at, expires_at, claims }
     bound ExpenseFilter { paid_by, category, from, to, kind }
     // `expense_columns!()`: the participant rows come next, from `store::with_participants`.
     stored Expense {

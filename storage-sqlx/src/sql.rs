@@ -139,7 +139,8 @@ statements! {
     UPDATE_GROUP = "UPDATE groups SET name = $2, description = $3, currency = $4, \
         created_by = $5, created_at = $6, updated_at = $7, name_lower = $8 WHERE id = $1";
     DELETE_GROUP = "DELETE FROM groups WHERE id = $1";
-    MEMBERS = "SELECT m.user_id, u.display_name, u.email, m.role, m.joined_at \
+    MEMBERS = "SELECT m.user_id, u.display_name, \
+        CASE WHEN u.placeholder THEN NULL ELSE u.email END, m.role, m.joined_at, u.placeholder \
         FROM members m JOIN users u ON u.id = m.user_id \
         WHERE m.group_id = $1 ORDER BY m.joined_at, m.user_id";
     INSERT_MEMBER =
@@ -149,10 +150,45 @@ statements! {
     LOCK_MEMBERS = "SELECT user_id FROM members WHERE group_id = $1 AND user_id {ids $2} \
         ORDER BY user_id {share}";
     DELETE_MEMBER = "DELETE FROM members WHERE group_id = $1 AND user_id = $2";
-    INSERT_INVITE = "INSERT INTO invites (code, group_id, created_by, created_at, expires_at) \
-        VALUES ($1, $2, $3, $4, $5)";
-    INVITE = "SELECT code, group_id, created_by, created_at, expires_at FROM invites \
+    INSERT_INVITE = "INSERT INTO invites \
+        (code, group_id, created_by, created_at, expires_at, claims) \
+        VALUES ($1, $2, $3, $4, $5, $6)";
+    INVITE = "SELECT code, group_id, created_by, created_at, expires_at, claims FROM invites \
         WHERE code = $1";
+    INSERT_PLACEHOLDER = "INSERT INTO users (id, email, display_name, default_currency, \
+        created_at, updated_at, password_hash, placeholder) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE)";
+    // Handing placeholder $2's place in group $1 to $3 (see `claim_placeholder`).
+    LOCK_PLACEHOLDER = "SELECT m.user_id FROM members m JOIN users u ON u.id = m.user_id \
+        WHERE m.group_id = $1 AND m.user_id = $2 AND u.placeholder {update}";
+    ROLE_OF = "SELECT role FROM members WHERE group_id = $1 AND user_id = $2";
+    CLAIM_MEMBER = "UPDATE members SET user_id = $3 WHERE group_id = $1 AND user_id = $2";
+    CLAIM_PARTICIPANTS = "UPDATE expense_participants SET user_id = $3 \
+        WHERE group_id = $1 AND user_id = $2";
+    CLAIM_EXPENSES = "UPDATE expenses SET \
+        created_by = CASE WHEN created_by = $2 THEN $3 ELSE created_by END, \
+        split = REPLACE(split, $4, $5), original = REPLACE(original, $4, $5) \
+        WHERE group_id = $1 AND (created_by = $2 OR split LIKE $6 OR original LIKE $6)";
+    CLAIM_SETTLEMENTS = "UPDATE settlements SET \
+        from_user = CASE WHEN from_user = $2 THEN $3 ELSE from_user END, \
+        to_user = CASE WHEN to_user = $2 THEN $3 ELSE to_user END, \
+        created_by = CASE WHEN created_by = $2 THEN $3 ELSE created_by END \
+        WHERE group_id = $1 AND (from_user = $2 OR to_user = $2 OR created_by = $2)";
+    CLAIM_TOTALS = "UPDATE member_totals SET user_id = $3 WHERE group_id = $1 AND user_id = $2";
+    // Pairs keep `a < b`: a debt whose order flips changes sign.
+    CLAIM_PAIRS_A = "UPDATE pair_totals SET a = CASE WHEN b < $3 THEN b ELSE $3 END, \
+        b = CASE WHEN b < $3 THEN $3 ELSE b END, \
+        amount = CASE WHEN b < $3 THEN -amount ELSE amount END \
+        WHERE group_id = $1 AND a = $2";
+    CLAIM_PAIRS_B = "UPDATE pair_totals SET a = CASE WHEN a < $3 THEN a ELSE $3 END, \
+        b = CASE WHEN a < $3 THEN $3 ELSE a END, \
+        amount = CASE WHEN a < $3 THEN amount ELSE -amount END \
+        WHERE group_id = $1 AND b = $2";
+    GROUP_CONVERSIONS = concat!("SELECT ", conversion_columns!(),
+        " FROM conversions WHERE group_id = $1 {update}");
+    UPDATE_CONVERSION_MEMBERS = "UPDATE conversions SET moves = $3, debts = $4, created_by = $5 \
+        WHERE group_id = $1 AND id = $2";
+    DELETE_PLACEHOLDER = "DELETE FROM users WHERE id = $1 AND placeholder";
 
     CLAIM_KEY = "INSERT INTO idempotency (group_id, user_id, key, fingerprint, result_id) \
         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";

@@ -8,8 +8,8 @@ use super::{Fixture, assert_code, assert_field, eur, expense_input, settlement_i
 use crate::Storage;
 use crate::domain::{GroupId, Role, SummaryBy, UserId};
 use crate::ledger::{
-    AddMember, ExpensePatch, GroupPatch, ListExpenses, ListGroups, NewGroup, NewInvite,
-    PageRequest, SummaryRequest,
+    AddMember, AddPlaceholder, ExpensePatch, GroupPatch, ListExpenses, ListGroups, NewGroup,
+    NewInvite, PageRequest, SummaryRequest,
 };
 use crate::split::SplitInput;
 
@@ -641,4 +641,134 @@ pub async fn co_members<S: Storage>(storage: S) {
         bob.id,
         "still in {g}"
     );
+}
+
+/// Placeholders: people without an account, added by name. They pay, share, repay and have
+/// their balances converted like anyone; they are never admins; a claim code hands their place
+/// and whole history in the group to a real account, whose balances then equal theirs to the
+/// minor unit, and everything still adds up (and can still be undone).
+pub async fn placeholders<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let zoe = f.user("zoe").await;
+    let g = f.group(&ann, &[&bob]).await;
+    let l = &f.ledger;
+    let grandpa = |role| AddPlaceholder {
+        display_name: "  Grandpa  ".into(),
+        role,
+    };
+    let refused = l.add_placeholder(bob.id, g, grandpa(None)).await;
+    assert_eq!(refused.map(|_| ()).map_err(|e| e.status()), Err(403));
+    assert_field(
+        l.add_placeholder(ann.id, g, grandpa(Some(Role::Admin)))
+            .await,
+        "role",
+        "placeholder_role",
+    );
+    let gp = l.add_placeholder(ann.id, g, grandpa(None)).await.unwrap();
+    assert!(gp.placeholder);
+    assert_eq!((gp.display_name.as_str(), &gp.email), ("Grandpa", &None));
+    let members = l.members(bob.id, g).await.unwrap();
+    assert_eq!(members.iter().filter(|m| m.placeholder).count(), 1);
+    assert_field(
+        l.set_role(ann.id, g, gp.user_id, Role::Admin).await,
+        "role",
+        "placeholder_role",
+    );
+
+    // Grandpa pays, shares, is repaid, and has dollars converted into euros.
+    let everyone = SplitInput::Equal { members: None };
+    let dinner = expense_input("90.00", gp.user_id, everyone.clone());
+    l.create_expense(ann.id, g, dinner, None).await.unwrap();
+    let split = SplitInput::Shares {
+        shares: [(ann.id, "1"), (gp.user_id, "2")]
+            .iter()
+            .map(|(u, w)| crate::split::WeightShare {
+                user_id: *u,
+                weight: (*w).into(),
+            })
+            .collect(),
+    };
+    l.create_expense(bob.id, g, expense_input("31.00", bob.id, split), None)
+        .await
+        .unwrap();
+    let repaid = crate::ledger::NewSettlement::new(ann.id, gp.user_id, "10.00");
+    l.create_settlement(ann.id, g, repaid, None).await.unwrap();
+    let mut fuel = expense_input("40.00", gp.user_id, everyone);
+    fuel.currency = Some("USD".into());
+    l.create_expense(ann.id, g, fuel, None).await.unwrap();
+    let to_euros = crate::ledger::NewConversion {
+        from_currency: "USD".into(),
+        to_currency: "EUR".into(),
+        exchange_rate: "0.9137".into(),
+        occurred_on: None,
+        note: None,
+    };
+    let conversion = l
+        .create_conversion(ann.id, g, to_euros, None)
+        .await
+        .unwrap();
+    f.check_totals(&ann, g).await;
+    let before = f.nets(&ann, g, "EUR").await;
+    let debts_before = l.debts(ann.id, g).await.unwrap();
+
+    // Claim codes: owners and admins make them, for placeholders only.
+    let code = |who: UserId| l.create_claim(who, g, gp.user_id, NewInvite::default());
+    assert_eq!(
+        code(bob.id).await.map(|_| ()).map_err(|e| e.status()),
+        Err(403)
+    );
+    let not_one = l
+        .create_claim(ann.id, g, bob.id, NewInvite::default())
+        .await;
+    assert_code(not_one, "not_a_placeholder");
+    let claim = code(ann.id).await.unwrap();
+    assert_eq!(claim.claims, Some(gp.user_id));
+    assert_code(l.accept_invite(bob.id, &claim.code).await, "already_member");
+
+    // Zoe takes Grandpa's place: his history is hers, to the minor unit.
+    let view = l.accept_invite(zoe.id, &claim.code).await.unwrap();
+    assert_eq!((view.group.id, view.my_role), (g, Role::Member));
+    let members = l.members(ann.id, g).await.unwrap();
+    assert!(
+        members
+            .iter()
+            .all(|m| m.user_id != gp.user_id && !m.placeholder)
+    );
+    assert!(members.iter().any(|m| m.user_id == zoe.id));
+    let after = f.nets(&ann, g, "EUR").await;
+    assert_eq!(after[&zoe.id], before[&gp.user_id]);
+    assert_eq!(
+        (after[&ann.id], after[&bob.id]),
+        (before[&ann.id], before[&bob.id])
+    );
+    assert!(!after.contains_key(&gp.user_id));
+    let renamed = |u: UserId| if u == gp.user_id { zoe.id } else { u };
+    let mut expected: Vec<_> = (debts_before.iter())
+        .map(|d| (renamed(d.from), renamed(d.to), d.amount, d.currency))
+        .collect();
+    let mut debts: Vec<_> = (l.debts(ann.id, g).await.unwrap().iter())
+        .map(|d| (d.from, d.to, d.amount, d.currency))
+        .collect();
+    expected.sort_by_key(|d| (d.0, d.1));
+    debts.sort_by_key(|d| (d.0, d.1));
+    assert_eq!(debts, expected);
+    f.check_totals(&ann, g).await;
+    let page = l
+        .list_expenses(ann.id, g, ListExpenses::default())
+        .await
+        .unwrap();
+    let named = |e: &crate::domain::Expense| {
+        e.is_payer(gp.user_id) || e.shares.iter().any(|s| s.user_id == gp.user_id)
+    };
+    assert!(!page.items.iter().any(named));
+    assert!(page.items.iter().any(|e| e.is_payer(zoe.id)));
+    // The code is spent: the placeholder is gone.
+    let yan = f.user("yan").await;
+    assert_code(l.accept_invite(yan.id, &claim.code).await, "not_found");
+
+    // Undoing the conversion still takes back exactly what it moved, now from Zoe.
+    l.delete_conversion(ann.id, g, conversion.id).await.unwrap();
+    f.check_totals(&ann, g).await;
 }

@@ -35,7 +35,7 @@ pub use entries::{
     booked_across_currencies, client_chosen_ids, expenses, idempotency, income, refused_delete,
     settlements, stale_edit,
 };
-pub use groups::{co_members, groups, members_and_invites, permissions};
+pub use groups::{co_members, groups, members_and_invites, permissions, placeholders};
 pub use reports::{
     activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
     total_bound,
@@ -435,7 +435,7 @@ macro_rules! conformance_tests {
             // accounts
             accounts, profile_and_password, login_throttling, login_burst,
             // groups
-            groups, permissions, members_and_invites, co_members,
+            groups, permissions, members_and_invites, co_members, placeholders,
             // entries
             expenses, income, booked_across_currencies, idempotency, settlements,
             client_chosen_ids, refused_delete,

@@ -7,8 +7,10 @@ use serde_json::{Value, json};
 use super::auth::random_text;
 use super::expenses::{Page, PageRequest};
 use super::{Error, Ledger, Result, cursor, filter_text, optional_text, record, required_text};
-use crate::domain::{Email, Group, GroupId, GroupView, Invite, Member, Membership, Role, UserId};
-use crate::error::ValidationErrors;
+use crate::domain::{
+    Email, Group, GroupId, GroupView, Invite, Member, Membership, Role, User, UserId, UserRecord,
+};
+use crate::error::{FieldError, ValidationErrors};
 use crate::money::Currency;
 use crate::storage::{GroupQuery, Storage};
 
@@ -52,6 +54,15 @@ pub struct AddMember {
     /// The person's account email.
     pub email: String,
     /// `member` (default) or `admin` (the owner only).
+    pub role: Option<Role>,
+}
+
+/// A placeholder to add: a person without an account, by name.
+#[derive(Debug, Clone, Default)]
+pub struct AddPlaceholder {
+    /// Their name (1 to 100 characters).
+    pub display_name: String,
+    /// `member` (the default; a placeholder is never an admin).
     pub role: Option<Role>,
 }
 
@@ -280,10 +291,111 @@ impl<S: Storage> Ledger<S> {
         Ok(Member {
             user_id: user.id,
             display_name: user.display_name,
-            email: user.email,
+            email: Some(user.email),
             role: new_role,
             joined_at: now,
+            placeholder: false,
         })
+    }
+
+    /// Adds a placeholder (owner or admin): a person without an account, by name alone (a
+    /// child, a grandparent, someone who will never sign up). They pay and share like anyone;
+    /// they never sign in and cannot be made an admin; a claim code hands their place to a
+    /// real account later.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
+    pub async fn add_placeholder(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        request: AddPlaceholder,
+    ) -> Result<Member> {
+        let (_, role) = self.access(actor, group).await?;
+        if !role.manages() {
+            return Err(Error::Forbidden(
+                "only the owner or an admin may add members",
+            ));
+        }
+        let mut errors = ValidationErrors::default();
+        let display_name = required_text("display_name", &request.display_name, 100, &mut errors);
+        if request.role.is_some_and(|r| r != Role::Member) {
+            errors.push(FieldError::new(
+                "role",
+                "placeholder_role",
+                "a person without an account is a member, never an admin or the owner",
+            ));
+        }
+        errors.into_result()?;
+        let now = self.now();
+        let id = UserId::random();
+        // An address in the reserved `.invalid` domain: unique, and nobody can receive mail
+        // there or sign in with it (the hash below verifies nothing).
+        let email = Email::parse(&format!("placeholder-{id}@placeholder.invalid"))?;
+        let user = UserRecord {
+            user: User {
+                id,
+                email,
+                display_name: display_name.clone(),
+                default_currency: None,
+                created_at: now,
+                updated_at: now,
+            },
+            password_hash: "!".into(),
+        };
+        let membership = Membership {
+            user_id: id,
+            role: Role::Member,
+            joined_at: now,
+        };
+        let activity = record(
+            group,
+            actor,
+            "member.added",
+            id.0,
+            now,
+            Value::Null,
+            json!({"user_id": id, "role": Role::Member, "placeholder": true, "display_name": display_name}),
+        );
+        self.storage
+            .insert_placeholder(group, &user, &membership, &activity)
+            .await?;
+        Ok(Member {
+            user_id: id,
+            display_name,
+            email: None,
+            role: Role::Member,
+            joined_at: now,
+            placeholder: true,
+        })
+    }
+
+    /// A claim code for a placeholder (owner or admin): whoever accepts it takes over the
+    /// placeholder's place and whole history in the group. 409 `not_a_placeholder` for a
+    /// member with an account.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
+    pub async fn create_claim(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        placeholder: UserId,
+        request: NewInvite,
+    ) -> Result<Invite> {
+        let (_, role) = self.access(actor, group).await?;
+        if !role.manages() {
+            return Err(Error::Forbidden("only the owner or an admin may invite"));
+        }
+        let members = self.storage.members(group).await?;
+        let target = members
+            .iter()
+            .find(|m| m.user_id == placeholder)
+            .ok_or(Error::NotFound("member"))?;
+        if !target.placeholder {
+            return Err(Error::conflict(
+                "not_a_placeholder",
+                "this member has an account: only a placeholder's place can be claimed",
+            ));
+        }
+        self.issue_invite(actor, group, request, Some(placeholder))
+            .await
     }
 
     /// Changes a member's role (owner only). Making someone owner transfers ownership: the
@@ -305,6 +417,13 @@ impl<S: Storage> Ledger<S> {
             .iter()
             .find(|m| m.user_id == member)
             .ok_or(Error::NotFound("member"))?;
+        if target.placeholder && role != Role::Member {
+            return Err(Error::invalid(
+                "role",
+                "placeholder_role",
+                "a person without an account is a member, never an admin or the owner",
+            ));
+        }
         if member == actor && role != Role::Owner {
             return Err(Error::conflict(
                 "owner_required",
@@ -385,6 +504,17 @@ impl<S: Storage> Ledger<S> {
         if !role.manages() {
             return Err(Error::Forbidden("only the owner or an admin may invite"));
         }
+        self.issue_invite(actor, group, request, None).await
+    }
+
+    /// Records an invite (a claim code when `claims` names a placeholder).
+    async fn issue_invite(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        request: NewInvite,
+        claims: Option<UserId>,
+    ) -> Result<Invite> {
         let ttl = match request.expires_in_hours {
             None => self.config.invite_ttl,
             Some(h) if (1..=MAX_INVITE_HOURS).contains(&h) => {
@@ -405,6 +535,7 @@ impl<S: Storage> Ledger<S> {
             created_by: actor,
             created_at: now,
             expires_at: now + ttl,
+            claims,
         };
         let activity = record(
             group,
@@ -436,6 +567,9 @@ impl<S: Storage> Ledger<S> {
         if invite.expires_at <= now {
             return Err(Error::NotFound("invite"));
         }
+        if let Some(placeholder) = invite.claims {
+            return self.claim(actor, invite.group_id, placeholder, now).await;
+        }
         if let Some((group, my_role)) = self.storage.membership(invite.group_id, actor).await? {
             return Ok(GroupView { group, my_role });
         }
@@ -463,6 +597,43 @@ impl<S: Storage> Ledger<S> {
             Err(e) => return Err(e.into()),
         }
         let (group, my_role) = self.access(actor, invite.group_id).await?;
+        Ok(GroupView { group, my_role })
+    }
+
+    /// Accepting a claim code: the caller takes over the placeholder's place and history.
+    async fn claim(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        placeholder: UserId,
+        now: time::OffsetDateTime,
+    ) -> Result<GroupView> {
+        if self.storage.membership(group, actor).await?.is_some() {
+            return Err(Error::conflict(
+                "already_member",
+                "you are already a member: a claim hands a placeholder's place to someone new",
+            ));
+        }
+        let activity = record(
+            group,
+            actor,
+            "member.claimed",
+            actor.0,
+            now,
+            json!({"user_id": placeholder, "placeholder": true}),
+            member_json(actor, Role::Member),
+        );
+        match self
+            .storage
+            .claim_placeholder(group, placeholder, actor, &activity)
+            .await
+        {
+            Ok(()) => {}
+            // Claimed already (by this code or another), or the placeholder was removed.
+            Err(crate::storage::StorageError::NotFound) => return Err(Error::NotFound("invite")),
+            Err(e) => return Err(e.into()),
+        }
+        let (group, my_role) = self.access(actor, group).await?;
         Ok(GroupView { group, my_role })
     }
 }

@@ -21,7 +21,9 @@ use crate::storage::{Storage, StorageError};
 pub use auth::{ChangePassword, LoginOutcome, SessionToken, SignUp, UpdateProfile};
 pub use conversions::NewConversion;
 pub use expenses::{ExpensePatch, ListExpenses, NewExpense, NewSettlement, Page, PageRequest};
-pub use groups::{AddMember, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite};
+pub use groups::{
+    AddMember, AddPlaceholder, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite,
+};
 pub use views::{
     DebtView, Export, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
     SummaryRequest,

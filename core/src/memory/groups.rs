@@ -3,7 +3,13 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::{GroupState, MemoryStorage};
-use crate::domain::{Activity, Group, GroupId, Invite, Member, Membership, Role, UserId};
+use std::collections::HashMap;
+
+use crate::balance::PairDelta;
+use crate::domain::{
+    Activity, Group, GroupId, Invite, Member, Membership, Role, UserId, UserRecord,
+};
+use crate::entry::Entry;
 use crate::storage::{GroupQuery, GroupStore, StorageError, StorageResult};
 
 #[async_trait]
@@ -168,6 +174,104 @@ impl GroupStore for MemoryStorage {
         }
         g.members.remove(&user);
         g.activity.push(activity.clone());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn insert_placeholder(
+        &self,
+        group: GroupId,
+        user: &UserRecord,
+        member: &Membership,
+        activity: &Activity,
+    ) -> StorageResult<()> {
+        let mut s = self.lock();
+        s.group(group)?;
+        if s.emails.contains_key(&user.user.email) {
+            return Err(StorageError::Conflict("email_taken"));
+        }
+        s.emails.insert(user.user.email.clone(), user.user.id);
+        s.users.insert(user.user.id, user.clone());
+        s.placeholders.insert(user.user.id);
+        let g = s.group_mut(group)?;
+        g.members.insert(member.user_id, *member);
+        g.activity.push(activity.clone());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn claim_placeholder(
+        &self,
+        group: GroupId,
+        placeholder: UserId,
+        claimer: UserId,
+        activity: &Activity,
+    ) -> StorageResult<()> {
+        let mut s = self.lock();
+        if !s.placeholders.contains(&placeholder) || !s.users.contains_key(&claimer) {
+            return Err(StorageError::NotFound);
+        }
+        let g = s.group(group)?;
+        let Some(membership) = g.members.get(&placeholder).copied() else {
+            return Err(StorageError::NotFound);
+        };
+        if g.members.contains_key(&claimer) {
+            return Err(StorageError::Conflict("already_member"));
+        }
+        // Everything is computed first, then written: all or nothing.
+        let swap = |u: &UserId| if *u == placeholder { claimer } else { *u };
+        let overflow = |_| StorageError::Overflow;
+        let mut expenses = HashMap::new();
+        for (id, e) in &g.expenses {
+            let moved = Entry::Expense(e.clone()).with_member(placeholder, claimer);
+            if let Entry::Expense(e) = moved.map_err(overflow)? {
+                expenses.insert(*id, e);
+            }
+        }
+        let mut settlements = HashMap::new();
+        for (id, x) in &g.settlements {
+            let moved = Entry::Settlement(x.clone()).with_member(placeholder, claimer);
+            if let Entry::Settlement(x) = moved.map_err(overflow)? {
+                settlements.insert(*id, x);
+            }
+        }
+        let mut conversions = HashMap::new();
+        for (id, c) in &g.conversions {
+            let moved = Entry::Conversion(c.clone()).with_member(placeholder, claimer);
+            if let Entry::Conversion(c) = moved.map_err(overflow)? {
+                conversions.insert(*id, c);
+            }
+        }
+        let totals = (g.totals.iter())
+            .map(|((u, c), t)| ((swap(u), *c), *t))
+            .collect();
+        let mut pairs = BTreeMap::new();
+        for ((currency, a, b), amount) in &g.pairs {
+            let pair = PairDelta {
+                currency: *currency,
+                a: *a,
+                b: *b,
+                amount: *amount,
+            };
+            let p = pair.rekeyed(&placeholder, &claimer).map_err(overflow)?;
+            pairs.insert((p.currency, p.a, p.b), p.amount);
+        }
+        let g = s.group_mut(group)?;
+        g.members.remove(&placeholder);
+        g.members.insert(
+            claimer,
+            Membership {
+                user_id: claimer,
+                ..membership
+            },
+        );
+        (g.expenses, g.settlements, g.conversions) = (expenses, settlements, conversions);
+        (g.totals, g.pairs) = (totals, pairs);
+        g.activity.push(activity.clone());
+        s.placeholders.remove(&placeholder);
+        if let Some(record) = s.users.remove(&placeholder) {
+            s.emails.remove(&record.user.email);
+        }
         Ok(())
     }
 

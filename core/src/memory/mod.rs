@@ -5,7 +5,7 @@
 //! atomic and the store is correct under concurrent use (it is also the reference the
 //! conformance suite's expectations were written against).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 mod accounts;
@@ -45,6 +45,8 @@ struct State {
     emails: HashMap<Email, UserId>,
     sessions: HashMap<[u8; 32], Session>,
     login_failures: HashMap<Email, LoginFailures>,
+    /// Users who are placeholders (people without an account).
+    placeholders: HashSet<UserId>,
     groups: HashMap<GroupId, GroupState>,
     invites: HashMap<String, Invite>,
     /// Every entry id ever written, with its group, kind and request fingerprint: ids are
@@ -90,12 +92,14 @@ impl State {
 
     fn member_view(&self, m: &Membership) -> Option<Member> {
         let user = &self.users.get(&m.user_id)?.user;
+        let placeholder = self.placeholders.contains(&m.user_id);
         Some(Member {
             user_id: m.user_id,
             display_name: user.display_name.clone(),
-            email: user.email.clone(),
+            email: (!placeholder).then(|| user.email.clone()),
             role: m.role,
             joined_at: m.joined_at,
+            placeholder,
         })
     }
 }

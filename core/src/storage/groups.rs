@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 
 use super::StorageResult;
-use crate::domain::{Activity, Group, GroupId, Invite, Member, Membership, Role, UserId};
+use crate::domain::{
+    Activity, Group, GroupId, Invite, Member, Membership, Role, UserId, UserRecord,
+};
 
 /// One page request of a user's groups (newest group first).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +69,27 @@ pub trait GroupStore: Send + Sync + 'static {
         &self,
         group: GroupId,
         user: UserId,
+        activity: &Activity,
+    ) -> StorageResult<()>;
+
+    /// Creates a placeholder (a person without an account: `user` holds their name and an
+    /// address nobody can sign in with) and makes them a member, in one step.
+    async fn insert_placeholder(
+        &self,
+        group: GroupId,
+        user: &UserRecord,
+        member: &Membership,
+        activity: &Activity,
+    ) -> StorageResult<()>;
+    /// Hands placeholder `placeholder`'s place in the group to `claimer`, in one transaction:
+    /// membership, every payer, share, split, repayment, conversion, running total and debt
+    /// become the claimer's, and the placeholder is gone. `NotFound` if `placeholder` is no
+    /// longer a placeholder member; `Conflict("already_member")` if `claimer` is a member.
+    async fn claim_placeholder(
+        &self,
+        group: GroupId,
+        placeholder: UserId,
+        claimer: UserId,
         activity: &Activity,
     ) -> StorageResult<()>;
 

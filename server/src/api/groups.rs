@@ -5,7 +5,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use splitledger_core::domain::{GroupId, UserId};
 use splitledger_core::ledger::{
-    AddMember, GroupPatch, ListGroups, NewGroup, NewInvite, PageRequest,
+    AddMember, AddPlaceholder, Error, GroupPatch, ListGroups, NewGroup, NewInvite, PageRequest,
 };
 use splitledger_core::{Ledger, Storage};
 use uuid::Uuid;
@@ -154,6 +154,14 @@ pub struct MembersApi<S> {
     pub(crate) ledger: Ledger<S>,
 }
 
+/// A claim code.
+#[derive(Debug, ApiResponse)]
+pub enum ClaimCreated {
+    /// Created.
+    #[oai(status = 201)]
+    Created(Json<InviteBody>),
+}
+
 /// A new member.
 #[derive(Debug, ApiResponse)]
 pub enum MemberAdded {
@@ -179,10 +187,12 @@ impl<S: Storage> MembersApi<S> {
         Ok(Json(members.into_iter().map(Into::into).collect()))
     }
 
-    /// Add a person by the email of their account (owner or admin).
+    /// Add a person by the email of their account, or a placeholder by name (owner or admin).
     ///
     /// Only the owner adds admins. 404 if no account has that email; 409 if already a
-    /// member.
+    /// member. With `display_name` and no `email`, a placeholder: a person without an
+    /// account (`placeholder: true`, `email: null`), who pays and shares like anyone; a claim
+    /// code (`POST .../members/{user_id}/claim`) hands their place to a real account.
     #[oai(path = "/groups/:group_id/members", method = "post")]
     async fn add(
         &self,
@@ -192,18 +202,62 @@ impl<S: Storage> MembersApi<S> {
         body: Json<AddMemberBody>,
     ) -> ApiResult<MemberAdded> {
         let b = body.0;
-        let member = self
+        let (actor, group, role) = (
+            auth.user_id(),
+            GroupId(group_id.0),
+            b.role.map(|r| r.0.into()),
+        );
+        let member = match (b.email, b.display_name) {
+            (Some(email), _) => {
+                let email = email.into();
+                let add = AddMember { email, role };
+                self.ledger.add_member(actor, group, add).await?
+            }
+            (None, Some(name)) => {
+                let display_name = name.into();
+                let add = AddPlaceholder { display_name, role };
+                self.ledger.add_placeholder(actor, group, add).await?
+            }
+            (None, None) => {
+                return Err(Error::invalid(
+                    "email",
+                    "required",
+                    "give the account's email, or a display_name for a person without one",
+                )
+                .into());
+            }
+        };
+        Ok(MemberAdded::Created(Json(member.into())))
+    }
+
+    /// A claim code for a placeholder (owner or admin).
+    ///
+    /// Whoever accepts it (`POST /invites/{code}/accept`) takes over the placeholder's place:
+    /// every payer, share, repayment, conversion and balance of theirs in this group becomes
+    /// the caller's, in one transaction, and the placeholder is gone. 409
+    /// `not_a_placeholder` for a member with an account.
+    #[oai(path = "/groups/:group_id/members/:user_id/claim", method = "post")]
+    async fn claim(
+        &self,
+        auth: Auth,
+        /// The group's id.
+        group_id: Path<Uuid>,
+        /// The placeholder's user id.
+        user_id: Path<Uuid>,
+        body: Json<NewInviteBody>,
+    ) -> ApiResult<ClaimCreated> {
+        let invite = self
             .ledger
-            .add_member(
+            .create_claim(
                 auth.user_id(),
                 GroupId(group_id.0),
-                AddMember {
-                    email: b.email.into(),
-                    role: b.role.map(|r| r.0.into()),
+                UserId(user_id.0),
+                NewInvite {
+                    expires_in_hours: body.0.expires_in_hours.map(|h| h.0),
                 },
             )
             .await?;
-        Ok(MemberAdded::Created(Json(member.into())))
+        Ok(ClaimCreated::Created(Json(invite.into())))
     }
 
     /// Change a member's role (owner only).

@@ -976,12 +976,15 @@ pub struct MemberBody {
     pub user_id: Uuid,
     /// Their display name.
     pub display_name: String,
-    /// Their email.
-    pub email: String,
+    /// Their email; `null` for a placeholder.
+    #[oai(nullable)]
+    pub email: Option<String>,
     /// Their role.
     pub role: RoleName,
     /// When they joined.
     pub joined_at: OffsetDateTime,
+    /// A person without an account (added by name; never signs in).
+    pub placeholder: bool,
 }
 
 impl From<Member> for MemberBody {
@@ -989,9 +992,10 @@ impl From<Member> for MemberBody {
         Self {
             user_id: m.user_id.0,
             display_name: m.display_name,
-            email: m.email.to_string(),
+            email: m.email.map(|e| e.to_string()),
             role: m.role.into(),
             joined_at: m.joined_at,
+            placeholder: m.placeholder,
         }
     }
 }
@@ -1051,9 +1055,16 @@ pub struct GroupPage {
 /// A person to add, by the email of their account.
 #[derive(Debug, Clone, Object)]
 pub struct AddMemberBody {
-    /// The account's email.
-    pub email: EmailAddress,
-    /// `member` (default) or `admin` (the owner only).
+    /// The account's email. Without it, `display_name` adds a placeholder.
+    #[oai(nullable)]
+    pub email: Option<EmailAddress>,
+    /// With no `email`: adds a placeholder, a person without an account (1 to 100
+    /// characters), who pays and shares like anyone, never signs in, is never an admin, and
+    /// whose place a claim code hands to a real account later.
+    #[oai(nullable)]
+    pub display_name: Option<RequiredText<100>>,
+    /// `member` (default) or `admin` (the owner only; never for a placeholder: 422
+    /// `placeholder_role`).
     #[oai(nullable)]
     pub role: Option<NewMemberRole>,
 }

@@ -1,6 +1,6 @@
 //! Groups, members, roles and invites: the happy paths and their refusals.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, s};
 
@@ -238,4 +238,137 @@ async fn group_validation_writes_nothing() {
         .await
         .expect(200);
     assert_eq!(before, after);
+}
+
+/// A placeholder's story over HTTP on SQLite: Grandpa, who has no account, is added by name,
+/// pays and shares; a claim code hands his place to Gil, whose balances then equal his to the
+/// minor unit, and the placeholder is gone.
+#[tokio::test]
+async fn a_placeholder_pays_and_shares_and_is_claimed() {
+    let (store, _dir) = crate::helpers::sqlite_store().await;
+    let app = TestApp::spawn(store).await;
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let gil = app.user("gil@example.com", "Gil").await;
+    let g = app.group(&ann, "Family").await;
+    app.add(&ann, &g, &bob, "member").await;
+    let base = format!("/api/v1/groups/{g}");
+
+    let grandpa = app
+        .post(&format!("{base}/members"))
+        .token(&ann.token)
+        .json(json!({"display_name": "Grandpa"}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(grandpa["placeholder"], true);
+    assert_eq!(grandpa["email"], Value::Null);
+    let gp = s(&grandpa["user_id"]);
+    let admin = app
+        .post(&format!("{base}/members"))
+        .token(&ann.token)
+        .json(json!({"display_name": "Granny", "role": "admin"}))
+        .send()
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(admin["errors"][0]["code"], "placeholder_role");
+    app.post(&format!("{base}/members"))
+        .token(&ann.token)
+        .json(json!({"role": "member"}))
+        .send()
+        .await
+        .problem(422, "validation_failed");
+
+    for (payer, amount) in [(gp.as_str(), "90.00"), (bob.id.as_str(), "33.00")] {
+        app.post(&format!("{base}/expenses"))
+            .token(&ann.token)
+            .json(
+                json!({"description": "Groceries", "amount": amount, "paid_by": payer,
+                "split": {"type": "equal"}}),
+            )
+            .send()
+            .await
+            .expect(201);
+    }
+    let nets = |balances: &Value| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = (balances["balances"][0]["members"].as_array())
+            .into_iter()
+            .flatten()
+            .map(|m| (s(&m["user_id"]), s(&m["net"])))
+            .collect();
+        out.sort();
+        out
+    };
+    let before = app
+        .get(&format!("{base}/balances"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    let grandpas: String = (nets(&before).into_iter())
+        .find(|(u, _)| *u == gp)
+        .map(|(_, n)| n)
+        .unwrap_or_default();
+    assert_eq!(grandpas, "49.00", "paid 90.00, owes a third of 123.00");
+
+    app.post(&format!("{base}/members/{}/claim", bob.id))
+        .token(&ann.token)
+        .json(json!({}))
+        .send()
+        .await
+        .problem(409, "not_a_placeholder");
+    let claim = app
+        .post(&format!("{base}/members/{gp}/claim"))
+        .token(&ann.token)
+        .json(json!({"expires_in_hours": 24}))
+        .send()
+        .await
+        .expect(201);
+    let code = s(&claim["code"]);
+    app.post(&format!("/api/v1/invites/{code}/accept"))
+        .token(&bob.token)
+        .send()
+        .await
+        .problem(409, "already_member");
+    app.post(&format!("/api/v1/invites/{code}/accept"))
+        .token(&gil.token)
+        .send()
+        .await
+        .expect(200);
+
+    let after = app
+        .get(&format!("{base}/balances"))
+        .token(&gil.token)
+        .send()
+        .await
+        .expect(200);
+    let expected: Vec<(String, String)> = {
+        let mut v: Vec<(String, String)> = (nets(&before).into_iter())
+            .map(|(u, n)| (if u == gp { gil.id.clone() } else { u }, n))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        nets(&after),
+        expected,
+        "Gil's balances are Grandpa's to the cent"
+    );
+    let members = app
+        .get(&format!("{base}/members"))
+        .token(&gil.token)
+        .send()
+        .await
+        .expect(200);
+    let ids: Vec<String> = (members.as_array().into_iter().flatten())
+        .map(|m| s(&m["user_id"]))
+        .collect();
+    assert!(ids.contains(&gil.id) && !ids.contains(&gp), "{members}");
+    let expenses = app
+        .get(&format!("{base}/expenses"))
+        .token(&gil.token)
+        .send()
+        .await
+        .expect(200);
+    assert!(expenses.to_string().contains(&gil.id) && !expenses.to_string().contains(&gp));
 }

@@ -4,8 +4,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use splitledger_core::domain::{
-    Activity, Group, GroupId, Invite, Member, MemberTotals, Membership, Role, UserId,
+    Activity, Conversion, Group, GroupId, Invite, Member, MemberTotals, Membership, Role, UserId,
+    UserRecord,
 };
+use splitledger_core::entry::Entry;
 use splitledger_core::storage::{GroupQuery, GroupStore, StorageError, StorageResult};
 
 use super::{SqlStore, exists, finish, found, group_rows};
@@ -135,6 +137,65 @@ impl<D: Dialect> GroupStore for SqlStore<D> {
             return Err(StorageError::BalanceNotZero);
         }
         exec::<D>(&mut tx, sql::DELETE_MEMBER, (group, user)).await?;
+        finish::<D>(tx, activity, None).await
+    }
+
+    #[tracing::instrument(skip_all, fields(group = %group, user = %member.user_id))]
+    async fn insert_placeholder(
+        &self,
+        group: GroupId,
+        user: &UserRecord,
+        member: &Membership,
+        activity: &Activity,
+    ) -> StorageResult<()> {
+        let mut tx = self.write().await?;
+        exec::<D>(&mut tx, sql::INSERT_PLACEHOLDER, user).await?;
+        exec::<D>(&mut tx, sql::INSERT_MEMBER, (group, member)).await?;
+        finish::<D>(tx, activity, None).await
+    }
+
+    /// One transaction of bounded statements over the group's rows: members, participant
+    /// rows, expenses (creator and the ids inside their split and original JSON), repayments,
+    /// conversions (their rows and debts re-keyed in core), running totals and pair totals
+    /// (`a < b` kept), then the placeholder's user row. The placeholder's member row is locked
+    /// first, so writes that name them wait.
+    #[tracing::instrument(skip_all, fields(group = %group, placeholder = %placeholder))]
+    async fn claim_placeholder(
+        &self,
+        group: GroupId,
+        placeholder: UserId,
+        claimer: UserId,
+        activity: &Activity,
+    ) -> StorageResult<()> {
+        let mut tx = self.write().await?;
+        let (p, c) = (placeholder, claimer);
+        exists::<D>(&mut tx, sql::LOCK_PLACEHOLDER, (group, p)).await?;
+        if one::<D, Role>(&mut tx, sql::ROLE_OF, (group, c))
+            .await?
+            .is_some()
+        {
+            return Err(StorageError::Conflict("already_member"));
+        }
+        exec::<D>(&mut tx, sql::CLAIM_MEMBER, (group, p, c)).await?;
+        exec::<D>(&mut tx, sql::CLAIM_PARTICIPANTS, (group, p, c)).await?;
+        let (old, new) = (p.to_string(), c.to_string());
+        let named = format!("%{old}%");
+        let args = (group, p, c, old, new, named);
+        exec::<D>(&mut tx, sql::CLAIM_EXPENSES, args).await?;
+        exec::<D>(&mut tx, sql::CLAIM_SETTLEMENTS, (group, p, c)).await?;
+        let conversions: Vec<Conversion> =
+            all::<D, _>(&mut tx, sql::GROUP_CONVERSIONS, group).await?;
+        for v in conversions {
+            let moved = Entry::Conversion(v).with_member(p, c);
+            if let Entry::Conversion(v) = moved.map_err(|_| StorageError::Overflow)? {
+                let args = (group, v.id, &v.rows, &v.debts, v.created_by);
+                exec::<D>(&mut tx, sql::UPDATE_CONVERSION_MEMBERS, args).await?;
+            }
+        }
+        exec::<D>(&mut tx, sql::CLAIM_TOTALS, (group, p, c)).await?;
+        exec::<D>(&mut tx, sql::CLAIM_PAIRS_A, (group, p, c)).await?;
+        exec::<D>(&mut tx, sql::CLAIM_PAIRS_B, (group, p, c)).await?;
+        exec::<D>(&mut tx, sql::DELETE_PLACEHOLDER, p).await?;
         finish::<D>(tx, activity, None).await
     }
 

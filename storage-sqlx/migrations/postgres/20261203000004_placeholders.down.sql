@@ -1,0 +1,2 @@
+ALTER TABLE invites DROP COLUMN claims;
+ALTER TABLE users DROP COLUMN placeholder;
