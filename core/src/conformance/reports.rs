@@ -183,6 +183,10 @@ pub async fn running_totals<S: Storage>(storage: S) {
                 };
                 let mut input = expense_input(&amount, users[next(4) as usize].id, split);
                 input.currency = Some(currency.into());
+                // Some foreign expenses are booked in the group's euros at a rate.
+                if currency != "EUR" && next(3) == 0 {
+                    input.exchange_rate = Some(["0.0061", "3.2467"][next(2) as usize].into());
+                }
                 if next(3) == 0 {
                     input.kind = Some(ExpenseKind::Income);
                 }
@@ -191,6 +195,7 @@ pub async fn running_totals<S: Storage>(storage: S) {
             2 if !live.is_empty() => {
                 let i = next(live.len() as u64) as usize;
                 let e = &live[i];
+                let entered = (e.original.as_ref()).map_or(e.currency(), |o| o.amount.currency());
                 // Sometimes an expense becomes income or back.
                 let kind = match next(4) {
                     0 => Some(ExpenseKind::Income),
@@ -200,7 +205,8 @@ pub async fn running_totals<S: Storage>(storage: S) {
                 let patch = ExpensePatch {
                     version: e.version,
                     kind,
-                    amount: Some(e.currency().format(1 + next(50_000) as i64)),
+                    // In the currency it was entered in (booked ones keep their original).
+                    amount: Some(entered.format(1 + next(50_000) as i64)),
                     split: Some(SplitInput::Equal {
                         members: Some(vec![users[2].id, users[3].id]),
                     }),
@@ -254,6 +260,18 @@ pub async fn running_totals<S: Storage>(storage: S) {
     assert!(conversions > 0, "the history converts some balances");
     let plan = l.settlement_plan(users[1].id, g).await.unwrap();
     assert!(plan.optimal);
+    // The plan settles every currency exactly.
+    let mut left: BTreeMap<(Currency, UserId), i64> = BTreeMap::new();
+    for block in &l.balances(users[0].id, g).await.unwrap().balances {
+        for m in &block.members {
+            left.insert((block.currency, m.user_id), m.net.minor());
+        }
+    }
+    for t in &plan.transfers {
+        *left.entry((t.currency, t.from)).or_default() += t.amount.minor();
+        *left.entry((t.currency, t.to)).or_default() -= t.amount.minor();
+    }
+    assert!(left.values().all(|n| *n == 0), "{plan:?}");
 }
 
 /// Keyset pagination walks a long history once, in order, with no duplicates.
