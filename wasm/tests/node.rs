@@ -164,9 +164,9 @@ fn balances_show_paid_owed_sent_received_and_net() {
     assert_json(
         &out,
         r#"{"balances": [{"currency": "EUR", "members": [
-          {"user_id": "A", "paid": "20.00", "owed": "10.00", "sent": "0.00", "received": "0.00", "net": "10.00"},
-          {"user_id": "B", "paid": "30.00", "owed": "30.00", "sent": "0.00", "received": "1.00", "net": "-1.00"},
-          {"user_id": "C", "paid": "0.00", "owed": "10.00", "sent": "1.00", "received": "0.00", "net": "-9.00"}
+          {"user_id": "A", "paid": "20.00", "owed": "10.00", "sent": "0.00", "received": "0.00", "converted": "0.00", "net": "10.00"},
+          {"user_id": "B", "paid": "30.00", "owed": "30.00", "sent": "0.00", "received": "1.00", "converted": "0.00", "net": "-1.00"},
+          {"user_id": "C", "paid": "0.00", "owed": "10.00", "sent": "1.00", "received": "0.00", "converted": "0.00", "net": "-9.00"}
         ]}]}"#,
     );
 }
