@@ -144,6 +144,7 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
     ("GET", "/groups"): _LIST,
     ("GET", "/groups/{group_id}/activity"): _LIST,
     ("GET", "/groups/{group_id}/settlements"): _LIST,
+    ("GET", "/groups/{group_id}/conversions"): _LIST,
     # `from` must not be after `to`: a relation between two parameters
     ("GET", "/groups/{group_id}/expenses"): _LIST | {(422, "invalid_range")},
     ("GET", "/groups/{group_id}/summary"): {(422, "invalid_range")},
