@@ -676,6 +676,16 @@ pub async fn placeholders<S: Storage>(storage: S) {
         "role",
         "placeholder_role",
     );
+    // Nor can a placeholder be added to another group by its (unreachable) address.
+    let elsewhere = f.group(&bob, &[]).await;
+    let by_address = AddMember {
+        email: format!("placeholder-{}@placeholder.invalid", gp.user_id),
+        role: None,
+    };
+    assert_code(
+        l.add_member(bob.id, elsewhere, by_address).await,
+        "not_found",
+    );
 
     // Grandpa pays, shares, is repaid, and has dollars converted into euros.
     let everyone = SplitInput::Equal { members: None };

@@ -82,6 +82,10 @@ pub struct GroupDetails {
     pub members: Vec<Member>,
 }
 
+/// The domain of placeholders' addresses: reserved (RFC 2606), so no mail reaches it and no
+/// account can be added to a group by one.
+const PLACEHOLDER_DOMAIN: &str = "placeholder.invalid";
+
 fn member_json(user: UserId, role: Role) -> Value {
     json!({"user_id": user, "role": role})
 }
@@ -264,6 +268,10 @@ impl<S: Storage> Ledger<S> {
             return Err(Error::Forbidden("only the owner may appoint admins"));
         }
         let email = Email::parse(&request.email)?;
+        // A placeholder joins one group, by name; its address is not an account's.
+        if email.as_str().ends_with(&format!("@{PLACEHOLDER_DOMAIN}")) {
+            return Err(Error::NotFound("user"));
+        }
         let user = self
             .storage
             .user_by_email(&email)
@@ -329,7 +337,7 @@ impl<S: Storage> Ledger<S> {
         let id = UserId::random();
         // An address in the reserved `.invalid` domain: unique, and nobody can receive mail
         // there or sign in with it (the hash below verifies nothing).
-        let email = Email::parse(&format!("placeholder-{id}@placeholder.invalid"))?;
+        let email = Email::parse(&format!("placeholder-{id}@{PLACEHOLDER_DOMAIN}"))?;
         let user = UserRecord {
             user: User {
                 id,
