@@ -6,8 +6,10 @@
 //! 0 works) and [`Application::run_until_stopped`] serves until SIGTERM or Ctrl-C.
 
 pub mod api;
+pub mod metrics;
 pub mod middleware;
 pub mod problem;
+pub mod reporting;
 pub mod security;
 pub mod settings;
 pub mod startup;
@@ -16,4 +18,4 @@ pub mod telemetry;
 
 pub use settings::{Cli, Command, LogFormat, Settings};
 pub use startup::{Application, StartupError, openapi_json, routes};
-pub use stores::migrate;
+pub use stores::{migrate, migrate_to};

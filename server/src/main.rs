@@ -17,9 +17,7 @@ async fn main() -> ExitCode {
     tracing::info!(settings = ?cli.settings, "starting");
     let outcome =
         match command {
-            Command::Migrate => splitledger_server::migrate(&cli.settings)
-                .await
-                .map(|()| tracing::info!("migrations applied")),
+            Command::Migrate { to } => splitledger_server::migrate_to(&cli.settings, to).await,
             _ => match Application::build(&cli.settings).await {
                 Ok(app) => app.run_until_stopped().await.map_err(|e| {
                     splitledger_server::StartupError::Bind {

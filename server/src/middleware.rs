@@ -17,6 +17,11 @@ pub const MAX_URI_LEN: usize = 8 * 1024;
 /// The request id header.
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// The id of the request being served, for the middleware and handlers inside
+/// [`RequestId`] (`req.data::<CurrentRequestId>()`).
+#[derive(Debug, Clone)]
+pub struct CurrentRequestId(pub String);
+
 /// Gives every request an id (the client's `x-request-id` when it is sensible, else a new
 /// UUID), runs it in a log span carrying that id, echoes it on the response, logs the
 /// outcome, and turns any error that reached this far into a problem response.
@@ -52,6 +57,7 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
             .filter(|v| sensible(v))
             .map(str::to_string)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        req.set_data(CurrentRequestId(id.clone()));
         let span = tracing::info_span!(
             "request",
             request_id = %id,

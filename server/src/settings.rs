@@ -24,7 +24,12 @@ pub enum Command {
     /// Serve the API (the default).
     Serve,
     /// Apply the database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Move the schema up or down to this migration version instead of the newest
+        /// (reverting with the down scripts what was applied after it).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<i64>,
+    },
     /// Print the OpenAPI document (JSON) and exit.
     Openapi,
 }
@@ -73,6 +78,16 @@ pub struct Settings {
     /// How long a shutdown waits for requests in flight.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+
+    /// Serve `GET /metrics` on this address only (e.g. `127.0.0.1:9090`), not on `--bind`;
+    /// unset: on the main address.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
+    /// Report every 5xx answer and panic to Sentry at this DSN, with its request id;
+    /// unset: nothing is sent.
+    #[arg(long, env = "SENTRY_DSN")]
+    pub sentry_dsn: Option<String>,
 }
 
 impl Settings {
@@ -87,6 +102,8 @@ impl Settings {
             cookie_secure: false,
             body_limit: 1024 * 1024,
             shutdown_timeout: Duration::from_secs(30),
+            metrics_bind: None,
+            sentry_dsn: None,
         }
     }
 }
@@ -102,6 +119,9 @@ impl std::fmt::Debug for Settings {
             .field("cookie_secure", &self.cookie_secure)
             .field("body_limit", &self.body_limit)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("metrics_bind", &self.metrics_bind)
+            // The DSN's key lets anyone send events to the project: only say whether it is set.
+            .field("sentry_dsn", &self.sentry_dsn.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -208,6 +228,29 @@ mod tests {
     }
 
     #[test]
+    fn migrate_takes_a_target_version() {
+        let cli = Cli::try_parse_from(["splitledger-server", "migrate", "--to", "20261201000001"]);
+        assert!(
+            matches!(
+                cli.as_ref().map(|c| c.command),
+                Ok(Some(Command::Migrate {
+                    to: Some(20_261_201_000_001)
+                }))
+            ),
+            "{cli:?}"
+        );
+        assert!(Cli::try_parse_from(["splitledger-server", "migrate", "--to", "x"]).is_err());
+    }
+
+    #[test]
+    fn the_sentry_dsn_never_reaches_debug() {
+        let mut s = Settings::defaults();
+        s.sentry_dsn = Some("https://k3y@o1.ingest.sentry.io/42".into());
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("k3y"), "{shown}");
+    }
+
+    #[test]
     fn the_command_line_parses() {
         let cli = Cli::try_parse_from([
             "splitledger-server",
@@ -224,7 +267,7 @@ mod tests {
             Ok(c) => c,
             Err(e) => panic!("{e}"),
         };
-        assert_eq!(cli.command, Some(Command::Migrate));
+        assert_eq!(cli.command, Some(Command::Migrate { to: None }));
         assert_eq!(cli.settings.token_ttl, Duration::from_secs(43_200));
         assert_eq!(cli.settings.cors_origins.len(), 2);
         assert!(cli.settings.cookie_secure);

@@ -14,8 +14,10 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, Server, get};
 use splitledger_core::{Ledger, LedgerConfig, MemoryStorage, Storage};
 
 use crate::api::{self, CookiePolicy};
+use crate::metrics::{Metrics, Observe, PoolProbe, RouteTemplates};
 use crate::middleware::{AllowedMethods, BodyLimit, RequestId};
 use crate::problem::{Problem, UNAVAILABLE_RETRY_AFTER_SECS, problem_from_error};
+use crate::reporting::Reporting;
 use crate::security::SessionResolver;
 use crate::settings::Settings;
 
@@ -28,6 +30,12 @@ pub enum StartupError {
     /// The store could not be opened or migrated.
     #[error("database: {0}")]
     Database(String),
+    /// `migrate --to` named a version no migration has.
+    #[error("{0}")]
+    UnknownMigration(String),
+    /// The Sentry DSN is not one.
+    #[error("{0}")]
+    Sentry(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -49,12 +57,22 @@ pub fn ledger_config(settings: &Settings) -> LedgerConfig {
     }
 }
 
-/// The whole route tree over a ledger: `/api/v1`, `/openapi.json`, `/docs`, `/health`,
-/// `/health/ready`, with problem responses for every error, request ids, the body limit,
-/// CORS and the session cookie.
+/// The whole route tree over a ledger: `/api/v1`, `/openapi.json`, `/docs`, `/redoc`,
+/// `/health`, `/health/ready` and `/metrics` (unless `--metrics-bind` serves it apart),
+/// with problem responses for every error, request ids, the body limit, CORS and the
+/// session cookie.
 pub fn routes<S: Storage>(
     ledger: Ledger<S>,
     settings: &Settings,
+) -> impl Endpoint<Output = Response> + use<S> {
+    routes_with_metrics(ledger, settings, &Metrics::new())
+}
+
+/// [`routes`], counting into `metrics`.
+pub fn routes_with_metrics<S: Storage>(
+    ledger: Ledger<S>,
+    settings: &Settings,
+    metrics: &Metrics,
 ) -> impl Endpoint<Output = Response> + use<S> {
     let service = api::service(
         ledger.clone(),
@@ -70,8 +88,23 @@ pub fn routes<S: Storage>(
             ("/openapi.json", "GET"),
             ("/health", "GET"),
             ("/health/ready", "GET"),
+            ("/redoc", "GET"),
+            ("/metrics", "GET"),
         ],
     );
+    metrics.set_routes(RouteTemplates::from_spec(
+        &service.spec(),
+        "/api/v1",
+        &[
+            "/openapi.json",
+            "/docs/*",
+            "/redoc",
+            "/health",
+            "/health/ready",
+            "/metrics",
+        ],
+    ));
+    let metrics_here = settings.metrics_bind.is_none();
     let document = spec_json(&service.spec());
     let spec = make(move |_| {
         let document = document.clone();
@@ -82,6 +115,7 @@ pub fn routes<S: Storage>(
         }
     });
     let docs = service.swagger_ui();
+    let redoc = service.redoc();
     let ready_ledger = ledger.clone();
     let ready = make(move |_| {
         let ledger = ready_ledger.clone();
@@ -128,19 +162,26 @@ pub fn routes<S: Storage>(
     .expose_header("x-request-id")
     .expose_header("retry-after");
 
-    Route::new()
+    let mut route = Route::new()
         .nest("/api/v1", service)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .nest("/redoc", get(redoc))
         .at("/health", get(health))
-        .at("/health/ready", get(ready))
+        .at("/health/ready", get(ready));
+    if metrics_here {
+        route = route.at("/metrics", metrics.endpoint());
+    }
+    route
         .catch_all_error(|e| async move { problem_from_error(e) })
         .with(BodyLimit(settings.body_limit))
         .with_if(cors_on, cors)
         .data(SessionResolver(Arc::new(ledger)))
         .with(CookieJarManager::new())
         .with(allowed)
+        .with(Reporting)
         .with(RequestId)
+        .with(Observe(metrics.clone()))
         .map_to_response()
 }
 
@@ -188,6 +229,33 @@ pub struct Application {
     endpoint: poem::endpoint::BoxEndpoint<'static, Response>,
     addr: SocketAddr,
     shutdown_timeout: std::time::Duration,
+    metrics: Metrics,
+    metrics_listener: Option<MetricsListener>,
+    // Kept for the server's life: dropping it flushes the events still queued.
+    _sentry: Option<sentry::ClientInitGuard>,
+}
+
+/// `/metrics` on its own address (`--metrics-bind`).
+struct MetricsListener {
+    acceptor: TcpAcceptor,
+    addr: SocketAddr,
+}
+
+async fn bind(addr: &str) -> Result<(TcpAcceptor, SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let acceptor = TcpListener::bind(addr.to_string())
+        .into_acceptor()
+        .await
+        .map_err(bind_error)?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
+    Ok((acceptor, local))
 }
 
 impl std::fmt::Debug for Application {
@@ -215,27 +283,50 @@ impl Application {
         storage: S,
         settings: &Settings,
     ) -> Result<Self, StartupError> {
-        let ledger = Ledger::with_config(storage, ledger_config(settings));
-        let endpoint = routes(ledger, settings).boxed();
-        let bind_error = |source| StartupError::Bind {
-            addr: settings.bind.clone(),
-            source,
+        Self::with_storage_and_pool(storage, settings, None).await
+    }
+
+    /// [`with_storage`](Self::with_storage), reporting the store's connection pool in
+    /// `/metrics` when `pool` reads it. Starts the Sentry client when a DSN is set and
+    /// binds `--metrics-bind` when set.
+    pub async fn with_storage_and_pool<S: Storage>(
+        storage: S,
+        settings: &Settings,
+        pool: Option<PoolProbe>,
+    ) -> Result<Self, StartupError> {
+        let sentry = match settings.sentry_dsn.as_deref() {
+            Some(dsn) => Some(crate::reporting::init(dsn).map_err(StartupError::Sentry)?),
+            None => None,
         };
-        let acceptor = TcpListener::bind(settings.bind.clone())
-            .into_acceptor()
-            .await
-            .map_err(bind_error)?;
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
+        let metrics = Metrics::new();
+        if let Some(probe) = pool {
+            metrics.watch_pool(probe);
+        }
+        let ledger = Ledger::with_config(storage, ledger_config(settings));
+        let endpoint = routes_with_metrics(ledger, settings, &metrics).boxed();
+        let (acceptor, addr) = bind(&settings.bind).await?;
+        let metrics_listener = match settings.metrics_bind.as_deref() {
+            Some(at) => {
+                let (acceptor, addr) = bind(at).await?;
+                Some(MetricsListener { acceptor, addr })
+            }
+            None => None,
+        };
         Ok(Self {
             acceptor,
             endpoint,
             addr,
             shutdown_timeout: settings.shutdown_timeout,
+            metrics,
+            metrics_listener,
+            _sentry: sentry,
         })
+    }
+
+    /// Where `/metrics` is served apart, when `--metrics-bind` is set (the real port when
+    /// bound to port 0).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().map(|m| m.addr)
     }
 
     /// The address it listens on (the real port when bound to port 0).
@@ -257,9 +348,34 @@ impl Application {
     /// shutdown timeout).
     pub async fn run_until(self, signal: impl Future<Output = ()>) -> std::io::Result<()> {
         tracing::info!(addr = %self.addr, "listening");
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.endpoint, signal, Some(self.shutdown_timeout))
-            .await
+        let timeout = Some(self.shutdown_timeout);
+        let main = Server::new_with_acceptor(self.acceptor);
+        let Some(listener) = self.metrics_listener else {
+            return main
+                .run_with_graceful_shutdown(self.endpoint, signal, timeout)
+                .await;
+        };
+        tracing::info!(addr = %listener.addr, "serving /metrics");
+        let scrape = Route::new()
+            .at("/metrics", self.metrics.endpoint())
+            .catch_all_error(|e| async move { problem_from_error(e) });
+        // One signal stops both servers.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let wait = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        let main = main.run_with_graceful_shutdown(self.endpoint, wait(stopped.clone()), timeout);
+        let scrape = Server::new_with_acceptor(listener.acceptor).run_with_graceful_shutdown(
+            scrape,
+            wait(stopped),
+            timeout,
+        );
+        let signal = async move {
+            signal.await;
+            let _ = stop.send(true);
+        };
+        let ((), main, scrape) = tokio::join!(signal, main, scrape);
+        main.and(scrape)
     }
 }
 

@@ -3,8 +3,13 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use splitledger_core::StorageError;
-use splitledger_storage_sqlx::{PgStorage, SqliteStorage};
+use splitledger_storage_sqlx::dialect::Dialect;
+use splitledger_storage_sqlx::{MigrateToError, PgStorage, SqlStore, SqliteStorage};
+
+use crate::metrics::{PoolProbe, PoolUse};
 
 use crate::settings::{Settings, redact_url};
 use crate::startup::{Application, StartupError};
@@ -50,38 +55,75 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
     })
 }
 
-async fn open_postgres(url: &str) -> Result<PgStorage, StartupError> {
+async fn connect_postgres(url: &str) -> Result<PgStorage, StartupError> {
     tracing::info!(database = %redact_url(url), "opening PostgreSQL");
-    let store = PgStorage::connect(url).await.map_err(database)?;
-    store.migrate().await.map_err(database)?;
-    Ok(store)
+    PgStorage::connect(url).await.map_err(database)
 }
 
-async fn open_sqlite(url: &str) -> Result<SqliteStorage, StartupError> {
+async fn connect_sqlite(url: &str) -> Result<SqliteStorage, StartupError> {
     match sqlite_file(url) {
         Some(file) => tracing::info!(file = %file.display(), "opening SQLite (created if missing)"),
         None => tracing::info!(database = %url, "opening SQLite in memory"),
     }
-    let store = SqliteStorage::connect(url).await.map_err(database)?;
+    SqliteStorage::connect(url).await.map_err(database)
+}
+
+/// Reads a store's pool for `/metrics`.
+fn pool_probe<D: Dialect>(store: &SqlStore<D>) -> PoolProbe {
+    let pool = store.pool().clone();
+    Arc::new(move || PoolUse {
+        size: pool.size(),
+        idle: pool.num_idle(),
+        max: pool.options().get_max_connections(),
+    })
+}
+
+/// Migrates `store` to the newest version and builds the application over it.
+async fn build<D: Dialect>(
+    store: SqlStore<D>,
+    settings: &Settings,
+) -> Result<Application, StartupError> {
     store.migrate().await.map_err(database)?;
-    Ok(store)
+    let probe = pool_probe(&store);
+    Application::with_storage_and_pool(store, settings, Some(probe)).await
 }
 
 /// Opens the SQL store named by the URL, applies its migrations and builds the application.
 pub(crate) async fn open_and_build(settings: &Settings) -> Result<Application, StartupError> {
     let url = settings.database_url.as_str();
     match kind(url)? {
-        Kind::Postgres => Application::with_storage(open_postgres(url).await?, settings).await,
-        Kind::Sqlite => Application::with_storage(open_sqlite(url).await?, settings).await,
+        Kind::Postgres => build(connect_postgres(url).await?, settings).await,
+        Kind::Sqlite => build(connect_sqlite(url).await?, settings).await,
     }
+}
+
+/// Moves `store`'s schema to `to` (the newest version when `None`) and says from where.
+async fn move_schema<D: Dialect>(store: &SqlStore<D>, to: Option<i64>) -> Result<(), StartupError> {
+    let before = store.schema_version().await.map_err(database)?;
+    match to {
+        None => store.migrate().await.map_err(database)?,
+        Some(version) => store.migrate_to(version).await.map_err(|e| match e {
+            MigrateToError::UnknownVersion { .. } => StartupError::UnknownMigration(e.to_string()),
+            MigrateToError::Storage(e) => database(e),
+        })?,
+    }
+    let after = store.schema_version().await.map_err(database)?;
+    tracing::info!(from = ?before, to = ?after, "schema migrated");
+    Ok(())
 }
 
 /// Applies the migrations of the store named by the URL (the `migrate` subcommand).
 pub async fn migrate(settings: &Settings) -> Result<(), StartupError> {
+    migrate_to(settings, None).await
+}
+
+/// `migrate --to VERSION`: moves the schema of the store named by the URL up or down to
+/// that version (the newest when `None`).
+pub async fn migrate_to(settings: &Settings, to: Option<i64>) -> Result<(), StartupError> {
     let url = settings.database_url.as_str();
     match kind(url)? {
-        Kind::Postgres => open_postgres(url).await.map(drop),
-        Kind::Sqlite => open_sqlite(url).await.map(drop),
+        Kind::Postgres => move_schema(&connect_postgres(url).await?, to).await,
+        Kind::Sqlite => move_schema(&connect_sqlite(url).await?, to).await,
     }
 }
 

@@ -15,6 +15,8 @@
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 pub mod dialect;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
+mod migrations;
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod rows;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod sql;
@@ -26,6 +28,8 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub use migrations::MigrateToError;
 #[cfg(feature = "postgres")]
 pub use postgres::{Pg, PgStorage};
 #[cfg(feature = "sqlite")]

@@ -15,12 +15,10 @@ mod reports;
 
 use std::marker::PhantomData;
 
-use sqlx::migrate::MigrateError;
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
 use uuid::Uuid;
 
-use splitledger_core::Cause;
 use splitledger_core::domain::{Activity, Expense, GroupId, UserId};
 use splitledger_core::entry::Effect;
 use splitledger_core::split::Portion;
@@ -72,10 +70,7 @@ impl<D: Dialect> SqlStore<D> {
         D::MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|error| match error {
-                MigrateError::Execute(inner) => D::error(inner),
-                other => StorageError::Internal(Cause::new(other)),
-            })
+            .map_err(crate::migrations::migrate_error::<D>)
     }
 
     /// Every statement this store can run, by name, as its database receives it (multi-row

@@ -248,6 +248,33 @@ impl TestApp {
         }
     }
 
+    /// The app on a real socket with these settings (port 0 for `bind` and
+    /// `metrics_bind`); it serves until the test's runtime ends. Also where `/metrics` is
+    /// served apart, when it is.
+    pub async fn spawn_with<S: Storage>(
+        storage: S,
+        settings: &Settings,
+    ) -> (Self, Option<SocketAddr>) {
+        let app = Application::with_storage(storage, settings)
+            .await
+            .unwrap_or_else(|e| panic!("build: {e}"));
+        Self::run(app)
+    }
+
+    /// Serves a built application on its socket; also its `/metrics` address when apart.
+    pub fn run(app: Application) -> (Self, Option<SocketAddr>) {
+        let (addr, metrics) = (app.addr(), app.metrics_addr());
+        tokio::spawn(app.run_until_stopped());
+        (Self::at(addr), metrics)
+    }
+
+    /// Talks to a server already listening at `addr`.
+    pub fn at(addr: SocketAddr) -> Self {
+        Self {
+            transport: Transport::Socket(addr),
+        }
+    }
+
     pub fn req(&self, method: Method, path: &str) -> Req<'_> {
         Req {
             app: self,

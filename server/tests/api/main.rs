@@ -7,4 +7,7 @@ mod errors;
 mod expenses;
 mod groups;
 mod helpers;
+mod metrics;
+mod migrate;
 mod openapi;
+mod reporting;
