@@ -7,7 +7,9 @@
 //! 1. members whose nets cancel exactly (+x and −x) are paired first — some optimal plan
 //!    always does this, so it costs nothing and shrinks the hard part;
 //! 2. if at most [`EXACT_LIMIT`] nets remain, dynamic programming over subsets finds k
-//!    exactly (O(2^n · n) time, 1 byte of memory per subset);
+//!    exactly (O(2^n · n) time, 1 byte of memory per subset) — unless meeting in the middle
+//!    (O(2^(n/2) · n)) finds no proper subset that adds up to zero, the common case, where
+//!    k = 1 at once;
 //! 3. if at most [`SEARCH_LIMIT`] remain, a bounded search (below) looks for a proof within
 //!    [`SEARCH_BUDGET`] counted operations;
 //! 4. otherwise, or when the search finds no proof, the plan is not proven minimal and says
