@@ -287,12 +287,16 @@ async function run() {
     // The connected page's path: the server's balances plus one draft, then the plan; once
     // the draft is saved the server must answer exactly those balances and that plan.
     for (let d = 0; d < 5; d++) {
+      // A draft the module accepts (a random one may convert to nothing, say).
       let draft;
-      do draft = randomExpense(group);
-      while (draft.refused);
-      const input = { ...draft.input, members: group.members, group_currency: group.currency };
-      input.currency ??= group.currency;
-      const allocation = wasm.allocate(input);
+      let input;
+      let allocation;
+      do {
+        draft = randomExpense(group);
+        input = { ...draft.input, members: group.members, group_currency: group.currency };
+        input.currency ??= group.currency;
+        allocation = draft.refused ? null : attempt(wasm.allocate, input).ok;
+      } while (!allocation);
       const served = withoutNames(await client.call("GET", `/groups/${group.id}/balances`));
       const after = wasm.balancesWith(served, {
         expenses: [{ kind: input.kind ?? "expense", currency: allocation.currency ?? input.currency, payers: allocation.payers, shares: allocation.shares }],
