@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::balance::{BalanceSheet, Totals};
+use crate::balance::{BalanceSheet, Totals, TotalsDelta};
 use crate::error::{FieldError, ValidationErrors};
 use crate::exchange::{self, Rate};
 use crate::money::{Currency, Minor, Money, MoneyError, PlainDecimal};
@@ -300,6 +300,141 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
     // every id several times dominated its cost.
     let mut sheet: BalanceSheet<&str> = BalanceSheet::new();
     let mut errors = ValidationErrors::default();
+    add_ledger(&mut sheet, input, &mut errors);
+    errors.into_result()?;
+    sheet_view(&sheet)
+}
+
+/// One member's totals as `GET /groups/{id}/balances` (or [`balances`]) gives them, taken
+/// back as a starting point. Every amount is a signed decimal string.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MemberTotalsInput {
+    /// The member.
+    pub user_id: String,
+    /// Paid for expenses.
+    pub paid: String,
+    /// Owed as shares.
+    pub owed: String,
+    /// Repaid to others.
+    pub sent: String,
+    /// Repaid by others.
+    pub received: String,
+    /// Moved into this currency by conversions of balances.
+    pub converted: String,
+    /// Checked against the other five: a starting point whose net does not follow from its
+    /// totals is refused rather than silently recomputed.
+    pub net: String,
+}
+
+/// One currency's totals, taken back as a starting point.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CurrencyTotalsInput {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// One entry per member.
+    pub members: Vec<MemberTotalsInput>,
+}
+
+/// Balances taken back as a starting point (the shape [`balances`] and the server return).
+#[derive(Debug, Clone, Deserialize)]
+pub struct StartingBalances {
+    /// One block per currency.
+    pub balances: Vec<CurrencyTotalsInput>,
+}
+
+/// Computes the balances that `start` (e.g. the server's current balances) becomes once the
+/// entries of `more` (e.g. one draft expense) are added: the same answer as [`balances`] over
+/// the whole history plus `more`, without the history.
+///
+/// Errors name their field under `balances[i]...` for the starting point and under
+/// `expenses[i]...`/`settlements[i]...` for `more`.
+pub fn balances_with(
+    start: &StartingBalances,
+    more: &LedgerInput,
+) -> Result<BalancesView<String>, ValidationErrors> {
+    let mut sheet: BalanceSheet<&str> = BalanceSheet::new();
+    let mut errors = ValidationErrors::default();
+    let mut deltas = Vec::new();
+    for (i, block) in start.balances.iter().enumerate() {
+        let currency = match Currency::parse(&block.currency) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(e.at(format!("balances[{i}].currency")));
+                continue;
+            }
+        };
+        let mut seen = std::collections::HashSet::new();
+        for (j, m) in block.members.iter().enumerate() {
+            let at = |name: &str| format!("balances[{i}].members[{j}].{name}");
+            if !seen.insert(m.user_id.as_str()) {
+                errors.push(FieldError::new(
+                    at("user_id"),
+                    "duplicate_member",
+                    format!("{} is listed twice", m.user_id),
+                ));
+                continue;
+            }
+            let mut field = |name: &str, text: &str| match parse_net(currency, text) {
+                Ok(v) => Some(Minor::new(v)),
+                Err(e) => {
+                    errors.push(net_error(&e, at(name)));
+                    None
+                }
+            };
+            let parsed = (
+                field("paid", &m.paid),
+                field("owed", &m.owed),
+                field("sent", &m.sent),
+                field("received", &m.received),
+                field("converted", &m.converted),
+                field("net", &m.net),
+            );
+            let (Some(paid), Some(owed), Some(sent), Some(received), Some(converted), Some(net)) =
+                parsed
+            else {
+                continue;
+            };
+            let delta = Totals {
+                paid,
+                owed,
+                sent,
+                received,
+                converted,
+            };
+            if delta.net().ok() != Some(net.get()) {
+                errors.push(FieldError::new(
+                    at("net"),
+                    "net_mismatch",
+                    "net must be paid − owed + sent − received + converted",
+                ));
+                continue;
+            }
+            deltas.push(TotalsDelta {
+                user_id: m.user_id.as_str(),
+                currency,
+                delta,
+            });
+        }
+    }
+    if sheet.apply(&deltas).is_err() {
+        errors.push(FieldError::new(
+            "balances",
+            "amount_too_large",
+            "the balances are too large to represent",
+        ));
+    }
+    add_ledger(&mut sheet, more, &mut errors);
+    errors.into_result()?;
+    sheet_view(&sheet)
+}
+
+/// Adds a history's expenses and settlements to `sheet`, collecting every refused entry in
+/// `errors`.
+fn add_ledger<'a>(
+    sheet: &mut BalanceSheet<&'a str>,
+    input: &'a LedgerInput,
+    errors: &mut ValidationErrors,
+) {
     let overflow = |field: String| {
         FieldError::new(
             field,
@@ -391,7 +526,15 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
             Err(e) => errors.push(e),
         }
     }
-    errors.into_result()?;
+}
+
+/// The view of a filled sheet, members sorted by id.
+fn sheet_view(sheet: &BalanceSheet<&str>) -> Result<BalancesView<String>, ValidationErrors> {
+    let overflow = FieldError::new(
+        "balances",
+        "amount_too_large",
+        "the balances are too large to represent",
+    );
     let blocks: Vec<_> = sheet
         .currencies()
         .map(|c| {
@@ -399,7 +542,7 @@ pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationE
             (c, owned.collect())
         })
         .collect();
-    BalancesView::from_totals(blocks).map_err(|_| overflow("balances".into()).into())
+    BalancesView::from_totals(blocks).map_err(|_| overflow.into())
 }
 
 /// One transfer of a plan, as the API shows it.

@@ -8,10 +8,14 @@
 //                {"members": ["A", "B"], "expenses": [{"description": "...", "amount": "20.00",
 //                 "currency": "EUR", "paid_by": "A", "split": {"type": "equal", "members": ["A"]}
 //                 or {"type": "exact" | "percent" | "shares", "shares": {"B": "20.00"}}}]}
+//   ?server=URL  the connected mode (connected.js): sign in to the splitledger server at URL
+//                (which must allow this page's origin with --cors-origins), pick a group and
+//                preview a draft expense against its balances before saving it.
 //   ?bench=N     time one preview (balances + settlementPlan) of N random expenses among 20
-//                members instead; the median lands in #bench (data-median-ms).
+//                members instead, from JS objects, from JSON text, and as the connected page
+//                does it (known balances + one draft); the medians land in #bench (data-*-ms).
 
-import init, { allocate, balances, settlementPlan } from "./pkg/splitledger_wasm.js";
+import init, { allocate, balances, balancesFromJson, balancesWith, settlementPlan } from "./pkg/splitledger_wasm.js";
 
 const SPLIT_KINDS = [
   ["equal", "equally"],
@@ -538,37 +542,82 @@ function bench(count) {
   const setupMs = performance.now() - setupStart;
 
   const runs = 9;
-  const totals = [];
-  const balanceTimes = [];
-  const planTimes = [];
-  let plan;
-  settlementPlan(balances(ledger)); // warm-up
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    const view = balances(ledger);
-    const t1 = performance.now();
-    plan = settlementPlan(view);
-    const t2 = performance.now();
-    balanceTimes.push(t1 - t0);
-    planTimes.push(t2 - t1);
-    totals.push(t2 - t0);
-  }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  /** Runs `steps` (each a function of the previous result) `runs` times after a warm-up. */
+  const time = (steps) => {
+    const each = steps.map(() => []);
+    const totals = [];
+    let last;
+    for (let r = -1; r < runs; r++) {
+      let value;
+      const t0 = performance.now();
+      let t = t0;
+      steps.forEach((step, i) => {
+        value = step(value);
+        const now = performance.now();
+        if (r >= 0) each[i].push(now - t);
+        t = now;
+      });
+      if (r >= 0) totals.push(t - t0);
+      last = value;
+    }
+    return { total: median(totals), steps: each.map(median), last };
+  };
+  const plan = (view) => settlementPlan(view);
+
+  // The documented path: the ledger as JS objects.
+  const objects = time([() => balances(ledger), plan]);
+  // The ledger as JSON text, as a page holds it when it keeps what the server sent.
+  const text = JSON.stringify(ledger);
+  const fromText = time([() => balancesFromJson(text), plan]);
+  // The same, with the page stringifying its objects first.
+  const stringified = time([() => JSON.stringify(ledger), (t) => balancesFromJson(t), plan]);
+  // The connected page: balances known from the server, plus one draft, then the plan.
+  const known = balances(ledger);
+  const draft = allocate({
+    id: "draft",
+    members,
+    amount: "123.45",
+    currency: "EUR",
+    paid_by: members[3],
+    split: { type: "equal", members: members.slice(0, 7) },
+  });
+  const incremental = time([
+    () => balancesWith(known, { expenses: [{ currency: "EUR", ...draft }] }),
+    plan,
+  ]);
+  const result = objects.last;
+
   const out = $("bench");
-  out.dataset.medianMs = median(totals).toFixed(2);
-  out.dataset.balancesMs = median(balanceTimes).toFixed(2);
-  out.dataset.planMs = median(planTimes).toFixed(2);
-  out.dataset.transfers = String(plan.transfers.length);
+  out.dataset.medianMs = objects.total.toFixed(2);
+  out.dataset.balancesMs = objects.steps[0].toFixed(2);
+  out.dataset.planMs = objects.steps[1].toFixed(2);
+  out.dataset.jsonMs = fromText.total.toFixed(2);
+  out.dataset.jsonBalancesMs = fromText.steps[0].toFixed(2);
+  out.dataset.stringifiedMs = stringified.total.toFixed(2);
+  out.dataset.incrementalMs = incremental.total.toFixed(3);
+  out.dataset.transfers = String(result.transfers.length);
+  if (JSON.stringify(fromText.last) !== JSON.stringify(result) || JSON.stringify(stringified.last) !== JSON.stringify(result)) {
+    out.dataset.error = "the JSON path planned differently from the objects path";
+  }
   out.textContent =
-    `One preview of ${count} expenses among ${members.length} members: median ${median(totals).toFixed(2)} ms ` +
-    `(balances ${median(balanceTimes).toFixed(2)} ms, settlement plan ${median(planTimes).toFixed(2)} ms) ` +
-    `over ${runs} runs; ${plan.transfers.length} transfers, optimal: ${plan.optimal}. ` +
+    `One preview of ${count} expenses among ${members.length} members, medians of ${runs} runs: ` +
+    `objects ${objects.total.toFixed(2)} ms (balances ${objects.steps[0].toFixed(2)} ms, plan ${objects.steps[1].toFixed(2)} ms); ` +
+    `JSON text ${fromText.total.toFixed(2)} ms (balancesFromJson ${fromText.steps[0].toFixed(2)} ms); ` +
+    `JSON.stringify + text ${stringified.total.toFixed(2)} ms; ` +
+    `server balances + one draft + plan ${incremental.total.toFixed(3)} ms. ` +
+    `${result.transfers.length} transfers, optimal: ${result.optimal}. ` +
     `Building the ledger with allocate took ${setupMs.toFixed(0)} ms.`;
 }
 
 async function main() {
   await init();
   const params = new URLSearchParams(location.search);
+  if (params.has("server")) {
+    const { start } = await import("./connected.js");
+    start(params.get("server"));
+    return;
+  }
   if (params.has("bench")) {
     bench(Number(params.get("bench")) || 10_000);
     return;

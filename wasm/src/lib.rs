@@ -2,7 +2,10 @@
 //! the server, so a page can show what an expense will do before anything is saved.
 //!
 //! Three functions, each a thin binding over [`splitledger_core::preview`]: [`allocate`],
-//! [`balances`] and [`settlement_plan`] (`settlementPlan` in JavaScript). They take and return
+//! [`balances`] and [`settlement_plan`] (`settlementPlan` in JavaScript), and two for pages
+//! that preview against a real group or a large history: [`balances_with`] (`balancesWith`:
+//! a server's balances plus a draft) and [`balances_from_json`] (`balancesFromJson`: a ledger
+//! as JSON text). They take and return
 //! plain JS objects in the JSON shapes of the HTTP API: amounts and ids as strings, `null`
 //! rather than `undefined`, arrays and plain objects rather than `Map`s. Each throws a JS
 //! `Error` whose `code` is the server's stable code for the same problem:
@@ -115,7 +118,7 @@ export interface LedgerSettlement {
   currency: CurrencyCode;
 }
 
-/** A group's history, as `balances` takes it. */
+/** A group's history, as `balances` takes it (and `balancesFromJson` as JSON text). */
 export interface Ledger {
   expenses?: LedgerExpense[];
   settlements?: LedgerSettlement[];
@@ -140,7 +143,10 @@ export interface CurrencyBalances {
   members: MemberBalance[];
 }
 
-/** What `balances` returns, as `GET /groups/{id}/balances` does (without `display_name`). */
+/**
+ * What `balances` returns, as `GET /groups/{id}/balances` does (without `display_name`), and
+ * what `balancesWith` starts from (the server's answer, `display_name` and all, is accepted).
+ */
 export interface Balances {
   /** One block per currency, in code order. */
   balances: CurrencyBalances[];
@@ -229,14 +235,53 @@ pub fn settlement_plan(
     run(balances, preview::settlement_plan)
 }
 
+/// Computes the balances that `balances` (e.g. the server's `GET /groups/{id}/balances`, or an
+/// earlier answer of [`balances`]) become once the entries of `more` (e.g. one draft expense)
+/// are added: what [`balances`] over the whole history plus `more` would answer, without the
+/// history, so a page can preview a draft against a group of any size in microseconds.
+///
+/// # Errors
+/// A JS `Error` with `code` `"validation_failed"` and `errors` when a starting total or an
+/// entry is refused (fields `balances[i]...`, `expenses[i]...`, `settlements[i]...`; a net
+/// that does not follow from its member's totals is `net_mismatch`), or `"bad_request"` when
+/// either argument does not have its shape.
+#[wasm_bindgen(js_name = balancesWith, unchecked_return_type = "Balances")]
+pub fn balances_with(
+    #[wasm_bindgen(unchecked_param_type = "Balances")] balances: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Ledger")] more: JsValue,
+) -> Result<JsValue, JsValue> {
+    let more: preview::LedgerInput = from_js(more)?;
+    run(balances, |start| preview::balances_with(start, &more))
+}
+
+/// [`balances`] of a ledger given as JSON text (e.g. `JSON.stringify(ledger)`, or text kept
+/// as the server sent it): the same answer, without turning every expense and share into a
+/// JS object and back, which is most of the time a large preview takes.
+///
+/// # Errors
+/// As [`balances`]; text that is not JSON of a ledger's shape is `"bad_request"`.
+#[wasm_bindgen(js_name = balancesFromJson, unchecked_return_type = "Balances")]
+pub fn balances_from_json(ledger: &str) -> Result<JsValue, JsValue> {
+    let ledger: preview::LedgerInput = serde_json::from_str(ledger)
+        .map_err(|e| error(BAD_REQUEST, &format!("malformed input: {e}"), &[]))?;
+    let output = preview::balances(&ledger)
+        .map_err(|e| error(VALIDATION_FAILED, &e.to_string(), e.errors()))?;
+    to_js(&output).map_err(|e| error(INTERNAL_ERROR, &e.to_string(), &[]))
+}
+
+/// A JS value as `I`, or the `"bad_request"` Error the module promises.
+fn from_js<I: DeserializeOwned>(input: JsValue) -> Result<I, JsValue> {
+    serde_wasm_bindgen::from_value(input)
+        .map_err(|e| error(BAD_REQUEST, &format!("malformed input: {e}"), &[]))
+}
+
 /// Converts the input, calls `operation` and converts its answer, mapping each failure to the
 /// JS `Error` the module promises.
 fn run<I: DeserializeOwned, O: Serialize>(
     input: JsValue,
     operation: impl FnOnce(&I) -> Result<O, ValidationErrors>,
 ) -> Result<JsValue, JsValue> {
-    let input: I = serde_wasm_bindgen::from_value(input)
-        .map_err(|e| error(BAD_REQUEST, &format!("malformed input: {e}"), &[]))?;
+    let input: I = from_js(input)?;
     let output =
         operation(&input).map_err(|e| error(VALIDATION_FAILED, &e.to_string(), e.errors()))?;
     to_js(&output).map_err(|e| error(INTERNAL_ERROR, &e.to_string(), &[]))

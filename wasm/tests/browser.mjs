@@ -8,10 +8,9 @@
 //   node wasm/tests/browser.mjs bench examples/browser [N] one preview of N expenses, timed
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), CHROMEDRIVER (default chromedriver).
-import { createServer } from "node:http";
-import { readFileSync, statSync } from "node:fs";
-import { extname, join, normalize, resolve, sep } from "node:path";
-import { cleanup, deadline, onCleanup, openBrowser } from "../../scripts/lib/webdriver.mjs";
+import { resolve } from "node:path";
+import { cleanup, deadline, openBrowser } from "../../scripts/lib/webdriver.mjs";
+import { serve } from "./static.mjs";
 
 const [mode, rootArg, countArg] = process.argv.slice(2);
 if (!["test", "bench"].includes(mode) || !rootArg) {
@@ -21,45 +20,6 @@ if (!["test", "bench"].includes(mode) || !rootArg) {
 const root = resolve(rootArg);
 const limitSeconds = mode === "test" ? 120 : 300;
 const cancelDeadline = deadline(limitSeconds, `browser ${mode}`);
-
-// --- static server -----------------------------------------------------------------------------
-
-const TYPES = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".wasm": "application/wasm",
-  ".json": "application/json",
-  ".ts": "text/plain; charset=utf-8",
-};
-
-function serve() {
-  const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url, "http://localhost").pathname);
-    let file = normalize(join(root, path));
-    if (file !== root && !file.startsWith(root + sep)) {
-      response.writeHead(403).end();
-      return;
-    }
-    try {
-      if (statSync(file).isDirectory()) file = join(file, "index.html");
-      const body = readFileSync(file);
-      response.writeHead(200, {
-        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-        "cache-control": "no-store",
-      });
-      response.end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  return new Promise((done) => {
-    server.listen(0, "127.0.0.1", () => {
-      onCleanup(() => new Promise((closed) => server.close(closed)));
-      done(server.address().port);
-    });
-  });
-}
 
 // --- the checks -----------------------------------------------------------------------------
 
@@ -144,11 +104,15 @@ async function bench(browser, port) {
   const version = await browser.run("return navigator.userAgent");
   console.log(result.text);
   console.log(`browser: ${version}`);
-  console.log(`median_ms=${result.medianMs} balances_ms=${result.balancesMs} plan_ms=${result.planMs}`);
+  console.log(
+    `median_ms=${result.medianMs} balances_ms=${result.balancesMs} plan_ms=${result.planMs} ` +
+      `json_ms=${result.jsonMs} json_balances_ms=${result.jsonBalancesMs} stringified_ms=${result.stringifiedMs} ` +
+      `incremental_ms=${result.incrementalMs}`,
+  );
 }
 
 try {
-  const port = await serve();
+  const port = await serve(root);
   const browser = await openBrowser({ explain: "return document.getElementById('load-error')?.textContent" });
   await (mode === "test" ? test(browser, port) : bench(browser, port));
   await cleanup();

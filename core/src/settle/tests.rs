@@ -480,3 +480,54 @@ fn nets_beyond_the_search_limit_are_planned_by_the_heuristic() {
     // Exact pairs may still be proven for all, but not here: the values are scattered.
     assert!(!p.optimal || nonzero <= SEARCH_LIMIT);
 }
+
+#[test]
+fn one_group_is_found_by_meeting_in_the_middle_exactly_when_brute_force_finds_one() {
+    let mut rng = Rng(0x5eed);
+    let (mut single, mut several) = (0, 0);
+    for case in 0..400 {
+        let count = 2 + case % 11;
+        let range = [30, 1_000, 1_000_000][case % 3];
+        let mut values: Vec<i64> = (0..count - 1)
+            .map(|_| rng.next(2 * range) as i64 - range as i64)
+            .filter(|&v| v != 0)
+            .collect();
+        let rest = -values.iter().sum::<i64>();
+        if rest == 0 || values.is_empty() {
+            continue;
+        }
+        values.push(rest);
+        let alone = !SubsetSums::new(&values).has_proper_zero_sum();
+        let groups = brute_force_groups(&values);
+        assert_eq!(alone, groups == 1, "{values:?}");
+        let split = zero_sum_partition(&values);
+        assert_eq!(split.len(), groups, "{values:?}");
+        if alone {
+            // What the DP's walk back gives for one group: every index, ascending.
+            assert_eq!(split, vec![(0..values.len()).collect::<Vec<_>>()]);
+            single += 1;
+        } else {
+            several += 1;
+        }
+    }
+    assert!(
+        single > 50 && several > 50,
+        "{single} single, {several} several"
+    );
+}
+
+#[test]
+fn twenty_nets_without_a_zero_sum_subset_are_one_group_at_once() {
+    // Distinct powers of two (and their negated sum) share no zero-sum subset but the whole.
+    let mut values: Vec<i64> = (0..19).map(|i| 1i64 << (i + 3)).collect();
+    values.push(-values.iter().sum::<i64>());
+    assert!(!SubsetSums::new(&values).has_proper_zero_sum());
+    assert_eq!(
+        zero_sum_partition(&values),
+        vec![(0..20).collect::<Vec<_>>()]
+    );
+    values[0] = -values[1] - values[2];
+    values[19] = -values[3..19].iter().sum::<i64>();
+    assert!(SubsetSums::new(&values).has_proper_zero_sum());
+    assert_eq!(zero_sum_partition(&values).len(), 2);
+}
