@@ -14,9 +14,12 @@
 //! [`Schedule::first_from`]; the Ledger applies it.
 
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, Month};
+use sha2::{Digest, Sha256};
+use time::{Date, Duration, Month, OffsetDateTime};
 
+use crate::domain::{ExpenseId, GroupId, SeriesId, UserId};
 use crate::error::{FieldError, ValidationErrors};
+use crate::ledger::NewExpense;
 
 /// The unit a series repeats in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -149,14 +152,24 @@ impl Schedule {
     /// The first occurrence numbered `from` or later that falls on or after `day`: where a
     /// series resumed on `day` continues. `None` when the series has ended before.
     pub fn first_from(&self, day: Date, from: u32) -> Option<u32> {
+        let n = self.resume_at(day, from);
+        self.date(n).map(|_| n)
+    }
+
+    /// The first occurrence numbered `from` or later that falls on or after `day`, or, when
+    /// the series ends before, the first number past its end: the `next_index` of a series
+    /// resumed on `day`, which never makes a date before `day`.
+    pub fn resume_at(&self, day: Date, from: u32) -> u32 {
         let mut n = from.max(self.estimate(day));
         // The estimate is at most one step short (a clamped day of the month).
         loop {
-            let date = self.date(n)?;
-            if date >= day {
-                return Some(n);
+            match self.date(n) {
+                Some(date) if date < day => match n.checked_add(1) {
+                    Some(next) => n = next,
+                    None => return n,
+                },
+                _ => return n,
             }
-            n = n.checked_add(1)?;
         }
     }
 
@@ -189,6 +202,81 @@ fn add_months(date: Date, months: i64) -> Option<Date> {
 fn months_between(a: Date, b: Date) -> i64 {
     let index = |d: Date| i64::from(d.year()) * 12 + i64::from(u8::from(d.month()));
     index(b) - index(a)
+}
+
+/// A recurring series: a template expense and its calendar, with how far it has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    /// Id.
+    pub id: SeriesId,
+    /// Its group.
+    pub group_id: GroupId,
+    /// The expense each occurrence records (no id, no date: each occurrence gets its own).
+    pub template: NewExpense,
+    /// When occurrences fall.
+    pub schedule: Schedule,
+    /// A paused series makes nothing.
+    pub paused: bool,
+    /// The number of the first occurrence not yet made (nor skipped by a pause).
+    pub next_index: u32,
+    /// Who created it; its occurrences are recorded as theirs.
+    pub created_by: UserId,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it last changed (an edit, a pause, an occurrence made).
+    pub updated_at: OffsetDateTime,
+    /// Starts at 1; every change adds one, and a store applies a change only to the version
+    /// it was computed from, so two processes never make the same occurrence.
+    pub version: i64,
+}
+
+impl Series {
+    /// The date the next occurrence becomes due, `None` while paused or once ended: what
+    /// stores index, so that finding a group's due series is one indexed lookup.
+    pub fn due_on(&self) -> Option<Date> {
+        if self.paused {
+            return None;
+        }
+        self.schedule.date(self.next_index)
+    }
+
+    /// The date of the next occurrence not yet made, as seen on `today`: for a paused series,
+    /// the one it would make first if resumed today; `None` once ended.
+    pub fn next_on(&self, today: Date) -> Option<Date> {
+        if self.paused {
+            let n = self.schedule.first_from(today, self.next_index)?;
+            return self.schedule.date(n);
+        }
+        self.schedule.date(self.next_index)
+    }
+
+    /// The id of the expense that is this series' occurrence on `date`: the same in every
+    /// process, so a second attempt to make it can only find it made.
+    pub fn occurrence_id(&self, date: Date) -> ExpenseId {
+        let digest = Sha256::new()
+            .chain_update(b"splitledger occurrence\0")
+            .chain_update(self.id.0.as_bytes())
+            .chain_update(date.to_string().as_bytes())
+            .finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        ExpenseId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
+}
+
+/// A snapshot of a series for the activity log.
+pub fn snapshot(series: &Series) -> serde_json::Value {
+    serde_json::json!({
+        "id": series.id,
+        "every": series.schedule.every,
+        "interval": series.schedule.interval,
+        "starts_on": series.schedule.starts_on.to_string(),
+        "ends_on": series.schedule.ends_on.map(|d| d.to_string()),
+        "count": series.schedule.count,
+        "paused": series.paused,
+        "description": series.template.description,
+        "amount": series.template.amount,
+    })
 }
 
 #[cfg(test)]
