@@ -188,6 +188,7 @@ pub struct Application {
     endpoint: poem::endpoint::BoxEndpoint<'static, Response>,
     addr: SocketAddr,
     shutdown_timeout: std::time::Duration,
+    _recurring: RecurringTimer,
 }
 
 impl std::fmt::Debug for Application {
@@ -216,6 +217,7 @@ impl Application {
         settings: &Settings,
     ) -> Result<Self, StartupError> {
         let ledger = Ledger::with_config(storage, ledger_config(settings));
+        let recurring = RecurringTimer::start(ledger.clone());
         let endpoint = routes(ledger, settings).boxed();
         let bind_error = |source| StartupError::Bind {
             addr: settings.bind.clone(),
@@ -235,6 +237,7 @@ impl Application {
             endpoint,
             addr,
             shutdown_timeout: settings.shutdown_timeout,
+            _recurring: recurring,
         })
     }
 
@@ -284,5 +287,47 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
         () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// How often each server makes the recurring occurrences that have come due. Reads of a
+/// group make its own before answering, so the timer only keeps groups nobody reads (and
+/// the balances across groups of `/users/me/balances`) current; a minute is plenty.
+const RECURRING_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
+/// Series looked at per batch; a tick runs batches until fewer come back.
+const RECURRING_BATCH: u32 = 100;
+/// Batches per tick at most, so one tick's work is bounded.
+const RECURRING_BATCHES: u32 = 10;
+
+/// The task that makes due recurring occurrences in every group, stopped with the server.
+/// Every server runs one: the store makes each occurrence exactly once however many race.
+struct RecurringTimer(tokio::task::JoinHandle<()>);
+
+impl RecurringTimer {
+    fn start<S: Storage>(ledger: Ledger<S>) -> Self {
+        Self(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(RECURRING_PERIOD);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                // The first tick is immediate: catch-up after downtime starts at once.
+                ticks.tick().await;
+                for _ in 0..RECURRING_BATCHES {
+                    match ledger.make_due_occurrences(RECURRING_BATCH).await {
+                        Ok(n) if n < RECURRING_BATCH as usize => break,
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "recurring occurrences not made this round");
+                            break;
+                        }
+                    }
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for RecurringTimer {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -8,3 +8,4 @@ mod expenses;
 mod groups;
 mod helpers;
 mod openapi;
+mod recurring;
