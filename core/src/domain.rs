@@ -79,6 +79,19 @@ id_type!(
     /// A conversion's id.
     ConversionId
 );
+id_type!(
+    /// A recurring series' id.
+    SeriesId
+);
+
+/// The series that made an expense, and the date of the occurrence it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Occurrence {
+    /// The series.
+    pub series_id: SeriesId,
+    /// The occurrence's date (also the expense's `occurred_on` when it was made).
+    pub occurrence_on: Date,
+}
 
 /// A trimmed, lower-cased email address (compared case-insensitively by construction).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -467,6 +480,8 @@ pub struct Expense {
     pub updated_at: OffsetDateTime,
     /// Starts at 1; every edit adds one.
     pub version: i64,
+    /// The series occurrence this expense is, when a series made it.
+    pub recurring: Option<Occurrence>,
 }
 
 impl Expense {
@@ -529,6 +544,7 @@ impl Expense {
             "metadata": d.metadata,
             "version": self.version,
             "original": self.original,
+            "recurring": self.recurring,
         })
     }
 }

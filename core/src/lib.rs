@@ -31,6 +31,8 @@ pub mod ledger;
 #[cfg(feature = "service")]
 pub mod memory;
 #[cfg(feature = "service")]
+pub mod recurring;
+#[cfg(feature = "service")]
 pub mod storage;
 
 #[cfg(feature = "conformance")]

@@ -231,6 +231,7 @@ pub struct Application {
     shutdown_timeout: std::time::Duration,
     metrics: Metrics,
     metrics_listener: Option<MetricsListener>,
+    _recurring: RecurringTimer,
     // Kept for the server's life: dropping it flushes the events still queued.
     _sentry: Option<sentry::ClientInitGuard>,
 }
@@ -303,6 +304,7 @@ impl Application {
             metrics.watch_pool(probe);
         }
         let ledger = Ledger::with_config(storage, ledger_config(settings));
+        let recurring = RecurringTimer::start(ledger.clone());
         let endpoint = routes_with_metrics(ledger, settings, &metrics).boxed();
         let (acceptor, addr) = bind(&settings.bind).await?;
         let metrics_listener = match settings.metrics_bind.as_deref() {
@@ -320,6 +322,7 @@ impl Application {
             metrics,
             metrics_listener,
             _sentry: sentry,
+            _recurring: recurring,
         })
     }
 
@@ -400,5 +403,47 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
         () = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// How often each server makes the recurring occurrences that have come due. Reads of a
+/// group make its own before answering, so the timer only keeps groups nobody reads (and
+/// the balances across groups of `/users/me/balances`) current; a minute is plenty.
+const RECURRING_PERIOD: std::time::Duration = std::time::Duration::from_secs(60);
+/// Series looked at per batch; a tick runs batches until fewer come back.
+const RECURRING_BATCH: u32 = 100;
+/// Batches per tick at most, so one tick's work is bounded.
+const RECURRING_BATCHES: u32 = 10;
+
+/// The task that makes due recurring occurrences in every group, stopped with the server.
+/// Every server runs one: the store makes each occurrence exactly once however many race.
+struct RecurringTimer(tokio::task::JoinHandle<()>);
+
+impl RecurringTimer {
+    fn start<S: Storage>(ledger: Ledger<S>) -> Self {
+        Self(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(RECURRING_PERIOD);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                // The first tick is immediate: catch-up after downtime starts at once.
+                ticks.tick().await;
+                for _ in 0..RECURRING_BATCHES {
+                    match ledger.make_due_occurrences(RECURRING_BATCH).await {
+                        Ok(n) if n < RECURRING_BATCH as usize => break,
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "recurring occurrences not made this round");
+                            break;
+                        }
+                    }
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for RecurringTimer {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -191,6 +191,11 @@ pub(crate) const CONFLICTS: &[(&str, &str, &str)] = &[
         "already_member",
     ),
     ("invites_pkey", "invites.code", "invite_code_taken"),
+    (
+        "expenses_occurrence_key",
+        "expenses.group_id, expenses.series_id, expenses.occurrence_on",
+        "occurrence_made",
+    ),
 ];
 
 /// The CHECK constraints that bound running totals (named `<table>_within_limit`).

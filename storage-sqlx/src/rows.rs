@@ -8,12 +8,14 @@ use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
     Activity, ActivityId, Conversion, ConversionId, ConversionRow, Email, Expense, ExpenseDetails,
     ExpenseFilter, ExpenseId, ExpenseKind, Group, GroupId, Invite, LoginFailures, Member,
-    MemberTotals, Membership, Original, Role, Session, Settlement, SettlementId, SummaryRow,
-    TokenDigest, User, UserGroupTotals, UserId, UserRecord,
+    MemberTotals, Membership, Occurrence, Original, Role, SeriesId, Session, Settlement,
+    SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::entry::EntryKind;
 use splitledger_core::exchange::Rate;
+use splitledger_core::ledger::NewExpense;
 use splitledger_core::money::{Minor, Money};
+use splitledger_core::recurring::{Every, Schedule, Series};
 use splitledger_core::split::SplitInput;
 use splitledger_core::storage::{StorageError, StorageResult};
 use splitledger_core::{Cause, Currency, ValidationErrors};
@@ -107,6 +109,8 @@ columns! {
     SettlementId: Uuid => |v| v.0, read |r| Ok(SettlementId(r));
     ActivityId: Uuid => |v| v.0, read |r| Ok(ActivityId(r));
     ConversionId: Uuid => |v| v.0, read |r| Ok(ConversionId(r));
+    SeriesId: Uuid => |v| v.0, read |r| Ok(SeriesId(r));
+    Every: String => |v| v.as_str().to_owned(), read |r| r.parse().map_err(unknown);
     Rate: String => |v| v.to_string(), read |r| Rate::parse(&r).map_err(corrupt);
     OffsetDateTime: OffsetDateTime => |v| *v, read |r| Ok(r);
     Date: Date => |v| *v, read |r| Ok(r);
@@ -161,7 +165,8 @@ json_columns!(
     SplitInput<UserId>,
     Box<Original>,
     Vec<ConversionRow>,
-    Vec<PairDelta<UserId>>
+    Vec<PairDelta<UserId>>,
+    NewExpense
 );
 
 /// Records spanning several columns, one per field in order (`field = expr` is not stored).
@@ -213,9 +218,14 @@ record! {
     // `expense_columns!()`: the participant rows come next, from `store::with_participants`.
     stored Expense {
         id, group_id, kind, amount, split, created_by, created_at, updated_at, version, details,
-        original,
+        original, recurring,
         payers = Vec::new(), shares = Vec::new(),
     }
+    stored Series {
+        id, group_id, template, schedule, paused, next_index, created_by, created_at, updated_at,
+        version,
+    }
+    stored Schedule { every, interval, starts_on, ends_on, count }
     stored ExpenseDetails { description, category, payment_method, occurred_on, notes, metadata }
     read Participant { expense, user, paid, owed, payer, sharer }
     stored Settlement {
@@ -230,6 +240,27 @@ record! {
     read PairDelta<UserId> { currency, a, b, amount }
     read UserGroupTotals { group_id, group_name, currency, totals }
     stored Activity { id, group_id, actor, action, entity, entity_id, at, details }
+}
+
+/// The series and the date, both NULL for an expense no series made.
+impl FromCols for Option<Occurrence> {
+    fn read<D: Dialect>(c: &mut Cols<'_, D>) -> StorageResult<Self> {
+        let series: Option<SeriesId> = c.read()?;
+        let date: Option<Date> = c.read()?;
+        Ok(series
+            .zip(date)
+            .map(|(series_id, occurrence_on)| Occurrence {
+                series_id,
+                occurrence_on,
+            }))
+    }
+}
+
+impl<D: Dialect> Arg<D> for Option<Occurrence> {
+    fn put(&self, stmt: Stmt<D>) -> Stmt<D> {
+        let stmt = self.map(|o| o.series_id).put(stmt);
+        self.map(|o| o.occurrence_on).put(stmt)
+    }
 }
 
 /// Amount, then currency.

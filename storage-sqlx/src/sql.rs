@@ -22,7 +22,7 @@ macro_rules! expense_fields {
         concat!(
             "kind, amount, currency, split, created_by, created_at, updated_at, version, ",
             details_columns!(),
-            ", original"
+            ", original, series_id, occurrence_on"
         )
     };
 }
@@ -30,6 +30,14 @@ macro_rules! expense_fields {
 macro_rules! expense_columns {
     () => {
         concat!("id, group_id, ", expense_fields!())
+    };
+}
+
+/// A recurring series' columns, in `Series`'s order (`due_on` is bound after them).
+macro_rules! series_columns {
+    () => {
+        "id, group_id, template, unit, step, starts_on, ends_on, count, paused, next_index, \
+         created_by, created_at, updated_at, version"
     };
 }
 
@@ -198,9 +206,10 @@ statements! {
         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
     REGISTERED_ID = "SELECT fingerprint, group_id FROM entry_ids WHERE id = $1";
     INSERT_EXPENSE = concat!("INSERT INTO expenses (", expense_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)");
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+        $18, $19)");
     UPDATE_EXPENSE = concat!("UPDATE expenses SET (", expense_fields!(),
-        ") = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+        ") = ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
         WHERE id = $1 AND group_id = $2");
     EXPENSE = concat!("SELECT ", expense_columns!(),
         " FROM expenses WHERE group_id = $1 AND id = $2");
@@ -240,6 +249,28 @@ statements! {
         WHERE group_id = $1 AND ($2 IS NULL OR (occurred_on, created_at, id) < ($2, $3, $4)) \
         ORDER BY occurred_on DESC, created_at DESC, id DESC LIMIT $5");
     DELETE_CONVERSION = "DELETE FROM conversions WHERE group_id = $1 AND id = $2";
+    INSERT_SERIES = concat!("INSERT INTO recurring_series (", series_columns!(),
+        ", due_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
+    SERIES = concat!("SELECT ", series_columns!(),
+        " FROM recurring_series WHERE group_id = $1 AND id = $2");
+    SERIES_EXISTS = "SELECT id FROM recurring_series WHERE group_id = $1 AND id = $2";
+    LIST_SERIES = concat!("SELECT ", series_columns!(),
+        " FROM recurring_series WHERE group_id = $1 ORDER BY created_at, id");
+    // Compare-and-swap on the version: the row lock it takes orders every change of the
+    // series, and a change computed from an older version updates nothing.
+    UPDATE_SERIES = "UPDATE recurring_series SET (template, unit, step, starts_on, ends_on, \
+        count, paused, next_index, created_by, created_at, updated_at, version, due_on) = \
+        ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+        WHERE id = $1 AND group_id = $2 AND version = $16";
+    DELETE_SERIES = "DELETE FROM recurring_series WHERE group_id = $1 AND id = $2";
+    DUE_SERIES = "SELECT id FROM recurring_series WHERE group_id = $1 AND due_on <= $2";
+    // The servers' timer: across groups by design, bounded by `LIMIT`.
+    DUE_ANYWHERE = "SELECT g.id, g.name, g.description, g.currency, g.created_by, \
+        g.created_at, g.updated_at, s.id FROM recurring_series s \
+        JOIN groups g ON g.id = s.group_id \
+        WHERE s.due_on <= $1 ORDER BY s.due_on, s.id LIMIT $2";
+    OCCURRENCE_MADE = "SELECT id FROM expenses \
+        WHERE group_id = $1 AND series_id = $2 AND occurrence_on = $3";
     INSERT_ACTIVITY = "INSERT INTO activity \
         (id, group_id, actor, action, entity, entity_id, at, details) \
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";

@@ -11,6 +11,7 @@
 mod accounts;
 mod entries;
 mod groups;
+mod recurring;
 mod reports;
 
 use std::marker::PhantomData;

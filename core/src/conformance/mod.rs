@@ -9,7 +9,8 @@
 //! - `reports`: balances, debts, the plan, running totals and their bound, pagination,
 //!   activity, summaries and exports;
 //! - `concurrency`: several tasks writing one group at once (what the stores' transactions
-//!   and locks are for, across every role).
+//!   and locks are for, across every role);
+//! - `recurring`: series and their occurrences, exactly once under concurrent catch-up.
 //!
 //! Each case is a plain async function taking a fresh store and panicking on a failure, so
 //! any test harness can run it. Cases go through the [`Ledger`] only, so every store runs
@@ -27,6 +28,7 @@ mod accounts;
 mod concurrency;
 mod entries;
 mod groups;
+mod recurring;
 mod reports;
 
 pub use accounts::{accounts, login_burst, login_throttling, profile_and_password};
@@ -36,6 +38,9 @@ pub use entries::{
     settlements, stale_edit,
 };
 pub use groups::{co_members, groups, members_and_invites, permissions, placeholders};
+pub use recurring::{
+    recurring_catch_up, recurring_concurrent, recurring_pause_resume, recurring_rules,
+};
 pub use reports::{
     activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
     total_bound,
@@ -444,7 +449,9 @@ macro_rules! conformance_tests {
             balances_and_plan, running_totals, pagination, activity_summary_export, total_bound,
             conversions,
             // concurrency
-            concurrent_writes, concurrent_stale_edits, concurrent_edit_delete);
+            concurrent_writes, concurrent_stale_edits, concurrent_edit_delete,
+            // recurring
+            recurring_catch_up, recurring_rules, recurring_pause_resume, recurring_concurrent);
     };
     (@cases [$attr:meta] $params:tt $make:block; $($case:ident),*) => {
         $(

@@ -1,16 +1,16 @@
 //! Expenses and settlements: create (idempotently), list, read, edit, delete.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use time::Date;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{
     Error, Ledger, Result, check_date, cursor, filter_text, optional_text, record, required_text,
 };
 use crate::domain::{
-    Expense, ExpenseDetails, ExpenseFilter, ExpenseId, ExpenseKind, GroupId, Original, Role,
+    Expense, ExpenseDetails, ExpenseFilter, ExpenseId, ExpenseKind, Group, GroupId, Original, Role,
     Settlement, SettlementId, UserId,
 };
 use crate::entry::{Entry, EntryKey, EntryKind};
@@ -86,7 +86,7 @@ impl<T> Page<T> {
 /// optional field does not break callers:
 /// `NewExpense { description: "Dinner".into(), amount: "42.00".into(), paid_by: Some(me), ..Default::default() }`
 /// (an equal split among every member unless `split` says otherwise).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewExpense {
     /// The id, when the client chooses it (it seeds the allocation's tie-break, so the
     /// client can compute the stored rows beforehand); a fresh one otherwise.
@@ -320,6 +320,56 @@ impl<S: Storage> Ledger<S> {
     ) -> Result<Expense> {
         let (g, _) = self.access(actor, group).await?;
         let key = check_key(idempotency_key)?;
+        let now = self.now();
+        let expense = self.build_expense(&g, actor, &request, now).await?;
+        let id = expense.id;
+        let write = EntryWrite {
+            fingerprint: fingerprint("expense", &request)?,
+            activity: record(
+                group,
+                actor,
+                "expense.created",
+                id.0,
+                now,
+                Value::Null,
+                expense.snapshot(),
+            ),
+            entry: Entry::Expense(expense),
+            idempotency: key.map(|key| IdempotencyKey {
+                user_id: actor,
+                key,
+            }),
+        };
+        match self.storage.insert_entry(&write).await? {
+            Inserted::Created => match write.entry {
+                Entry::Expense(e) => Ok(e),
+                _ => Err(Error::Internal(Cause::msg("wrote another kind"))),
+            },
+            Inserted::Existing {
+                by,
+                fingerprint,
+                id,
+            } => {
+                let id = replayed(&write.fingerprint, by, &fingerprint, id)?;
+                self.storage
+                    .expense(group, ExpenseId(id))
+                    .await?
+                    .ok_or(Error::NotFound("expense"))
+            }
+        }
+    }
+
+    /// Validates a new expense and allocates it, as `actor` records it in `g` at `now`:
+    /// the one path every expense goes through, whether a member enters it or a series makes
+    /// it (so both refuse the same input with the same codes).
+    pub(super) async fn build_expense(
+        &self,
+        g: &Group,
+        actor: UserId,
+        request: &NewExpense,
+        now: OffsetDateTime,
+    ) -> Result<Expense> {
+        let group = g.id;
         let mut errors = ValidationErrors::default();
         let description = required_text("description", &request.description, 200, &mut errors);
         let category = optional_text("category", request.category.as_deref(), 50, &mut errors);
@@ -378,8 +428,7 @@ impl<S: Storage> Ledger<S> {
             request.exchange_rate.as_deref(),
         )?;
 
-        let now = self.now();
-        let expense = Expense {
+        Ok(Expense {
             id,
             group_id: group,
             kind: request.kind.unwrap_or_default(),
@@ -400,41 +449,8 @@ impl<S: Storage> Ledger<S> {
             created_at: now,
             updated_at: now,
             version: 1,
-        };
-        let write = EntryWrite {
-            fingerprint: fingerprint("expense", &request)?,
-            activity: record(
-                group,
-                actor,
-                "expense.created",
-                id.0,
-                now,
-                Value::Null,
-                expense.snapshot(),
-            ),
-            entry: Entry::Expense(expense),
-            idempotency: key.map(|key| IdempotencyKey {
-                user_id: actor,
-                key,
-            }),
-        };
-        match self.storage.insert_entry(&write).await? {
-            Inserted::Created => match write.entry {
-                Entry::Expense(e) => Ok(e),
-                _ => Err(Error::Internal(Cause::msg("wrote another kind"))),
-            },
-            Inserted::Existing {
-                by,
-                fingerprint,
-                id,
-            } => {
-                let id = replayed(&write.fingerprint, by, &fingerprint, id)?;
-                self.storage
-                    .expense(group, ExpenseId(id))
-                    .await?
-                    .ok_or(Error::NotFound("expense"))
-            }
-        }
+            recurring: None,
+        })
     }
 
     /// One expense.

@@ -6,6 +6,7 @@ mod conversions;
 mod cursor;
 mod expenses;
 mod groups;
+mod recurring;
 mod views;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use expenses::{ExpensePatch, ListExpenses, NewExpense, NewSettlement, Page, 
 pub use groups::{
     AddMember, AddPlaceholder, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite,
 };
+pub use recurring::{MAX_BACKLOG, NewSeries, SeriesPatch, SeriesView};
 pub use views::{
     DebtView, Export, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
     SummaryRequest,
@@ -298,11 +300,17 @@ impl<S: Storage> Ledger<S> {
 
     /// The group and the caller's role; not found if the caller is not a member, so a group
     /// does not exist for outsiders.
+    ///
+    /// Every operation on a group passes here, so this is where the group's recurring
+    /// occurrences due up to today are made: whatever the operation reads, they exist.
     async fn access(&self, actor: UserId, group: GroupId) -> Result<(Group, Role)> {
-        self.storage
+        let (g, role) = self
+            .storage
             .membership(group, actor)
             .await?
-            .ok_or(Error::NotFound("group"))
+            .ok_or(Error::NotFound("group"))?;
+        self.catch_up(&g).await?;
+        Ok((g, role))
     }
 }
 

@@ -88,13 +88,10 @@ impl State {
             None => Ok(None),
         }
     }
-}
 
-#[async_trait]
-impl EntryStore for MemoryStorage {
-    #[tracing::instrument(skip_all, fields(group = %write.entry.key().group_id))]
-    async fn insert_entry(&self, write: &EntryWrite) -> StorageResult<Inserted> {
-        let mut s = self.lock();
+    /// Writes an entry whole, or nothing (see [`EntryStore::insert_entry`]).
+    pub(super) fn insert(&mut self, write: &EntryWrite) -> StorageResult<Inserted> {
+        let s = self;
         if let Some(earlier) = s.earlier(write)? {
             return Ok(earlier);
         }
@@ -120,6 +117,14 @@ impl EntryStore for MemoryStorage {
         s.entry_ids
             .insert(key.id, (key.group_id, key.kind, write.fingerprint.clone()));
         Ok(Inserted::Created)
+    }
+}
+
+#[async_trait]
+impl EntryStore for MemoryStorage {
+    #[tracing::instrument(skip_all, fields(group = %write.entry.key().group_id))]
+    async fn insert_entry(&self, write: &EntryWrite) -> StorageResult<Inserted> {
+        self.lock().insert(write)
     }
 
     #[tracing::instrument(skip_all, fields(group = %replace.entry.key().group_id))]

@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 mod accounts;
 mod entries;
 mod groups;
+mod recurring;
 mod reports;
 
 use time::{Date, OffsetDateTime};
@@ -19,11 +20,12 @@ use uuid::Uuid;
 use crate::balance::Totals;
 use crate::domain::{
     Activity, Conversion, ConversionId, DatedCursor, Email, Expense, ExpenseId, Group, GroupId,
-    Invite, LoginFailures, Member, Membership, Session, Settlement, SettlementId, UserId,
+    Invite, LoginFailures, Member, Membership, SeriesId, Session, Settlement, SettlementId, UserId,
     UserRecord,
 };
 use crate::entry::{Effect, EntryKind};
 use crate::money::{Currency, Minor};
+use crate::recurring::Series;
 use crate::storage::{StorageError, StorageResult};
 
 #[derive(Default)]
@@ -37,6 +39,7 @@ struct GroupState {
     pairs: BTreeMap<(Currency, UserId, UserId), Minor>,
     activity: Vec<Activity>,
     idempotency: HashMap<(UserId, String), (String, Uuid)>,
+    series: BTreeMap<SeriesId, Series>,
 }
 
 #[derive(Default)]

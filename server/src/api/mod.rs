@@ -6,6 +6,7 @@ pub mod conversions;
 pub mod groups;
 pub mod ledger;
 pub mod models;
+pub mod recurring;
 pub mod views;
 
 use poem_openapi::{ApiResponse, OpenApiService, Tags};
@@ -39,6 +40,8 @@ pub enum ApiTags {
     Balances,
     /// Activity log, spending summaries and exports.
     Reports,
+    /// Recurring series and the expenses they make.
+    Recurring,
 }
 
 /// An empty success.
@@ -96,6 +99,7 @@ pub type Apis<S> = (
     conversions::ConversionsApi<S>,
     views::BalancesApi<S>,
     views::ReportsApi<S>,
+    recurring::RecurringApi<S>,
 );
 
 /// The OpenAPI service over a ledger (served at `/api/v1`).
@@ -136,7 +140,10 @@ pub fn service<S: Storage>(
         views::BalancesApi {
             ledger: ledger.clone(),
         },
-        views::ReportsApi { ledger },
+        views::ReportsApi {
+            ledger: ledger.clone(),
+        },
+        recurring::RecurringApi { ledger },
     );
     OpenApiService::new(apis, "splitledger", env!("CARGO_PKG_VERSION"))
         .description(

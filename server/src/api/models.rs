@@ -1474,6 +1474,18 @@ pub struct ExpenseBody {
     pub updated_at: OffsetDateTime,
     /// Starts at 1; every edit adds one. Name it in `PATCH`.
     pub version: i64,
+    /// The series occurrence this expense is (`null` for an expense entered by hand).
+    #[oai(nullable)]
+    pub recurring: Option<OccurrenceBody>,
+}
+
+/// The series that made an expense and the occurrence's date.
+#[derive(Debug, Clone, Object)]
+pub struct OccurrenceBody {
+    /// The series.
+    pub series_id: Uuid,
+    /// The occurrence's date.
+    pub occurrence_on: Date,
 }
 
 impl From<Expense> for ExpenseBody {
@@ -1502,6 +1514,10 @@ impl From<Expense> for ExpenseBody {
             created_at: e.created_at,
             updated_at: e.updated_at,
             version: e.version,
+            recurring: e.recurring.map(|o| OccurrenceBody {
+                series_id: o.series_id.0,
+                occurrence_on: o.occurrence_on,
+            }),
         }
     }
 }

@@ -15,6 +15,7 @@ struct World {
     group: String,
     expense: String,
     settlement: String,
+    series: String,
 }
 
 async fn world() -> World {
@@ -34,7 +35,15 @@ async fn world() -> World {
         .send()
         .await
         .expect(201);
+    let series = app
+        .post(&format!("/api/v1/groups/{group}/recurring"))
+        .token(&owner.token)
+        .json(series_body(&owner.id))
+        .send()
+        .await
+        .expect(201);
     World {
+        series: s(&series["id"]),
         app,
         owner,
         admin,
@@ -44,6 +53,15 @@ async fn world() -> World {
         settlement: s(&settlement["id"]),
         expense,
     }
+}
+
+/// A monthly series paid by `payer`, from today.
+fn series_body(payer: &str) -> Value {
+    json!({
+        "expense": {"description": "Rent", "amount": "10.00", "paid_by": payer, "split": {"type": "equal"}},
+        "every": "month",
+        "starts_on": time::OffsetDateTime::now_utc().date().to_string(),
+    })
 }
 
 #[tokio::test]
@@ -108,6 +126,27 @@ async fn outsiders_get_404_on_every_group_scoped_endpoint() {
         (Method::GET, format!("/groups/{g}/summary?by=member"), None),
         (Method::GET, format!("/groups/{g}/export"), None),
         (Method::GET, format!("/groups/{g}/export?format=csv"), None),
+        (
+            Method::POST,
+            format!("/groups/{g}/recurring"),
+            Some(series_body(&w.outsider.id)),
+        ),
+        (Method::GET, format!("/groups/{g}/recurring"), None),
+        (
+            Method::GET,
+            format!("/groups/{g}/recurring/{}", w.series),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/groups/{g}/recurring/{}", w.series),
+            Some(json!({"paused": true})),
+        ),
+        (
+            Method::DELETE,
+            format!("/groups/{g}/recurring/{}", w.series),
+            None,
+        ),
     ];
     for (method, path, body) in cases {
         let mut req = w
@@ -322,4 +361,69 @@ async fn owners_do_everything_including_transferring_ownership() {
         .send()
         .await
         .expect(204);
+}
+
+#[tokio::test]
+async fn series_are_changed_by_their_creator_an_admin_or_the_owner() {
+    let w = world().await;
+    let (app, g) = (&w.app, &w.group);
+    let owners = format!("/api/v1/groups/{g}/recurring/{}", w.series);
+    // A member reads the owner's series but may not change or delete it.
+    app.get(&owners)
+        .token(&w.member.token)
+        .send()
+        .await
+        .expect(200);
+    app.patch(&owners)
+        .token(&w.member.token)
+        .json(json!({"paused": true}))
+        .send()
+        .await
+        .problem(403, "forbidden");
+    app.delete(&owners)
+        .token(&w.member.token)
+        .send()
+        .await
+        .problem(403, "forbidden");
+    // Any member creates one, and changes and deletes their own.
+    let own = app
+        .post(&format!("/api/v1/groups/{g}/recurring"))
+        .token(&w.member.token)
+        .json(series_body(&w.member.id))
+        .send()
+        .await
+        .expect(201);
+    let own = format!("/api/v1/groups/{g}/recurring/{}", s(&own["id"]));
+    let paused = app
+        .patch(&own)
+        .token(&w.member.token)
+        .json(json!({"paused": true}))
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(paused["paused"], true);
+    // An admin changes anyone's; the owner deletes anyone's.
+    app.patch(&owners)
+        .token(&w.admin.token)
+        .json(json!({"paused": true}))
+        .send()
+        .await
+        .expect(200);
+    app.delete(&own)
+        .token(&w.owner.token)
+        .send()
+        .await
+        .expect(204);
+    app.delete(&owners)
+        .token(&w.admin.token)
+        .send()
+        .await
+        .expect(204);
+    let left = app
+        .get(&format!("/api/v1/groups/{g}/recurring"))
+        .token(&w.member.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(left["items"], json!([]));
 }

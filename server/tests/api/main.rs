@@ -10,4 +10,5 @@ mod helpers;
 mod metrics;
 mod migrate;
 mod openapi;
+mod recurring;
 mod reporting;
