@@ -45,6 +45,7 @@ fn expense(payers: Vec<Portion<UserId>>, shares: Vec<Portion<UserId>>) -> Entry 
         created_at: at,
         updated_at: at,
         version: 1,
+        attachments: Vec::new(),
     })
 }
 

@@ -3,7 +3,9 @@
 //! - [`AccountStore`]: users, sessions, login throttling;
 //! - [`GroupStore`]: groups, members, invites;
 //! - [`EntryStore`]: expenses and settlements (every entry that moves a balance);
-//! - [`ReportStore`]: running totals, summaries, activity, and the readiness ping.
+//! - [`ReportStore`]: running totals, summaries, activity, and the readiness ping;
+//! - [`FileStore`]: receipts' metadata (their bytes are a [`BlobStore`]'s);
+//! - [`CommentStore`]: comments on expenses.
 //!
 //! [`Storage`] is every type that has them all. A backend makes every call atomic (one
 //! transaction): an entry with its participant rows, its running-total changes and its
@@ -19,14 +21,18 @@
 //! distribution key when one database is not enough.
 
 mod accounts;
+mod comments;
 mod entries;
+mod files;
 mod groups;
 mod reports;
 
 pub use accounts::AccountStore;
+pub use comments::CommentStore;
 pub use entries::{
     DeleteGuard, EntryReplace, EntryStore, EntryWrite, IdempotencyKey, Inserted, Replay,
 };
+pub use files::{BlobInfo, BlobStore, FileStore};
 pub use groups::{GroupQuery, GroupStore};
 pub use reports::ReportStore;
 
@@ -81,9 +87,15 @@ impl StorageError {
 pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Everything splitledger stores: every role.
-pub trait Storage: AccountStore + GroupStore + EntryStore + ReportStore {}
+pub trait Storage:
+    AccountStore + GroupStore + EntryStore + ReportStore + FileStore + CommentStore
+{
+}
 
-impl<T: AccountStore + GroupStore + EntryStore + ReportStore> Storage for T {}
+impl<T> Storage for T where
+    T: AccountStore + GroupStore + EntryStore + ReportStore + FileStore + CommentStore
+{
+}
 
 /// Page size of [`all_expenses`] and [`all_settlements`].
 const DRAIN_BATCH: u32 = 500;

@@ -315,6 +315,7 @@ pub fn seed() -> Seed {
         created_at: at,
         updated_at: at,
         version: 1,
+        attachments: Vec::new(),
     };
     let settlement = Settlement {
         id: SettlementId::random(),
