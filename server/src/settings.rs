@@ -73,6 +73,18 @@ pub struct Settings {
     /// How long a shutdown waits for requests in flight.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+
+    /// Where attachments are kept: `file:///FOLDER` (created if missing) or
+    /// `s3://BUCKET/PREFIX` (credentials and region from the usual `AWS_*` variables). By
+    /// default a folder `splitledger-files` beside the SQLite file, or in the working
+    /// directory; in memory with a `memory:` database.
+    #[arg(long, env = "FILES_URL")]
+    pub files_url: Option<String>,
+
+    /// Largest attachment accepted, in bytes (`K`/`M` suffixes for KiB/MiB), counted on the
+    /// file itself.
+    #[arg(long, env = "MAX_UPLOAD", default_value = "10M", value_parser = parse_size)]
+    pub max_upload: usize,
 }
 
 impl Settings {
@@ -87,6 +99,8 @@ impl Settings {
             cookie_secure: false,
             body_limit: 1024 * 1024,
             shutdown_timeout: Duration::from_secs(30),
+            files_url: None,
+            max_upload: 10 * 1024 * 1024,
         }
     }
 }
@@ -102,6 +116,8 @@ impl std::fmt::Debug for Settings {
             .field("cookie_secure", &self.cookie_secure)
             .field("body_limit", &self.body_limit)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("files_url", &self.files_url)
+            .field("max_upload", &self.max_upload)
             .finish()
     }
 }

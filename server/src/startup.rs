@@ -28,6 +28,9 @@ pub enum StartupError {
     /// The store could not be opened or migrated.
     #[error("database: {0}")]
     Database(String),
+    /// The attachments' store could not be opened.
+    #[error("files: {0}")]
+    Files(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -45,6 +48,7 @@ const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500)
 pub fn ledger_config(settings: &Settings) -> LedgerConfig {
     LedgerConfig {
         session_ttl: settings.token_ttl,
+        max_upload: u64::try_from(settings.max_upload).unwrap_or(u64::MAX),
         ..LedgerConfig::default()
     }
 }
@@ -215,7 +219,9 @@ impl Application {
         storage: S,
         settings: &Settings,
     ) -> Result<Self, StartupError> {
-        let ledger = Ledger::with_config(storage, ledger_config(settings));
+        let ledger = Ledger::with_config(storage, ledger_config(settings))
+            .with_blobs(crate::files::open(settings)?);
+        crate::files::spawn_sweeper(ledger.clone());
         let endpoint = routes(ledger, settings).boxed();
         let bind_error = |source| StartupError::Bind {
             addr: settings.bind.clone(),

@@ -1,7 +1,9 @@
 //! The `/api/v1` operations, one poem-openapi API struct per resource. Each operation parses
 //! the request, calls the Ledger and maps the result: no rules live here.
 
+pub mod attachments;
 pub mod auth;
+pub mod comments;
 pub mod conversions;
 pub mod groups;
 pub mod ledger;
@@ -39,6 +41,10 @@ pub enum ApiTags {
     Balances,
     /// Activity log, spending summaries and exports.
     Reports,
+    /// Receipts attached to expenses.
+    Attachments,
+    /// Comments on expenses.
+    Comments,
 }
 
 /// An empty success.
@@ -96,6 +102,8 @@ pub type Apis<S> = (
     conversions::ConversionsApi<S>,
     views::BalancesApi<S>,
     views::ReportsApi<S>,
+    attachments::AttachmentsApi<S>,
+    comments::CommentsApi<S>,
 );
 
 /// The OpenAPI service over a ledger (served at `/api/v1`).
@@ -136,7 +144,13 @@ pub fn service<S: Storage>(
         views::BalancesApi {
             ledger: ledger.clone(),
         },
-        views::ReportsApi { ledger },
+        views::ReportsApi {
+            ledger: ledger.clone(),
+        },
+        attachments::AttachmentsApi {
+            ledger: ledger.clone(),
+        },
+        comments::CommentsApi { ledger },
     );
     OpenApiService::new(apis, "splitledger", env!("CARGO_PKG_VERSION"))
         .description(

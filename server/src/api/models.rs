@@ -502,6 +502,20 @@ text_type!(
 );
 
 text_type!(
+    /// A comment: not blank once trimmed, at most 2,000 characters; tabs and line breaks are
+    /// the only control characters allowed. The Ledger answers 422 `required`, `too_long` or
+    /// `invalid_text`.
+    CommentText,
+    "string_comment".into(),
+    MetaSchema {
+        pattern: Some(format!(
+            "^[{WHITE_SPACE}]*[^{BLANK_OR_CONTROL}](?:[^{CONTROL_BUT_LINES}]{{0,1998}}[^{BLANK_OR_CONTROL}])?[{WHITE_SPACE}]*$"
+        )),
+        ..MetaSchema::new("string")
+    }
+);
+
+text_type!(
     /// A new password: 8 to 128 characters (core's `MIN_PASSWORD` and `MAX_PASSWORD`, counted
     /// in Unicode scalar values as JSON Schema counts them), untrimmed, anything else is free.
     /// The Ledger answers 422 `password_length`.
@@ -1474,6 +1488,8 @@ pub struct ExpenseBody {
     pub updated_at: OffsetDateTime,
     /// Starts at 1; every edit adds one. Name it in `PATCH`.
     pub version: i64,
+    /// Its receipts, oldest first.
+    pub attachments: Vec<super::attachments::AttachmentRefBody>,
 }
 
 impl From<Expense> for ExpenseBody {
@@ -1502,6 +1518,7 @@ impl From<Expense> for ExpenseBody {
             created_at: e.created_at,
             updated_at: e.updated_at,
             version: e.version,
+            attachments: e.attachments.into_iter().map(Into::into).collect(),
         }
     }
 }

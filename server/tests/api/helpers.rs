@@ -211,6 +211,8 @@ pub fn test_settings() -> Settings {
     }
     let mut s = Settings::defaults();
     s.bind = "127.0.0.1:0".to_string();
+    // Attachments in memory unless a test names a folder: no test leaves files behind.
+    s.database_url = "memory:".to_string();
     s
 }
 
@@ -238,7 +240,12 @@ impl TestApp {
     /// The app on a real socket (127.0.0.1, a free port) over `storage`; it serves until
     /// the test's runtime ends.
     pub async fn spawn<S: Storage>(storage: S) -> Self {
-        let app = Application::with_storage(storage, &test_settings())
+        Self::spawn_with(storage, &test_settings()).await
+    }
+
+    /// The app on a real socket over `storage` with these settings.
+    pub async fn spawn_with<S: Storage>(storage: S, settings: &Settings) -> Self {
+        let app = Application::with_storage(storage, settings)
             .await
             .unwrap_or_else(|e| panic!("build: {e}"));
         let addr = app.addr();
