@@ -92,6 +92,14 @@ pub struct Occurrence {
     /// The occurrence's date (also the expense's `occurred_on` when it was made).
     pub occurrence_on: Date,
 }
+id_type!(
+    /// An attachment's (receipt's) id.
+    AttachmentId
+);
+id_type!(
+    /// A comment's id.
+    CommentId
+);
 
 /// A trimmed, lower-cased email address (compared case-insensitively by construction).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -482,6 +490,9 @@ pub struct Expense {
     pub version: i64,
     /// The series occurrence this expense is, when a series made it.
     pub recurring: Option<Occurrence>,
+    /// Its receipts, oldest first (stores fill this when they read an expense; writes of
+    /// the expense itself ignore it).
+    pub attachments: Vec<AttachmentRef>,
 }
 
 impl Expense {
@@ -794,6 +805,111 @@ pub struct UserGroupTotals {
     pub currency: Currency,
     /// The totals.
     pub totals: crate::balance::Totals,
+}
+
+/// A file attached to an expense (a receipt): its metadata; the bytes are kept by a
+/// [`BlobStore`](crate::storage::BlobStore) under [`Attachment::blob_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Id.
+    pub id: AttachmentId,
+    /// Its group.
+    pub group_id: GroupId,
+    /// The expense it belongs to.
+    pub expense_id: ExpenseId,
+    /// The file's name as uploaded, made safe to show and to send back.
+    pub filename: String,
+    /// The media type read from the bytes (`image/jpeg`, `image/png`, `image/webp`,
+    /// `image/heic`, `application/pdf`).
+    pub content_type: String,
+    /// In bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    /// Who uploaded it.
+    pub uploaded_by: UserId,
+    /// When.
+    pub created_at: OffsetDateTime,
+}
+
+impl Attachment {
+    /// Where its bytes are kept: `GROUP/EXPENSE/ID`, so deleting an expense or a group
+    /// deletes a prefix and a stray object names the row that would own it.
+    pub fn blob_key(&self) -> String {
+        blob_key(self.group_id, self.expense_id, self.id)
+    }
+
+    /// The short form an expense lists.
+    pub fn summary(&self) -> AttachmentRef {
+        AttachmentRef {
+            id: self.id,
+            filename: self.filename.clone(),
+            content_type: self.content_type.clone(),
+            size: self.size,
+        }
+    }
+
+    /// What activity entries record of it (never the bytes).
+    pub fn snapshot(&self) -> serde_json::Value {
+        json!({
+            "expense_id": self.expense_id,
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+        })
+    }
+}
+
+/// The blob key of an attachment: `GROUP/EXPENSE/ID`.
+pub fn blob_key(group: GroupId, expense: ExpenseId, id: AttachmentId) -> String {
+    format!("{group}/{expense}/{id}")
+}
+
+/// The blob key prefix of everything attached to one expense (`GROUP/EXPENSE/`), or of a
+/// whole group (`GROUP/`).
+pub fn blob_prefix(group: GroupId, expense: Option<ExpenseId>) -> String {
+    match expense {
+        Some(expense) => format!("{group}/{expense}/"),
+        None => format!("{group}/"),
+    }
+}
+
+/// An attachment as an expense lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    /// Id.
+    pub id: AttachmentId,
+    /// File name.
+    pub filename: String,
+    /// Media type.
+    pub content_type: String,
+    /// In bytes.
+    pub size: u64,
+}
+
+/// A comment on an expense.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    /// Id.
+    pub id: CommentId,
+    /// Its group.
+    pub group_id: GroupId,
+    /// The expense it is about.
+    pub expense_id: ExpenseId,
+    /// Who wrote it.
+    pub author: UserId,
+    /// 1 to 2,000 characters, trimmed.
+    pub text: String,
+    /// When.
+    pub created_at: OffsetDateTime,
+}
+
+impl Comment {
+    /// What activity entries record of it.
+    pub fn snapshot(&self) -> serde_json::Value {
+        json!({ "expense_id": self.expense_id, "text": self.text })
+    }
 }
 
 #[cfg(test)]

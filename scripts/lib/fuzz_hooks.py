@@ -169,6 +169,13 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
     ("POST", "/groups/{group_id}/members"): {(422, "required", "email"), (422, "placeholder_role")},
     # `current_password` must be the account's password (stored state)
     ("POST", "/users/me/password"): {(422, "wrong_password")},
+    # the file's type is read from its bytes (JPEG, PNG, WebP, HEIC, PDF), it must not be
+    # empty, and at most the server's upload limit: no JSON Schema keyword reads a file
+    ("POST", "/groups/{group_id}/expenses/{expense_id}/attachments"): {
+        (415, "unsupported_media_type"),
+        (413, "payload_too_large"),
+        (422, "empty_file"),
+    },
 }
 
 

@@ -6,6 +6,7 @@
 //! 0 works) and [`Application::run_until_stopped`] serves until SIGTERM or Ctrl-C.
 
 pub mod api;
+pub mod files;
 pub mod metrics;
 pub mod middleware;
 pub mod problem;

@@ -133,6 +133,11 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
+        if is_upload(&req) {
+            // An upload is streamed by its handler, which counts the file against the upload
+            // limit (`--max-upload`) instead.
+            return self.inner.call(req).await;
+        }
         let announced = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -156,6 +161,18 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
         }
         self.inner.call(req).await
     }
+}
+
+/// An attachment upload: `POST /api/v1/groups/{id}/expenses/{id}/attachments`.
+fn is_upload(req: &Request) -> bool {
+    if req.method() != poem::http::Method::POST {
+        return false;
+    }
+    let parts: Vec<&str> = req.uri().path().trim_end_matches('/').split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["", "api", "v1", "groups", _, "expenses", _, "attachments"]
+    )
 }
 
 /// The methods each route answers, for the `Allow` header of a 405: path templates as the

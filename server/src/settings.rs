@@ -88,6 +88,18 @@ pub struct Settings {
     /// unset: nothing is sent.
     #[arg(long, env = "SENTRY_DSN")]
     pub sentry_dsn: Option<String>,
+
+    /// Where attachments are kept: `file:///FOLDER` (created if missing) or
+    /// `s3://BUCKET/PREFIX` (credentials and region from the usual `AWS_*` variables). By
+    /// default a folder `splitledger-files` beside the SQLite file, or in the working
+    /// directory; in memory with a `memory:` database.
+    #[arg(long, env = "FILES_URL")]
+    pub files_url: Option<String>,
+
+    /// Largest attachment accepted, in bytes (`K`/`M` suffixes for KiB/MiB), counted on the
+    /// file itself.
+    #[arg(long, env = "MAX_UPLOAD", default_value = "10M", value_parser = parse_size)]
+    pub max_upload: usize,
 }
 
 impl Settings {
@@ -104,6 +116,8 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(30),
             metrics_bind: None,
             sentry_dsn: None,
+            files_url: None,
+            max_upload: 10 * 1024 * 1024,
         }
     }
 }
@@ -122,6 +136,8 @@ impl std::fmt::Debug for Settings {
             .field("metrics_bind", &self.metrics_bind)
             // The DSN's key lets anyone send events to the project: only say whether it is set.
             .field("sentry_dsn", &self.sentry_dsn.as_ref().map(|_| "***"))
+            .field("files_url", &self.files_url)
+            .field("max_upload", &self.max_upload)
             .finish()
     }
 }

@@ -36,6 +36,9 @@ pub enum StartupError {
     /// The Sentry DSN is not one.
     #[error("{0}")]
     Sentry(String),
+    /// The attachments' store could not be opened.
+    #[error("files: {0}")]
+    Files(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -53,6 +56,7 @@ const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500)
 pub fn ledger_config(settings: &Settings) -> LedgerConfig {
     LedgerConfig {
         session_ttl: settings.token_ttl,
+        max_upload: u64::try_from(settings.max_upload).unwrap_or(u64::MAX),
         ..LedgerConfig::default()
     }
 }
@@ -303,7 +307,9 @@ impl Application {
         if let Some(probe) = pool {
             metrics.watch_pool(probe);
         }
-        let ledger = Ledger::with_config(storage, ledger_config(settings));
+        let ledger = Ledger::with_config(storage, ledger_config(settings))
+            .with_blobs(crate::files::open(settings)?);
+        crate::files::spawn_sweeper(ledger.clone());
         let recurring = RecurringTimer::start(ledger.clone());
         let endpoint = routes_with_metrics(ledger, settings, &metrics).boxed();
         let (acceptor, addr) = bind(&settings.bind).await?;

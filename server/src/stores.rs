@@ -37,7 +37,7 @@ fn database(error: StorageError) -> StartupError {
 }
 
 /// Where an SQLite URL puts its file, made absolute for the log.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

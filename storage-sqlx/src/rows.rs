@@ -6,10 +6,11 @@
 use serde_json::Value;
 use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
-    Activity, ActivityId, Conversion, ConversionId, ConversionRow, Email, Expense, ExpenseDetails,
-    ExpenseFilter, ExpenseId, ExpenseKind, Group, GroupId, Invite, LoginFailures, Member,
-    MemberTotals, Membership, Occurrence, Original, Role, SeriesId, Session, Settlement,
-    SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId, UserRecord,
+    Activity, ActivityId, Attachment, AttachmentId, AttachmentRef, Comment, CommentId, Conversion,
+    ConversionId, ConversionRow, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId,
+    ExpenseKind, Group, GroupId, Invite, LoginFailures, Member, MemberTotals, Membership,
+    Occurrence, Original, Role, SeriesId, Session, Settlement, SettlementId, SummaryRow,
+    TokenDigest, User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::entry::EntryKind;
 use splitledger_core::exchange::Rate;
@@ -111,6 +112,10 @@ columns! {
     ConversionId: Uuid => |v| v.0, read |r| Ok(ConversionId(r));
     SeriesId: Uuid => |v| v.0, read |r| Ok(SeriesId(r));
     Every: String => |v| v.as_str().to_owned(), read |r| r.parse().map_err(unknown);
+    AttachmentId: Uuid => |v| v.0, read |r| Ok(AttachmentId(r));
+    CommentId: Uuid => |v| v.0, read |r| Ok(CommentId(r));
+    // Sizes are written from a file's length, so a negative one is not ours.
+    u64: i64 => |v| i64::try_from(*v).unwrap_or(i64::MAX), read |r| u64::try_from(r).map_err(corrupt);
     Rate: String => |v| v.to_string(), read |r| Rate::parse(&r).map_err(corrupt);
     OffsetDateTime: OffsetDateTime => |v| *v, read |r| Ok(r);
     Date: Date => |v| *v, read |r| Ok(r);
@@ -219,7 +224,7 @@ record! {
     stored Expense {
         id, group_id, kind, amount, split, created_by, created_at, updated_at, version, details,
         original, recurring,
-        payers = Vec::new(), shares = Vec::new(),
+        payers = Vec::new(), shares = Vec::new(), attachments = Vec::new(),
     }
     stored Series {
         id, group_id, template, schedule, paused, next_index, created_by, created_at, updated_at,
@@ -240,6 +245,19 @@ record! {
     read PairDelta<UserId> { currency, a, b, amount }
     read UserGroupTotals { group_id, group_name, currency, totals }
     stored Activity { id, group_id, actor, action, entity, entity_id, at, details }
+    stored Attachment {
+        group_id, expense_id, id, filename, content_type, size, sha256, uploaded_by, created_at,
+    }
+    read AttachmentRow { expense, summary }
+    read AttachmentRef { id, filename, content_type, size }
+    stored Comment { group_id, expense_id, id, author, text, created_at }
+}
+
+/// An attachment as an expense lists it, with the expense it belongs to.
+#[derive(Debug)]
+pub(crate) struct AttachmentRow {
+    pub expense: ExpenseId,
+    pub summary: AttachmentRef,
 }
 
 /// The series and the date, both NULL for an expense no series made.

@@ -61,6 +61,18 @@ macro_rules! conversion_columns {
     };
 }
 
+macro_rules! attachment_columns {
+    () => {
+        "group_id, expense_id, id, filename, content_type, size, sha256, uploaded_by, created_at"
+    };
+}
+
+macro_rules! comment_columns {
+    () => {
+        "group_id, expense_id, id, author, text, created_at"
+    };
+}
+
 macro_rules! user_columns {
     () => {
         "u.id, u.email, u.display_name, u.default_currency, u.created_at, u.updated_at, \
@@ -311,6 +323,28 @@ statements! {
     LIST_ACTIVITY = "SELECT id, group_id, actor, action, entity, entity_id, at, details \
         FROM activity WHERE group_id = $1 AND ($2 IS NULL OR (at, id) < ($2, $3)) \
         ORDER BY at DESC, id DESC LIMIT $4";
+
+    // Receipts and comments (`store/files.rs`). An insert names an expense that must exist
+    // when it commits: the foreign key refuses it otherwise (`NotFound`).
+    INSERT_ATTACHMENT = concat!("INSERT INTO attachments (", attachment_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+    ATTACHMENT = concat!("SELECT ", attachment_columns!(),
+        " FROM attachments WHERE group_id = $1 AND expense_id = $2 AND id = $3");
+    ATTACHMENTS = concat!("SELECT ", attachment_columns!(),
+        " FROM attachments WHERE group_id = $1 AND expense_id = $2 ORDER BY created_at, id");
+    // The short form expenses list, for a page of expenses at once.
+    ATTACHMENT_REFS = "SELECT expense_id, id, filename, content_type, size FROM attachments \
+        WHERE group_id = $1 AND expense_id {ids $2} ORDER BY created_at, id";
+    DELETE_ATTACHMENT =
+        "DELETE FROM attachments WHERE group_id = $1 AND expense_id = $2 AND id = $3";
+    KNOWN_ATTACHMENTS = "SELECT id FROM attachments WHERE group_id = $1 AND id {ids $2}";
+    INSERT_COMMENT = concat!("INSERT INTO comments (", comment_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6)");
+    COMMENT = concat!("SELECT ", comment_columns!(),
+        " FROM comments WHERE group_id = $1 AND expense_id = $2 AND id = $3");
+    COMMENTS = concat!("SELECT ", comment_columns!(),
+        " FROM comments WHERE group_id = $1 AND expense_id = $2 ORDER BY created_at, id");
+    DELETE_COMMENT = "DELETE FROM comments WHERE group_id = $1 AND expense_id = $2 AND id = $3";
 }
 
 macro_rules! rows_statements {

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod entries;
+mod files;
 mod groups;
 mod recurring;
 mod reports;
@@ -26,7 +27,7 @@ use splitledger_core::split::Portion;
 use splitledger_core::storage::{StorageError, StorageResult};
 
 use crate::dialect::{Arg, Conn, Dialect, Ids, all, exec, exec_rows, one, render};
-use crate::rows::{FromCols, Participant};
+use crate::rows::{AttachmentRow, FromCols, Participant};
 use crate::sql;
 
 /// splitledger's store on the SQL database of dialect `D` ([`PgStorage`](crate::PgStorage),
@@ -182,6 +183,13 @@ pub(crate) async fn with_participants<D: Dialect>(
             };
             e.payers.extend(p.payer.then(|| portion(p.paid)));
             e.shares.extend(p.sharer.then(|| portion(p.owed)));
+        }
+    }
+    // Their receipts, in the same snapshot (oldest first).
+    let refs: Vec<AttachmentRow> = all::<D, _>(c, sql::ATTACHMENT_REFS, (group, Ids(&ids))).await?;
+    for r in refs {
+        if let Some(e) = expenses.iter_mut().find(|e| e.id == r.expense) {
+            e.attachments.push(r.summary);
         }
     }
     Ok(expenses)

@@ -8,6 +8,7 @@
 //!   the delete guard;
 //! - `reports`: balances, debts, the plan, running totals and their bound, pagination,
 //!   activity, summaries and exports;
+//! - `files`: receipts (and their files in a blob store) and comments;
 //! - `concurrency`: several tasks writing one group at once (what the stores' transactions
 //!   and locks are for, across every role);
 //! - `recurring`: series and their occurrences, exactly once under concurrent catch-up.
@@ -27,6 +28,7 @@
 mod accounts;
 mod concurrency;
 mod entries;
+mod files;
 mod groups;
 mod recurring;
 mod reports;
@@ -37,6 +39,7 @@ pub use entries::{
     booked_across_currencies, client_chosen_ids, expenses, idempotency, income, refused_delete,
     settlements, stale_edit,
 };
+pub use files::{attachments, comments, orphan_files};
 pub use groups::{co_members, groups, members_and_invites, permissions, placeholders};
 pub use recurring::{
     recurring_catch_up, recurring_concurrent, recurring_pause_resume, recurring_rules,
@@ -451,7 +454,9 @@ macro_rules! conformance_tests {
             // concurrency
             concurrent_writes, concurrent_stale_edits, concurrent_edit_delete,
             // recurring
-            recurring_catch_up, recurring_rules, recurring_pause_resume, recurring_concurrent);
+            recurring_catch_up, recurring_rules, recurring_pause_resume, recurring_concurrent,
+            // files
+            attachments, comments, orphan_files);
     };
     (@cases [$attr:meta] $params:tt $make:block; $($case:ident),*) => {
         $(

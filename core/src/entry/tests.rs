@@ -46,6 +46,7 @@ fn expense(payers: Vec<Portion<UserId>>, shares: Vec<Portion<UserId>>) -> Entry 
         updated_at: at,
         version: 1,
         recurring: None,
+        attachments: Vec::new(),
     })
 }
 

@@ -251,7 +251,7 @@ pub(super) fn fingerprint(kind: &str, request: &impl Serialize) -> Result<String
 const EDIT_RULE: &str = "only its creator, a payer or an admin may change this expense";
 const REPAYMENT_RULE: &str = "only its creator, its payer or an admin may delete this repayment";
 
-fn may_change_expense(role: Role, actor: UserId, expense: &Expense) -> Result<()> {
+pub(super) fn may_change_expense(role: Role, actor: UserId, expense: &Expense) -> Result<()> {
     if role.manages() || expense.created_by == actor || expense.is_payer(actor) {
         Ok(())
     } else {
@@ -450,6 +450,7 @@ impl<S: Storage> Ledger<S> {
             updated_at: now,
             version: 1,
             recurring: None,
+            attachments: Vec::new(),
         })
     }
 
@@ -701,7 +702,11 @@ impl<S: Storage> Ledger<S> {
             id: id.0,
         };
         match self.storage.delete_entry(key, &guard).await {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                // Its attachment rows went with it; now their files.
+                self.forget_files_of(group, Some(id)).await;
+                Ok(())
+            }
             Err(StorageError::NotFound) => Err(Error::NotFound("expense")),
             Err(e) => Err(e.into()),
         }

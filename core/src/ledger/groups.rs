@@ -232,7 +232,10 @@ impl<S: Storage> Ledger<S> {
         if role != Role::Owner {
             return Err(Error::Forbidden("only the owner may delete the group"));
         }
-        Ok(self.storage.delete_group(group).await?)
+        self.storage.delete_group(group).await?;
+        // Every attachment row went with the group; now their files.
+        self.forget_files_of(group, None).await;
+        Ok(())
     }
 
     /// The members, in join order.

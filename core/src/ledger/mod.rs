@@ -1,7 +1,9 @@
 //! The [`Ledger`] service: every operation of the product, and the one place where
 //! permissions are checked, so the HTTP server and any embedding program obey the same rules.
 
+mod attachments;
 mod auth;
+mod comments;
 mod conversions;
 mod cursor;
 mod expenses;
@@ -17,8 +19,10 @@ use uuid::Uuid;
 
 use crate::domain::{Activity, ActivityId, Group, GroupId, Role, UserId};
 use crate::error::{Cause, FieldError, VALIDATION_FAILED, ValidationErrors};
-use crate::storage::{Storage, StorageError};
+use crate::memory::MemoryBlobs;
+use crate::storage::{BlobStore, Storage, StorageError};
 
+pub use attachments::{Download, NewAttachment, Sweep};
 pub use auth::{ChangePassword, LoginOutcome, SessionToken, SignUp, UpdateProfile};
 pub use conversions::NewConversion;
 pub use expenses::{ExpensePatch, ListExpenses, NewExpense, NewSettlement, Page, PageRequest};
@@ -72,6 +76,15 @@ pub enum Error {
         /// Seconds until the next attempt is allowed.
         retry_after_secs: u64,
     },
+    /// A file is larger than the upload limit; nothing was stored.
+    #[error("the file is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// A file of a type that is not accepted (read from its bytes); nothing was stored.
+    #[error("only JPEG, PNG, WebP, HEIC and PDF files are accepted")]
+    UnsupportedMediaType,
     /// The database cannot be reached.
     #[error("the service is unavailable")]
     Unavailable(#[source] Cause),
@@ -92,6 +105,8 @@ impl Error {
             Self::Conflict { code, .. } => code,
             Self::StaleVersion { .. } => "stale_version",
             Self::Throttled { .. } => "throttled",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -107,6 +122,8 @@ impl Error {
             Self::Conflict { .. } => 409,
             Self::StaleVersion { .. } => 412,
             Self::Throttled { .. } => 429,
+            Self::PayloadTooLarge { .. } => 413,
+            Self::UnsupportedMediaType => 415,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
@@ -214,6 +231,8 @@ pub struct LedgerConfig {
     pub throttle_window: Duration,
     /// Invite lifetime when none is asked for.
     pub invite_ttl: Duration,
+    /// The largest file an attachment may be, in bytes.
+    pub max_upload: u64,
 }
 
 impl Default for LedgerConfig {
@@ -225,6 +244,7 @@ impl Default for LedgerConfig {
             throttle_max: Duration::from_secs(15 * 60),
             throttle_window: Duration::from_secs(15 * 60),
             invite_ttl: Duration::from_secs(72 * 3600),
+            max_upload: 10 * 1024 * 1024,
         }
     }
 }
@@ -234,6 +254,8 @@ pub struct Ledger<S> {
     storage: Arc<S>,
     clock: Arc<dyn Clock>,
     config: LedgerConfig,
+    /// Where attachments' bytes are kept.
+    blobs: Arc<dyn BlobStore>,
 }
 
 impl<S> Clone for Ledger<S> {
@@ -242,6 +264,7 @@ impl<S> Clone for Ledger<S> {
             storage: Arc::clone(&self.storage),
             clock: Arc::clone(&self.clock),
             config: self.config.clone(),
+            blobs: Arc::clone(&self.blobs),
         }
     }
 }
@@ -260,13 +283,21 @@ impl<S: Storage> Ledger<S> {
         Self::with_config(storage, LedgerConfig::default())
     }
 
-    /// A ledger with explicit policies.
+    /// A ledger with explicit policies. Attachments' bytes are kept in memory until
+    /// [`Ledger::with_blobs`] names another place.
     pub fn with_config(storage: S, config: LedgerConfig) -> Self {
         Self {
             storage: Arc::new(storage),
             clock: Arc::new(SystemClock),
             config,
+            blobs: Arc::new(MemoryBlobs::new()),
         }
+    }
+
+    /// Keeps attachments' bytes in `blobs` (a folder, S3).
+    pub fn with_blobs(mut self, blobs: Arc<dyn BlobStore>) -> Self {
+        self.blobs = blobs;
+        self
     }
 
     /// Replaces the clock (for tests of expiry and throttling).

@@ -50,6 +50,8 @@ impl GroupState {
         match key.kind {
             EntryKind::Expense => {
                 self.expenses.remove(&ExpenseId(key.id));
+                self.attachments.remove(&ExpenseId(key.id));
+                self.comments.remove(&ExpenseId(key.id));
             }
             EntryKind::Settlement => {
                 self.settlements.remove(&SettlementId(key.id));
@@ -167,8 +169,7 @@ impl EntryStore for MemoryStorage {
         let s = self.lock();
         Ok(s.groups
             .get(&group)
-            .and_then(|g| g.expenses.get(&id))
-            .cloned())
+            .and_then(|g| g.expenses.get(&id).map(|e| g.attached(e))))
     }
 
     #[tracing::instrument(skip_all)]
@@ -188,7 +189,7 @@ impl EntryStore for MemoryStorage {
                 filter.matches(e)
                     && dated_before(e.details.occurred_on, e.created_at, e.id.0, after)
             })
-            .cloned()
+            .map(|e| g.attached(e))
             .collect();
         Ok(page(
             items,

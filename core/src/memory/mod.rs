@@ -10,18 +10,21 @@ use std::sync::{Mutex, MutexGuard};
 
 mod accounts;
 mod entries;
+mod files;
 mod groups;
 mod recurring;
 mod reports;
+
+pub use files::MemoryBlobs;
 
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::balance::Totals;
 use crate::domain::{
-    Activity, Conversion, ConversionId, DatedCursor, Email, Expense, ExpenseId, Group, GroupId,
-    Invite, LoginFailures, Member, Membership, SeriesId, Session, Settlement, SettlementId, UserId,
-    UserRecord,
+    Activity, Attachment, Comment, Conversion, ConversionId, DatedCursor, Email, Expense,
+    ExpenseId, Group, GroupId, Invite, LoginFailures, Member, Membership, SeriesId, Session,
+    Settlement, SettlementId, UserId, UserRecord,
 };
 use crate::entry::{Effect, EntryKind};
 use crate::money::{Currency, Minor};
@@ -40,6 +43,10 @@ struct GroupState {
     activity: Vec<Activity>,
     idempotency: HashMap<(UserId, String), (String, Uuid)>,
     series: BTreeMap<SeriesId, Series>,
+    /// Receipts by expense, oldest first (see `files.rs`).
+    attachments: BTreeMap<ExpenseId, Vec<Attachment>>,
+    /// Comments by expense, oldest first.
+    comments: BTreeMap<ExpenseId, Vec<Comment>>,
 }
 
 #[derive(Default)]

@@ -4,7 +4,9 @@
 //! - [`GroupStore`]: groups, members, invites;
 //! - [`EntryStore`]: expenses and settlements (every entry that moves a balance);
 //! - [`ReportStore`]: running totals, summaries, activity, and the readiness ping;
-//! - [`SeriesStore`]: recurring series and the occurrences they make.
+//! - [`SeriesStore`]: recurring series and the occurrences they make;
+//! - [`FileStore`]: receipts' metadata (their bytes are a [`BlobStore`]'s);
+//! - [`CommentStore`]: comments on expenses.
 //!
 //! [`Storage`] is every type that has them all. A backend makes every call atomic (one
 //! transaction): an entry with its participant rows, its running-total changes and its
@@ -20,15 +22,19 @@
 //! distribution key when one database is not enough.
 
 mod accounts;
+mod comments;
 mod entries;
+mod files;
 mod groups;
 mod recurring;
 mod reports;
 
 pub use accounts::AccountStore;
+pub use comments::CommentStore;
 pub use entries::{
     DeleteGuard, EntryReplace, EntryStore, EntryWrite, IdempotencyKey, Inserted, Replay,
 };
+pub use files::{BlobInfo, BlobStore, FileStore};
 pub use groups::{GroupQuery, GroupStore};
 pub use recurring::{SeriesStore, SeriesUpdate};
 pub use reports::ReportStore;
@@ -84,9 +90,21 @@ impl StorageError {
 pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Everything splitledger stores: every role.
-pub trait Storage: AccountStore + GroupStore + EntryStore + ReportStore + SeriesStore {}
+pub trait Storage:
+    AccountStore + GroupStore + EntryStore + ReportStore + SeriesStore + FileStore + CommentStore
+{
+}
 
-impl<T: AccountStore + GroupStore + EntryStore + ReportStore + SeriesStore> Storage for T {}
+impl<T> Storage for T where
+    T: AccountStore
+        + GroupStore
+        + EntryStore
+        + ReportStore
+        + SeriesStore
+        + FileStore
+        + CommentStore
+{
+}
 
 /// Page size of [`all_expenses`] and [`all_settlements`].
 const DRAIN_BATCH: u32 = 500;

@@ -1,7 +1,9 @@
 //! The `/api/v1` operations, one poem-openapi API struct per resource. Each operation parses
 //! the request, calls the Ledger and maps the result: no rules live here.
 
+pub mod attachments;
 pub mod auth;
+pub mod comments;
 pub mod conversions;
 pub mod groups;
 pub mod ledger;
@@ -42,6 +44,10 @@ pub enum ApiTags {
     Reports,
     /// Recurring series and the expenses they make.
     Recurring,
+    /// Receipts attached to expenses.
+    Attachments,
+    /// Comments on expenses.
+    Comments,
 }
 
 /// An empty success.
@@ -100,6 +106,8 @@ pub type Apis<S> = (
     views::BalancesApi<S>,
     views::ReportsApi<S>,
     recurring::RecurringApi<S>,
+    attachments::AttachmentsApi<S>,
+    comments::CommentsApi<S>,
 );
 
 /// The OpenAPI service over a ledger (served at `/api/v1`).
@@ -143,7 +151,13 @@ pub fn service<S: Storage>(
         views::ReportsApi {
             ledger: ledger.clone(),
         },
-        recurring::RecurringApi { ledger },
+        recurring::RecurringApi {
+            ledger: ledger.clone(),
+        },
+        attachments::AttachmentsApi {
+            ledger: ledger.clone(),
+        },
+        comments::CommentsApi { ledger },
     );
     OpenApiService::new(apis, "splitledger", env!("CARGO_PKG_VERSION"))
         .description(

@@ -502,6 +502,20 @@ text_type!(
 );
 
 text_type!(
+    /// A comment: not blank once trimmed, at most 2,000 characters; tabs and line breaks are
+    /// the only control characters allowed. The Ledger answers 422 `required`, `too_long` or
+    /// `invalid_text`.
+    CommentText,
+    "string_comment".into(),
+    MetaSchema {
+        pattern: Some(format!(
+            "^[{WHITE_SPACE}]*[^{BLANK_OR_CONTROL}](?:[^{CONTROL_BUT_LINES}]{{0,1998}}[^{BLANK_OR_CONTROL}])?[{WHITE_SPACE}]*$"
+        )),
+        ..MetaSchema::new("string")
+    }
+);
+
+text_type!(
     /// A new password: 8 to 128 characters (core's `MIN_PASSWORD` and `MAX_PASSWORD`, counted
     /// in Unicode scalar values as JSON Schema counts them), untrimmed, anything else is free.
     /// The Ledger answers 422 `password_length`.
@@ -1477,6 +1491,8 @@ pub struct ExpenseBody {
     /// The series occurrence this expense is (`null` for an expense entered by hand).
     #[oai(nullable)]
     pub recurring: Option<OccurrenceBody>,
+    /// Its receipts, oldest first.
+    pub attachments: Vec<super::attachments::AttachmentRefBody>,
 }
 
 /// The series that made an expense and the occurrence's date.
@@ -1518,6 +1534,7 @@ impl From<Expense> for ExpenseBody {
                 series_id: o.series_id.0,
                 occurrence_on: o.occurrence_on,
             }),
+            attachments: e.attachments.into_iter().map(Into::into).collect(),
         }
     }
 }

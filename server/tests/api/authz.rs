@@ -427,3 +427,112 @@ async fn series_are_changed_by_their_creator_an_admin_or_the_owner() {
         .expect(200);
     assert_eq!(left["items"], json!([]));
 }
+
+#[tokio::test]
+async fn receipts_and_comments_follow_the_group_and_expense_rules() {
+    use crate::files::{PNG, form};
+    let w = world().await;
+    let (g, e) = (&w.group, &w.expense);
+    let base = format!("/api/v1/groups/{g}/expenses/{e}");
+    let upload = |who: &User| {
+        let (ct, body) = form("r.png", "image/png", PNG);
+        w.app
+            .post(&format!("{base}/attachments"))
+            .token(&who.token)
+            .raw(&ct, body)
+    };
+    // The owner created and paid the expense; the admin may edit any expense.
+    let a = s(&upload(&w.owner).send().await.expect(201)["id"]);
+    let c = s(&w
+        .app
+        .post(&format!("{base}/comments"))
+        .token(&w.member.token)
+        .json(json!({"text": "mine"}))
+        .send()
+        .await
+        .expect(201)["id"]);
+
+    // Outsiders: 404 on every route, even naming the ids.
+    let outsider = &w.outsider;
+    upload(outsider).send().await.problem(404, "not_found");
+    for (method, path) in [
+        (Method::GET, format!("{base}/attachments")),
+        (Method::GET, format!("{base}/attachments/{a}")),
+        (Method::DELETE, format!("{base}/attachments/{a}")),
+        (Method::GET, format!("{base}/comments")),
+        (Method::DELETE, format!("{base}/comments/{c}")),
+    ] {
+        w.app
+            .req(method.clone(), &path)
+            .token(&outsider.token)
+            .send()
+            .await
+            .problem(404, "not_found");
+    }
+    w.app
+        .post(&format!("{base}/comments"))
+        .token(&outsider.token)
+        .json(json!({"text": "hi"}))
+        .send()
+        .await
+        .problem(404, "not_found");
+
+    // A plain member reads and comments, but neither attaches to nor removes from an
+    // expense they may not edit, nor deletes someone else's comment.
+    let member = &w.member;
+    for path in [
+        format!("{base}/attachments"),
+        format!("{base}/attachments/{a}"),
+        format!("{base}/comments"),
+    ] {
+        w.app
+            .get(&path)
+            .token(&member.token)
+            .send()
+            .await
+            .expect(200);
+    }
+    upload(member).send().await.problem(403, "forbidden");
+    w.app
+        .delete(&format!("{base}/attachments/{a}"))
+        .token(&member.token)
+        .send()
+        .await
+        .problem(403, "forbidden");
+    let owners = s(&w
+        .app
+        .post(&format!("{base}/comments"))
+        .token(&w.owner.token)
+        .json(json!({"text": "the owner's"}))
+        .send()
+        .await
+        .expect(201)["id"]);
+    w.app
+        .delete(&format!("{base}/comments/{owners}"))
+        .token(&member.token)
+        .send()
+        .await
+        .problem(403, "forbidden");
+
+    // An admin may edit any expense and delete any comment.
+    upload(&w.admin).send().await.expect(201);
+    w.app
+        .delete(&format!("{base}/attachments/{a}"))
+        .token(&w.admin.token)
+        .send()
+        .await
+        .expect(204);
+    w.app
+        .delete(&format!("{base}/comments/{c}"))
+        .token(&w.admin.token)
+        .send()
+        .await
+        .expect(204);
+    // The owner may delete any comment, their own included.
+    w.app
+        .delete(&format!("{base}/comments/{owners}"))
+        .token(&w.owner.token)
+        .send()
+        .await
+        .expect(204);
+}

@@ -211,6 +211,8 @@ pub fn test_settings() -> Settings {
     }
     let mut s = Settings::defaults();
     s.bind = "127.0.0.1:0".to_string();
+    // Attachments in memory unless a test names a folder: no test leaves files behind.
+    s.database_url = "memory:".to_string();
     s
 }
 
@@ -238,14 +240,7 @@ impl TestApp {
     /// The app on a real socket (127.0.0.1, a free port) over `storage`; it serves until
     /// the test's runtime ends.
     pub async fn spawn<S: Storage>(storage: S) -> Self {
-        let app = Application::with_storage(storage, &test_settings())
-            .await
-            .unwrap_or_else(|e| panic!("build: {e}"));
-        let addr = app.addr();
-        tokio::spawn(app.run_until_stopped());
-        Self {
-            transport: Transport::Socket(addr),
-        }
+        Self::spawn_with(storage, &test_settings()).await.0
     }
 
     /// The app on a real socket with these settings (port 0 for `bind` and

@@ -5,6 +5,7 @@ mod authz;
 mod e2e;
 mod errors;
 mod expenses;
+mod files;
 mod groups;
 mod helpers;
 mod metrics;

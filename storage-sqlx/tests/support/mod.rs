@@ -316,6 +316,7 @@ pub fn seed() -> Seed {
         updated_at: at,
         version: 1,
         recurring: None,
+        attachments: Vec::new(),
     };
     let settlement = Settlement {
         id: SettlementId::random(),
