@@ -140,6 +140,15 @@ _ENTRY = {
     (422, "amount_not_positive", "exchange_rate"),
     (422, "amount_too_large", "exchange_rate"),
 }
+_SERIES = {
+    (status, code) if len(rest) == 0 else (status, code, f"expense.{rest[0]}")
+    for (status, code, *rest) in _ENTRY
+} | {
+    (422, "invalid_range", "ends_on"),
+    (422, "too_many_occurrences", "starts_on"),
+    (422, "date_out_of_range", "starts_on"),
+    (422, "date_out_of_range", "ends_on"),
+}
 ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, str]]] = {
     ("GET", "/groups"): _LIST,
     ("GET", "/groups/{group_id}/activity"): _LIST,
@@ -169,6 +178,11 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
     ("POST", "/groups/{group_id}/members"): {(422, "required", "email"), (422, "placeholder_role")},
     # `current_password` must be the account's password (stored state)
     ("POST", "/users/me/password"): {(422, "wrong_password")},
+    # A series' template is checked as an expense (its fields nested under `expense.`); the
+    # rule relates fields (`ends_on` not before `starts_on`) and today's date (at most 1000
+    # occurrences already due).
+    ("POST", "/groups/{group_id}/recurring"): _SERIES,
+    ("PATCH", "/groups/{group_id}/recurring/{series_id}"): _SERIES,
 }
 
 
