@@ -140,6 +140,15 @@ _ENTRY = {
     (422, "amount_not_positive", "exchange_rate"),
     (422, "amount_too_large", "exchange_rate"),
 }
+_SERIES = {
+    (status, code) if len(rest) == 0 else (status, code, f"expense.{rest[0]}")
+    for (status, code, *rest) in _ENTRY
+} | {
+    (422, "invalid_range", "ends_on"),
+    (422, "too_many_occurrences", "starts_on"),
+    (422, "date_out_of_range", "starts_on"),
+    (422, "date_out_of_range", "ends_on"),
+}
 ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, str]]] = {
     ("GET", "/groups"): _LIST,
     ("GET", "/groups/{group_id}/activity"): _LIST,
@@ -176,6 +185,11 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
         (413, "payload_too_large"),
         (422, "empty_file"),
     },
+    # A series' template is checked as an expense (its fields nested under `expense.`); the
+    # rule relates fields (`ends_on` not before `starts_on`) and today's date (at most 1000
+    # occurrences already due).
+    ("POST", "/groups/{group_id}/recurring"): _SERIES,
+    ("PATCH", "/groups/{group_id}/recurring/{series_id}"): _SERIES,
 }
 
 

@@ -221,7 +221,7 @@ impl<S: Storage> Ledger<S> {
                 after.paused = paused;
             }
             let ended = !before.paused && before.due_on().is_none();
-            if (before.paused && !after.paused) || (ended && !after.paused) {
+            if !after.paused && (before.paused || ended) {
                 after.next_index = after.schedule.resume_at(today, before.next_index);
             }
             after.version = before.version + 1;
