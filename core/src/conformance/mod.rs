@@ -3,6 +3,7 @@
 //!
 //! One file per role of the storage contract, like [`crate::storage`]:
 //! - `accounts`: sign-up, sessions, profiles, login throttling;
+//! - `identities`: OpenID Connect identities, logins under way, the sign-up policy;
 //! - `groups`: groups, roles and permissions, members and invites;
 //! - `entries`: expenses and settlements, idempotency keys, client-chosen ids, versions and
 //!   the delete guard;
@@ -27,6 +28,7 @@ mod accounts;
 mod concurrency;
 mod entries;
 mod groups;
+mod identities;
 mod reports;
 
 pub use accounts::{accounts, login_burst, login_throttling, profile_and_password};
@@ -36,6 +38,7 @@ pub use entries::{
     settlements, stale_edit,
 };
 pub use groups::{co_members, groups, members_and_invites, permissions, placeholders};
+pub use identities::{identities, pending_logins, signup_policy};
 pub use reports::{
     activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
     total_bound,
@@ -124,6 +127,7 @@ impl<S: Storage> Fixture<S> {
                 email: format!("{name}@example.com"),
                 password: PASSWORD.into(),
                 display_name: name.into(),
+                invite_code: None,
             })
             .await
             .unwrap()
@@ -434,6 +438,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases [$attr] $params $make;
             // accounts
             accounts, profile_and_password, login_throttling, login_burst,
+            // identities
+            identities, pending_logins, signup_policy,
             // groups
             groups, permissions, members_and_invites, co_members, placeholders,
             // entries

@@ -6,6 +6,7 @@ mod conversions;
 mod cursor;
 mod expenses;
 mod groups;
+mod oidc;
 mod views;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use expenses::{ExpensePatch, ListExpenses, NewExpense, NewSettlement, Page, 
 pub use groups::{
     AddMember, AddPlaceholder, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite,
 };
+pub use oidc::{OidcClaims, OidcLoginStart, SignupPolicy};
 pub use views::{
     DebtView, Export, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
     SummaryRequest,
@@ -70,6 +72,16 @@ pub enum Error {
         /// Seconds until the next attempt is allowed.
         retry_after_secs: u64,
     },
+    /// Sign-in with an OpenID Connect provider failed; the reason is for logs and people,
+    /// never a secret.
+    #[error("sign-in with the provider failed: {0}")]
+    OidcFailed(&'static str),
+    /// The sign-up policy creates no accounts.
+    #[error("sign-up is closed on this server")]
+    SignupClosed,
+    /// The sign-up policy creates accounts only for people with a valid invite code.
+    #[error("sign-up on this server needs a valid group invite code")]
+    InviteRequired,
     /// The database cannot be reached.
     #[error("the service is unavailable")]
     Unavailable(#[source] Cause),
@@ -90,6 +102,9 @@ impl Error {
             Self::Conflict { code, .. } => code,
             Self::StaleVersion { .. } => "stale_version",
             Self::Throttled { .. } => "throttled",
+            Self::OidcFailed(_) => "oidc_failed",
+            Self::SignupClosed => "signup_closed",
+            Self::InviteRequired => "invite_required",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -99,8 +114,8 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Self::Validation(_) => 422,
-            Self::Unauthenticated | Self::InvalidCredentials => 401,
-            Self::Forbidden(_) => 403,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::OidcFailed(_) => 401,
+            Self::Forbidden(_) | Self::SignupClosed | Self::InviteRequired => 403,
             Self::NotFound(_) => 404,
             Self::Conflict { .. } => 409,
             Self::StaleVersion { .. } => 412,
@@ -174,6 +189,7 @@ fn conflict_message(code: &str) -> &'static str {
         "already_member" => "already a member of this group",
         "invite_code_taken" => "invite code collision; try again",
         "id_taken" => "this id is already in use",
+        "identity_taken" => "this provider account is linked already",
         _ => "conflict with the current state",
     }
 }
@@ -212,6 +228,10 @@ pub struct LedgerConfig {
     pub throttle_window: Duration,
     /// Invite lifetime when none is asked for.
     pub invite_ttl: Duration,
+    /// Who may create an account (password and OpenID Connect sign-ups alike).
+    pub signup: SignupPolicy,
+    /// How long an OpenID Connect login may take between the redirect and the callback.
+    pub oidc_login_ttl: Duration,
 }
 
 impl Default for LedgerConfig {
@@ -223,6 +243,8 @@ impl Default for LedgerConfig {
             throttle_max: Duration::from_secs(15 * 60),
             throttle_window: Duration::from_secs(15 * 60),
             invite_ttl: Duration::from_secs(72 * 3600),
+            signup: SignupPolicy::Open,
+            oidc_login_ttl: Duration::from_secs(10 * 60),
         }
     }
 }
