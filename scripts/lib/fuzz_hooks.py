@@ -169,6 +169,10 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
     ("POST", "/groups/{group_id}/members"): {(422, "required", "email"), (422, "placeholder_role")},
     # `current_password` must be the account's password (stored state)
     ("POST", "/users/me/password"): {(422, "wrong_password")},
+    # the provider must be one this server is configured with (its settings), and a callback's
+    # `state` one it issued and did not use yet (stored state)
+    ("GET", "/auth/oidc/{provider}/login"): {(404, "not_found")},
+    ("GET", "/auth/oidc/{provider}/callback"): {(401, "oidc_failed")},
 }
 
 

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod middleware;
+pub mod oidc;
 pub mod problem;
 pub mod security;
 pub mod settings;

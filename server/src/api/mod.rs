@@ -6,6 +6,7 @@ pub mod conversions;
 pub mod groups;
 pub mod ledger;
 pub mod models;
+pub mod oidc;
 pub mod views;
 
 use poem_openapi::{ApiResponse, OpenApiService, Tags};
@@ -96,6 +97,7 @@ pub type Apis<S> = (
     conversions::ConversionsApi<S>,
     views::BalancesApi<S>,
     views::ReportsApi<S>,
+    oidc::OidcApi<S>,
 );
 
 /// The OpenAPI service over a ledger (served at `/api/v1`).
@@ -107,7 +109,7 @@ pub fn service<S: Storage>(
     let apis = (
         auth::AuthApi {
             ledger: ledger.clone(),
-            cookies,
+            cookies: cookies.clone(),
         },
         auth::UsersApi {
             ledger: ledger.clone(),
@@ -136,7 +138,10 @@ pub fn service<S: Storage>(
         views::BalancesApi {
             ledger: ledger.clone(),
         },
-        views::ReportsApi { ledger },
+        views::ReportsApi {
+            ledger: ledger.clone(),
+        },
+        oidc::OidcApi { ledger, cookies },
     );
     OpenApiService::new(apis, "splitledger", env!("CARGO_PKG_VERSION"))
         .description(
