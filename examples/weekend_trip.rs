@@ -18,6 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 email: format!("{}@example.com", name.to_lowercase()),
                 password: "a long enough password".into(),
                 display_name: name.into(),
+                invite_code: None,
             })
             .await?;
         people.push(user);

@@ -955,3 +955,47 @@ mod tests {
         }
     }
 }
+
+/// A person's account at an OpenID Connect provider, linked to a user: the provider's
+/// issuer URL and its subject (its stable id for the person; emails can change hands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The issuer, as the ID token's `iss` names it.
+    pub issuer: String,
+    /// The subject, as the ID token's `sub` names it.
+    pub subject: String,
+    /// The user it signs in.
+    pub user_id: UserId,
+    /// When it was linked.
+    pub created_at: OffsetDateTime,
+}
+
+/// An OpenID Connect login under way, kept by the store between the redirect to the provider
+/// and the callback, so any copy of the server can finish it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingLogin {
+    /// Digest of the `state` sent to the provider (its key; the state itself is not kept).
+    pub state: TokenDigest,
+    /// The provider's configured name.
+    pub provider: String,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// The PKCE code verifier.
+    pub pkce_verifier: String,
+    /// Where to send the person afterwards (a path on this server).
+    pub return_to: String,
+    /// The invite code the login was started with, if any.
+    pub invite: Option<String>,
+    /// When it stops working.
+    pub expires_at: OffsetDateTime,
+}
+
+impl fmt::Debug for PendingLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingLogin")
+            .field("provider", &self.provider)
+            .field("return_to", &self.return_to)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}

@@ -190,6 +190,10 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
     # occurrences already due).
     ("POST", "/groups/{group_id}/recurring"): _SERIES,
     ("PATCH", "/groups/{group_id}/recurring/{series_id}"): _SERIES,
+    # the provider must be one this server is configured with (its settings), and a callback's
+    # `state` one it issued and did not use yet (stored state)
+    ("GET", "/auth/oidc/{provider}/login"): {(404, "not_found")},
+    ("GET", "/auth/oidc/{provider}/callback"): {(401, "oidc_failed")},
 }
 
 

@@ -9,6 +9,7 @@ pub mod api;
 pub mod files;
 pub mod metrics;
 pub mod middleware;
+pub mod oidc;
 pub mod problem;
 pub mod reporting;
 pub mod security;

@@ -5,6 +5,9 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use splitledger_core::ledger::SignupPolicy;
+
+use crate::oidc::{Providers, parse_providers};
 
 /// The command line of `splitledger-server`.
 #[derive(Debug, Parser)]
@@ -41,6 +44,43 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignupMode {
+    /// Anyone.
+    Open,
+    /// Only someone with a valid group invite code.
+    Invite,
+    /// Nobody (existing accounts still sign in).
+    Closed,
+}
+
+impl From<SignupMode> for SignupPolicy {
+    fn from(mode: SignupMode) -> Self {
+        match mode {
+            SignupMode::Open => Self::Open,
+            SignupMode::Invite => Self::Invite,
+            SignupMode::Closed => Self::Closed,
+        }
+    }
+}
+
+/// Parses the public URL: `http(s)://host[:port][/prefix]`, no query or fragment.
+pub fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = openidconnect::url::Url::parse(text.trim())
+        .map_err(|e| format!("`{text}` is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "`{text}`: expected http(s)://HOST[:PORT][/PREFIX] with no query or fragment"
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 /// Server settings.
@@ -100,6 +140,28 @@ pub struct Settings {
     /// file itself.
     #[arg(long, env = "MAX_UPLOAD", default_value = "10M", value_parser = parse_size)]
     pub max_upload: usize,
+
+    /// Who may create an account, with a password or a provider alike.
+    #[arg(long, env = "SIGNUP", value_enum, default_value = "open")]
+    pub signup: SignupMode,
+
+    /// OpenID Connect providers: `NAME=ISSUER_URL,CLIENT_ID,CLIENT_SECRET`, several separated
+    /// by `;` (e.g. `google=https://accounts.google.com,ID,SECRET`).
+    #[arg(
+        long = "oidc",
+        env = "OIDC_PROVIDERS",
+        default_value = "",
+        hide_default_value = true,
+        hide_env_values = true,
+        value_parser = parse_providers
+    )]
+    pub oidc: Providers,
+
+    /// The address people reach this server at; OpenID Connect redirect URIs are built on it
+    /// (`{PUBLIC_URL}/api/v1/auth/oidc/{NAME}/callback`). Default: `http://` and the bind
+    /// address.
+    #[arg(long, env = "PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
 }
 
 impl Settings {
@@ -118,7 +180,17 @@ impl Settings {
             sentry_dsn: None,
             files_url: None,
             max_upload: 10 * 1024 * 1024,
+            signup: SignupMode::Open,
+            oidc: Providers::default(),
+            public_url: None,
         }
+    }
+
+    /// The public URL, or `http://` and the bind address when none is set.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
     }
 }
 
@@ -138,6 +210,9 @@ impl std::fmt::Debug for Settings {
             .field("sentry_dsn", &self.sentry_dsn.as_ref().map(|_| "***"))
             .field("files_url", &self.files_url)
             .field("max_upload", &self.max_upload)
+            .field("signup", &self.signup)
+            .field("oidc", &self.oidc)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -287,5 +362,54 @@ mod tests {
         assert_eq!(cli.settings.token_ttl, Duration::from_secs(43_200));
         assert_eq!(cli.settings.cors_origins.len(), 2);
         assert!(cli.settings.cookie_secure);
+        assert_eq!(cli.settings.signup, SignupMode::Open);
+        assert!(cli.settings.oidc.0.is_empty());
+    }
+
+    #[test]
+    fn providers_and_signup_parse() {
+        let cli = Cli::try_parse_from([
+            "splitledger-server",
+            "--signup",
+            "invite",
+            "--oidc",
+            "google=https://accounts.google.com,id1,s3cret; corp=https://id.corp.example/realm,id2,x,y",
+            "--public-url",
+            "https://ledger.example/",
+        ])
+        .map_err(|e| e.to_string());
+        let cli = match cli {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        let s = cli.settings;
+        assert_eq!(s.signup, SignupMode::Invite);
+        assert_eq!(s.oidc.0.len(), 2);
+        assert_eq!(s.oidc.0[0].name, "google");
+        assert_eq!(s.oidc.0[0].client_id, "id1");
+        // A secret may hold commas.
+        assert_eq!(s.oidc.0[1].client_secret, "x,y");
+        assert_eq!(s.public_url(), "https://ledger.example");
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+
+        for bad in [
+            "google",
+            "Google=https://accounts.google.com,a,b",
+            "g=not a url,a,b",
+            "g=ftp://x.example,a,b",
+            "g=https://x.example,a",
+            "g=https://x.example,,b",
+            "g=https://x.example,a,b;g=https://y.example,a,b",
+        ] {
+            assert!(parse_providers(bad).is_err(), "{bad}");
+        }
+        let err = parse_providers("g=https://x.example,a")
+            .err()
+            .unwrap_or_default();
+        assert!(!err.contains("s3cret"));
+        assert!(parse_public_url("https://x.example/?a=1").is_err());
+        assert!(parse_public_url("x.example").is_err());
+        assert_eq!(Settings::defaults().public_url(), "http://127.0.0.1:8080");
     }
 }

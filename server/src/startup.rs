@@ -16,6 +16,7 @@ use splitledger_core::{Ledger, LedgerConfig, MemoryStorage, Storage};
 use crate::api::{self, CookiePolicy};
 use crate::metrics::{Metrics, Observe, PoolProbe, RouteTemplates};
 use crate::middleware::{AllowedMethods, BodyLimit, RequestId};
+use crate::oidc::Oidc;
 use crate::problem::{Problem, UNAVAILABLE_RETRY_AFTER_SECS, problem_from_error};
 use crate::reporting::Reporting;
 use crate::security::SessionResolver;
@@ -39,6 +40,9 @@ pub enum StartupError {
     /// The attachments' store could not be opened.
     #[error("files: {0}")]
     Files(String),
+    /// The OpenID Connect settings cannot be used.
+    #[error("OpenID Connect: {0}")]
+    Oidc(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -49,6 +53,11 @@ pub enum StartupError {
     },
 }
 
+/// The OpenID Connect providers from the settings, with redirect URIs on the public URL.
+pub fn oidc(settings: &Settings) -> Result<Oidc, StartupError> {
+    Oidc::new(&settings.oidc, &settings.public_url(), "/api/v1").map_err(StartupError::Oidc)
+}
+
 /// How long `/health/ready` waits for the database before answering 503.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -57,6 +66,7 @@ pub fn ledger_config(settings: &Settings) -> LedgerConfig {
     LedgerConfig {
         session_ttl: settings.token_ttl,
         max_upload: u64::try_from(settings.max_upload).unwrap_or(u64::MAX),
+        signup: settings.signup.into(),
         ..LedgerConfig::default()
     }
 }
@@ -150,6 +160,16 @@ pub fn routes_with_metrics<S: Storage>(
         }
     });
     let health = make(|_| async { Json(serde_json::json!({"status": "ok"})) });
+    // `Application::with_storage` refuses unusable OpenID Connect settings before this runs.
+    let oidc = Arc::new(oidc(settings).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "OpenID Connect is off");
+        Oidc::none()
+    }));
+    // Discovery now, so a provider that is down shows in the log at start; a login retries.
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let oidc = Arc::clone(&oidc);
+        runtime.spawn(async move { oidc.discover_all().await });
+    }
 
     let origins: Vec<String> = settings
         .cors_origins
@@ -181,6 +201,7 @@ pub fn routes_with_metrics<S: Storage>(
         .with(BodyLimit(settings.body_limit))
         .with_if(cors_on, cors)
         .data(SessionResolver(Arc::new(ledger)))
+        .data(oidc)
         .with(CookieJarManager::new())
         .with(allowed)
         .with(Reporting)
@@ -303,6 +324,13 @@ impl Application {
             Some(dsn) => Some(crate::reporting::init(dsn).map_err(StartupError::Sentry)?),
             None => None,
         };
+        oidc(settings)?;
+        if !settings.oidc.0.is_empty() && settings.public_url.is_none() {
+            tracing::warn!(
+                public_url = %settings.public_url(),
+                "no --public-url: OpenID Connect redirect URIs use the bind address"
+            );
+        }
         let metrics = Metrics::new();
         if let Some(probe) = pool {
             metrics.watch_pool(probe);

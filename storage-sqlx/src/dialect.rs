@@ -196,6 +196,11 @@ pub(crate) const CONFLICTS: &[(&str, &str, &str)] = &[
         "expenses.group_id, expenses.series_id, expenses.occurrence_on",
         "occurrence_made",
     ),
+    (
+        "identities_pkey",
+        "identities.issuer, identities.subject",
+        "identity_taken",
+    ),
 ];
 
 /// The CHECK constraints that bound running totals (named `<table>_within_limit`).

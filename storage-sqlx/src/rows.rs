@@ -8,9 +8,9 @@ use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
     Activity, ActivityId, Attachment, AttachmentId, AttachmentRef, Comment, CommentId, Conversion,
     ConversionId, ConversionRow, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId,
-    ExpenseKind, Group, GroupId, Invite, LoginFailures, Member, MemberTotals, Membership,
-    Occurrence, Original, Role, SeriesId, Session, Settlement, SettlementId, SummaryRow,
-    TokenDigest, User, UserGroupTotals, UserId, UserRecord,
+    ExpenseKind, Group, GroupId, Identity, Invite, LoginFailures, Member, MemberTotals,
+    Membership, Occurrence, Original, PendingLogin, Role, SeriesId, Session, Settlement,
+    SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::entry::EntryKind;
 use splitledger_core::exchange::Rate;
@@ -131,7 +131,9 @@ columns! {
     Role: String => |v| v.as_str().to_owned(), read |r| r.parse().map_err(unknown);
     ExpenseKind: String => |v| v.as_str().to_owned(), read |r| r.parse().map_err(unknown);
     EntryKind: String => |v| v.as_str().to_owned();
-    TokenDigest: Vec<u8> => |v| v.0.to_vec();
+    TokenDigest: Vec<u8> => |v| v.0.to_vec(), read |r| <[u8; 32]>::try_from(r)
+        .map(TokenDigest)
+        .map_err(|_| StorageError::internal("a stored digest is not 32 bytes"));
 }
 
 /// JSON columns: text, bound through [`Stmt::bind_json`] and parsed when read.
@@ -215,6 +217,8 @@ record! {
     stored User { id, email, display_name, default_currency, created_at, updated_at }
     stored LoginFailures { count, last_at }
     bound Session { digest, user_id, created_at, expires_at }
+    bound Identity { issuer, subject, user_id, created_at }
+    stored PendingLogin { state, provider, nonce, pkce_verifier, return_to, invite, expires_at }
     stored Group { id, name, description, currency, created_by, created_at, updated_at }
     stored Membership { user_id, role, joined_at }
     read Member { user_id, display_name, email, role, joined_at, placeholder }

@@ -144,6 +144,18 @@ statements! {
     DROP_LOGIN_FAILURES = "DELETE FROM login_failures \
         WHERE email = $1 AND count = $2 AND (last_at = $3 OR last_at IS NULL AND $3 IS NULL)";
 
+    IDENTITY_USER = concat!("SELECT ", user_columns!(), " FROM identities i \
+        JOIN users u ON u.id = i.user_id WHERE i.issuer = $1 AND i.subject = $2");
+    INSERT_IDENTITY = "INSERT INTO identities (issuer, subject, user_id, created_at) \
+        VALUES ($1, $2, $3, $4)";
+    INSERT_PENDING_LOGIN = "INSERT INTO pending_logins (state, provider, nonce, pkce_verifier, \
+        return_to, invite, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    FORGET_PENDING_LOGINS = "DELETE FROM pending_logins WHERE expires_at <= $1";
+    // Delete-and-return in one statement: of two callbacks racing with one state, one gets
+    // the row and the other nothing.
+    TAKE_PENDING_LOGIN = "DELETE FROM pending_logins WHERE state = $1 RETURNING state, provider, \
+        nonce, pkce_verifier, return_to, invite, expires_at";
+
     INSERT_GROUP = "INSERT INTO groups (id, name, description, currency, created_by, created_at, \
         updated_at, name_lower) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     GROUP_EXISTS = "SELECT id FROM groups WHERE id = $1";

@@ -21,12 +21,14 @@ pub async fn accounts<S: Storage>(storage: S) {
         email: "  ANN@Example.com ".into(),
         password: PASSWORD.into(),
         display_name: "Other".into(),
+        invite_code: None,
     };
     assert_code(f.ledger.sign_up(dup).await, "email_taken");
     let bad = |email: &str, password: &str, name: &str| SignUp {
         email: email.into(),
         password: password.into(),
         display_name: name.into(),
+        invite_code: None,
     };
     assert_field(
         f.ledger.sign_up(bad("not-an-email", PASSWORD, "X")).await,

@@ -3,6 +3,7 @@
 //!
 //! One file per role of the storage contract, like [`crate::storage`]:
 //! - `accounts`: sign-up, sessions, profiles, login throttling;
+//! - `identities`: OpenID Connect identities, logins under way, the sign-up policy;
 //! - `groups`: groups, roles and permissions, members and invites;
 //! - `entries`: expenses and settlements, idempotency keys, client-chosen ids, versions and
 //!   the delete guard;
@@ -31,6 +32,7 @@ mod entries;
 mod files;
 mod groups;
 mod recurring;
+mod identities;
 mod reports;
 
 pub use accounts::{accounts, login_burst, login_throttling, profile_and_password};
@@ -44,6 +46,7 @@ pub use groups::{co_members, groups, members_and_invites, permissions, placehold
 pub use recurring::{
     recurring_catch_up, recurring_concurrent, recurring_pause_resume, recurring_rules,
 };
+pub use identities::{identities, pending_logins, signup_policy};
 pub use reports::{
     activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
     total_bound,
@@ -132,6 +135,7 @@ impl<S: Storage> Fixture<S> {
                 email: format!("{name}@example.com"),
                 password: PASSWORD.into(),
                 display_name: name.into(),
+                invite_code: None,
             })
             .await
             .unwrap()
@@ -442,6 +446,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@cases [$attr] $params $make;
             // accounts
             accounts, profile_and_password, login_throttling, login_burst,
+            // identities
+            identities, pending_logins, signup_policy,
             // groups
             groups, permissions, members_and_invites, co_members, placeholders,
             // entries

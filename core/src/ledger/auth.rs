@@ -22,6 +22,11 @@ pub const MIN_PASSWORD: usize = 8;
 /// Longest password accepted (characters).
 pub const MAX_PASSWORD: usize = 128;
 
+/// The hash of an account without a password (placeholders, OpenID Connect sign-ups): not a
+/// PHC string, so it verifies nothing; password logins check the decoy instead, so such an
+/// account answers like an unknown email, in the same time.
+pub(crate) const NO_PASSWORD: &str = "!";
+
 /// A new account.
 #[derive(Clone)]
 pub struct SignUp {
@@ -31,6 +36,9 @@ pub struct SignUp {
     pub password: String,
     /// Name shown to others.
     pub display_name: String,
+    /// A group invite code: needed when the sign-up policy is `invite` (the code is not
+    /// used up; accepting it still joins the group).
+    pub invite_code: Option<String>,
 }
 
 impl std::fmt::Debug for SignUp {
@@ -171,6 +179,7 @@ impl<S: Storage> Ledger<S> {
         errors.into_result()?;
         let email = email
             .ok_or_else(|| Error::invalid("email", "invalid_email", "not an email address"))?;
+        self.admit_signup(request.invite_code.as_deref()).await?;
 
         let password = request.password;
         let password_hash = blocking(move || hash_password(&password)).await??;
@@ -207,8 +216,9 @@ impl<S: Storage> Ledger<S> {
             None => None,
         };
         let hash = match &record {
-            Some(r) => r.password_hash.clone(),
-            None => decoy_hash()?.to_string(),
+            Some(r) if PasswordHash::new(&r.password_hash).is_ok() => r.password_hash.clone(),
+            // Unknown, or an account without a password: the same work, the same refusal.
+            _ => decoy_hash()?.to_string(),
         };
         let password = password.to_string();
         let valid = blocking(move || verify_password(&password, &hash)).await?;

@@ -9,6 +9,7 @@ mod cursor;
 mod expenses;
 mod groups;
 mod recurring;
+mod oidc;
 mod views;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use groups::{
     AddMember, AddPlaceholder, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite,
 };
 pub use recurring::{MAX_BACKLOG, NewSeries, SeriesPatch, SeriesView};
+pub use oidc::{OidcClaims, OidcLoginStart, SignupPolicy};
 pub use views::{
     DebtView, Export, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
     SummaryRequest,
@@ -85,6 +87,16 @@ pub enum Error {
     /// A file of a type that is not accepted (read from its bytes); nothing was stored.
     #[error("only JPEG, PNG, WebP, HEIC and PDF files are accepted")]
     UnsupportedMediaType,
+    /// Sign-in with an OpenID Connect provider failed; the reason is for logs and people,
+    /// never a secret.
+    #[error("sign-in with the provider failed: {0}")]
+    OidcFailed(&'static str),
+    /// The sign-up policy creates no accounts.
+    #[error("sign-up is closed on this server")]
+    SignupClosed,
+    /// The sign-up policy creates accounts only for people with a valid invite code.
+    #[error("sign-up on this server needs a valid group invite code")]
+    InviteRequired,
     /// The database cannot be reached.
     #[error("the service is unavailable")]
     Unavailable(#[source] Cause),
@@ -107,6 +119,9 @@ impl Error {
             Self::Throttled { .. } => "throttled",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::OidcFailed(_) => "oidc_failed",
+            Self::SignupClosed => "signup_closed",
+            Self::InviteRequired => "invite_required",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -116,8 +131,8 @@ impl Error {
     pub fn status(&self) -> u16 {
         match self {
             Self::Validation(_) => 422,
-            Self::Unauthenticated | Self::InvalidCredentials => 401,
-            Self::Forbidden(_) => 403,
+            Self::Unauthenticated | Self::InvalidCredentials | Self::OidcFailed(_) => 401,
+            Self::Forbidden(_) | Self::SignupClosed | Self::InviteRequired => 403,
             Self::NotFound(_) => 404,
             Self::Conflict { .. } => 409,
             Self::StaleVersion { .. } => 412,
@@ -193,6 +208,7 @@ fn conflict_message(code: &str) -> &'static str {
         "already_member" => "already a member of this group",
         "invite_code_taken" => "invite code collision; try again",
         "id_taken" => "this id is already in use",
+        "identity_taken" => "this provider account is linked already",
         _ => "conflict with the current state",
     }
 }
@@ -233,6 +249,10 @@ pub struct LedgerConfig {
     pub invite_ttl: Duration,
     /// The largest file an attachment may be, in bytes.
     pub max_upload: u64,
+    /// Who may create an account (password and OpenID Connect sign-ups alike).
+    pub signup: SignupPolicy,
+    /// How long an OpenID Connect login may take between the redirect and the callback.
+    pub oidc_login_ttl: Duration,
 }
 
 impl Default for LedgerConfig {
@@ -245,6 +265,8 @@ impl Default for LedgerConfig {
             throttle_window: Duration::from_secs(15 * 60),
             invite_ttl: Duration::from_secs(72 * 3600),
             max_upload: 10 * 1024 * 1024,
+            signup: SignupPolicy::Open,
+            oidc_login_ttl: Duration::from_secs(10 * 60),
         }
     }
 }

@@ -2,7 +2,9 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::MemoryStorage;
-use crate::domain::{Email, LoginFailures, Session, TokenDigest, User, UserId, UserRecord};
+use crate::domain::{
+    Email, Identity, LoginFailures, PendingLogin, Session, TokenDigest, User, UserId, UserRecord,
+};
 use crate::storage::{AccountStore, StorageError, StorageResult};
 
 #[async_trait]
@@ -153,5 +155,73 @@ impl AccountStore for MemoryStorage {
             s.login_failures.insert(email.clone(), *new);
         }
         Ok(true)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_by_identity(&self, issuer: &str, subject: &str) -> StorageResult<Option<User>> {
+        let s = self.lock();
+        let key = (issuer.to_string(), subject.to_string());
+        Ok(s.identities
+            .get(&key)
+            .and_then(|i| s.users.get(&i.user_id))
+            .map(|r| r.user.clone()))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn insert_identity(&self, identity: &Identity) -> StorageResult<()> {
+        let mut s = self.lock();
+        let key = (identity.issuer.clone(), identity.subject.clone());
+        if s.identities.contains_key(&key) {
+            return Err(StorageError::Conflict("identity_taken"));
+        }
+        if !s.users.contains_key(&identity.user_id) {
+            return Err(StorageError::NotFound);
+        }
+        s.identities.insert(key, identity.clone());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn insert_user_with_identity(
+        &self,
+        user: &UserRecord,
+        identity: &Identity,
+    ) -> StorageResult<()> {
+        let mut s = self.lock();
+        let key = (identity.issuer.clone(), identity.subject.clone());
+        if s.emails.contains_key(&user.user.email) {
+            return Err(StorageError::Conflict("email_taken"));
+        }
+        if s.identities.contains_key(&key) {
+            return Err(StorageError::Conflict("identity_taken"));
+        }
+        s.emails.insert(user.user.email.clone(), user.user.id);
+        s.users.insert(user.user.id, user.clone());
+        s.identities.insert(key, identity.clone());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn insert_pending_login(
+        &self,
+        login: &PendingLogin,
+        now: OffsetDateTime,
+    ) -> StorageResult<()> {
+        let mut s = self.lock();
+        s.pending_logins.retain(|_, l| l.expires_at > now);
+        s.pending_logins.insert(login.state.0, login.clone());
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn take_pending_login(
+        &self,
+        state: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> StorageResult<Option<PendingLogin>> {
+        let mut s = self.lock();
+        Ok(s.pending_logins
+            .remove(&state.0)
+            .filter(|l| l.expires_at > now))
     }
 }

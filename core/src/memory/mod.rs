@@ -23,8 +23,8 @@ use uuid::Uuid;
 use crate::balance::Totals;
 use crate::domain::{
     Activity, Attachment, Comment, Conversion, ConversionId, DatedCursor, Email, Expense,
-    ExpenseId, Group, GroupId, Invite, LoginFailures, Member, Membership, SeriesId, Session,
-    Settlement, SettlementId, UserId, UserRecord,
+    ExpenseId, Group, GroupId, Identity, Invite, LoginFailures, Member, Membership, PendingLogin,
+    SeriesId, Session, Settlement, SettlementId, UserId, UserRecord,
 };
 use crate::entry::{Effect, EntryKind};
 use crate::money::{Currency, Minor};
@@ -55,6 +55,10 @@ struct State {
     emails: HashMap<Email, UserId>,
     sessions: HashMap<[u8; 32], Session>,
     login_failures: HashMap<Email, LoginFailures>,
+    /// OpenID Connect identities by (issuer, subject).
+    identities: HashMap<(String, String), Identity>,
+    /// OpenID Connect logins under way, by state digest.
+    pending_logins: HashMap<[u8; 32], PendingLogin>,
     /// Users who are placeholders (people without an account).
     placeholders: HashSet<UserId>,
     groups: HashMap<GroupId, GroupState>,

@@ -1,10 +1,13 @@
-//! Accounts and sessions: users, their sessions and the login throttle.
+//! Accounts and sessions: users, their sessions, the login throttle, OpenID Connect
+//! identities and logins under way.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::StorageResult;
-use crate::domain::{Email, LoginFailures, Session, TokenDigest, User, UserId, UserRecord};
+use crate::domain::{
+    Email, Identity, LoginFailures, PendingLogin, Session, TokenDigest, User, UserId, UserRecord,
+};
 
 /// Users, sessions and failed-login records (none of them group-scoped).
 #[async_trait]
@@ -57,4 +60,31 @@ pub trait AccountStore: Send + Sync + 'static {
         expected: &LoginFailures,
         new: &LoginFailures,
     ) -> StorageResult<bool>;
+
+    /// The user an identity (issuer, subject) is linked to.
+    async fn user_by_identity(&self, issuer: &str, subject: &str) -> StorageResult<Option<User>>;
+    /// Links an identity to an existing user; `Conflict("identity_taken")` if the identity is
+    /// linked already, `NotFound` if the user does not exist.
+    async fn insert_identity(&self, identity: &Identity) -> StorageResult<()>;
+    /// Creates a user and links an identity to them in one transaction:
+    /// `Conflict("email_taken")` or `Conflict("identity_taken")` write nothing.
+    async fn insert_user_with_identity(
+        &self,
+        user: &UserRecord,
+        identity: &Identity,
+    ) -> StorageResult<()>;
+
+    /// Records a login under way, and forgets those expired at `now`.
+    async fn insert_pending_login(
+        &self,
+        login: &PendingLogin,
+        now: OffsetDateTime,
+    ) -> StorageResult<()>;
+    /// Takes a login under way: returns it and forgets it, atomically, so a state works once
+    /// however many callbacks race for it; `None` if unknown, taken or expired at `now`.
+    async fn take_pending_login(
+        &self,
+        state: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> StorageResult<Option<PendingLogin>>;
 }

@@ -72,6 +72,7 @@ impl<S: Storage> AuthApi<S> {
                 email: b.email.into(),
                 password: b.password.into(),
                 display_name: b.display_name.into(),
+                invite_code: b.invite_code.map(String::from),
             })
             .await?;
         Ok(SignedUp::Created(Json(user.into())))

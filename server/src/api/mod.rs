@@ -9,6 +9,7 @@ pub mod groups;
 pub mod ledger;
 pub mod models;
 pub mod recurring;
+pub mod oidc;
 pub mod views;
 
 use poem_openapi::{ApiResponse, OpenApiService, Tags};
@@ -108,6 +109,7 @@ pub type Apis<S> = (
     recurring::RecurringApi<S>,
     attachments::AttachmentsApi<S>,
     comments::CommentsApi<S>,
+    oidc::OidcApi<S>,
 );
 
 /// The OpenAPI service over a ledger (served at `/api/v1`).
@@ -119,7 +121,7 @@ pub fn service<S: Storage>(
     let apis = (
         auth::AuthApi {
             ledger: ledger.clone(),
-            cookies,
+            cookies: cookies.clone(),
         },
         auth::UsersApi {
             ledger: ledger.clone(),
@@ -157,7 +159,10 @@ pub fn service<S: Storage>(
         attachments::AttachmentsApi {
             ledger: ledger.clone(),
         },
-        comments::CommentsApi { ledger },
+        comments::CommentsApi {
+            ledger: ledger.clone(),
+        },
+        oidc::OidcApi { ledger, cookies },
     );
     OpenApiService::new(apis, "splitledger", env!("CARGO_PKG_VERSION"))
         .description(

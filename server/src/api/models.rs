@@ -803,7 +803,23 @@ pub struct SignUpBody {
     pub password: NewPassword,
     /// Name shown to others (1 to 100 characters).
     pub display_name: RequiredText<100>,
+    /// A group invite code: needed when the server's sign-up policy is `invite` (403
+    /// `invite_required` without a valid one); ignored otherwise. Accepting it still joins
+    /// the group.
+    #[oai(nullable)]
+    pub invite_code: Option<InviteCodeText>,
 }
+
+text_type!(
+    /// An invite code as sent: at most 64 characters (issued codes are 22). An unknown or
+    /// expired one is 403 `invite_required` when the sign-up policy needs one.
+    InviteCodeText,
+    "string_invite_code".into(),
+    MetaSchema {
+        max_length: Some(64),
+        ..MetaSchema::new("string")
+    }
+);
 
 /// Email and password.
 #[derive(Debug, Clone, Object)]

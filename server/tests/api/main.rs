@@ -10,6 +10,7 @@ mod groups;
 mod helpers;
 mod metrics;
 mod migrate;
+mod oidc;
 mod openapi;
 mod recurring;
 mod reporting;

@@ -265,6 +265,7 @@ async fn timer_catches_up<S: Storage + Clone>(store: S) {
             email: "ann@example.com".into(),
             password: "correct horse".into(),
             display_name: "Ann".into(),
+            invite_code: None,
         })
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -1,10 +1,11 @@
-//! Users, sessions and the login throttle (none of them group-scoped).
+//! Users, sessions, the login throttle, OpenID Connect identities and logins under way (none
+//! of them group-scoped).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use splitledger_core::domain::{
-    Email, LoginFailures, Session, TokenDigest, User, UserId, UserRecord,
+    Email, Identity, LoginFailures, PendingLogin, Session, TokenDigest, User, UserId, UserRecord,
 };
 use splitledger_core::storage::{AccountStore, StorageResult};
 
@@ -122,5 +123,58 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
             _ => exec::<D>(c, sql::SWAP_LOGIN_FAILURES, (email, expected, new)).await?,
         };
         Ok(done == 1)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_by_identity(&self, issuer: &str, subject: &str) -> StorageResult<Option<User>> {
+        one::<D, _>(
+            &mut *self.conn().await?,
+            sql::IDENTITY_USER,
+            (issuer, subject),
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %identity.user_id))]
+    async fn insert_identity(&self, identity: &Identity) -> StorageResult<()> {
+        let c = &mut *self.conn().await?;
+        exec::<D>(c, sql::INSERT_IDENTITY, identity).await.map(drop)
+    }
+
+    #[tracing::instrument(skip_all, fields(user = %user.user.id))]
+    async fn insert_user_with_identity(
+        &self,
+        user: &UserRecord,
+        identity: &Identity,
+    ) -> StorageResult<()> {
+        let mut tx = self.write().await?;
+        exec::<D>(&mut tx, sql::INSERT_USER, user).await?;
+        exec::<D>(&mut tx, sql::INSERT_IDENTITY, identity).await?;
+        tx.commit().await.map_err(D::error)
+    }
+
+    #[tracing::instrument(skip_all, fields(provider = %login.provider))]
+    async fn insert_pending_login(
+        &self,
+        login: &PendingLogin,
+        now: OffsetDateTime,
+    ) -> StorageResult<()> {
+        let c = &mut *self.conn().await?;
+        // Abandoned logins go here, so the table holds at most a few minutes of them.
+        exec::<D>(c, sql::FORGET_PENDING_LOGINS, now).await?;
+        exec::<D>(c, sql::INSERT_PENDING_LOGIN, login)
+            .await
+            .map(drop)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn take_pending_login(
+        &self,
+        state: &TokenDigest,
+        now: OffsetDateTime,
+    ) -> StorageResult<Option<PendingLogin>> {
+        let c = &mut *self.conn().await?;
+        let login: Option<PendingLogin> = one::<D, _>(c, sql::TAKE_PENDING_LOGIN, state).await?;
+        Ok(login.filter(|l| l.expires_at > now))
     }
 }
