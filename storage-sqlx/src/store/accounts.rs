@@ -59,7 +59,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         let args = (user, password_hash, updated_at);
         found(exec::<D>(&mut tx, sql::SET_PASSWORD, args).await?)?;
         exec::<D>(&mut tx, sql::REVOKE_OTHER_SESSIONS, (user, keep)).await?;
-        tx.commit().await.map_err(D::error)
+        tx.commit().await
     }
 
     #[tracing::instrument(skip_all, fields(user = %session.user_id))]
