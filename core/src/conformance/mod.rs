@@ -8,6 +8,7 @@
 //!   the delete guard;
 //! - `reports`: balances, debts, the plan, running totals and their bound, pagination,
 //!   activity, summaries and exports;
+//! - `export`: the streamed export against the one read whole;
 //! - `concurrency`: several tasks writing one group at once (what the stores' transactions
 //!   and locks are for, across every role).
 //!
@@ -26,6 +27,7 @@
 mod accounts;
 mod concurrency;
 mod entries;
+mod export;
 mod groups;
 mod reports;
 
@@ -35,6 +37,7 @@ pub use entries::{
     booked_across_currencies, client_chosen_ids, expenses, idempotency, income, refused_delete,
     settlements, stale_edit,
 };
+pub use export::streamed_export;
 pub use groups::{co_members, groups, members_and_invites, permissions, placeholders};
 pub use reports::{
     activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
@@ -443,6 +446,8 @@ macro_rules! conformance_tests {
             // reports
             balances_and_plan, running_totals, pagination, activity_summary_export, total_bound,
             conversions,
+            // export
+            streamed_export,
             // concurrency
             concurrent_writes, concurrent_stale_edits, concurrent_edit_delete);
     };

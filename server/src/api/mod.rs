@@ -6,6 +6,7 @@ pub mod conversions;
 pub mod groups;
 pub mod ledger;
 pub mod models;
+pub mod streamed;
 pub mod views;
 
 use poem_openapi::{ApiResponse, OpenApiService, Tags};
