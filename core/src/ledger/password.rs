@@ -135,6 +135,7 @@ pub(crate) async fn verify(password: String, hash: String) -> Result<bool> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
