@@ -125,6 +125,9 @@ pub trait Dialect: Send + Sync + 'static + Sized {
     const MIGRATOR: &'static Migrator;
     /// How a write transaction begins.
     const BEGIN_WRITE: &'static str;
+    /// One transaction writes at a time, so writers queue in the store for their turn
+    /// rather than in the database's busy handler (see `writer.rs`).
+    const ONE_WRITER: bool;
     /// How a read of several statements begins, so they see one snapshot.
     const BEGIN_READ: &'static str;
     /// `{ids $N}`: the text before and after `$N`, a membership test in a bound list.

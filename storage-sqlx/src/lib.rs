@@ -22,6 +22,7 @@ mod rows;
 mod sql;
 #[cfg(any(feature = "postgres", feature = "sqlite"))]
 mod store;
+mod writer;
 
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -34,6 +34,7 @@ impl Dialect for Pg {
     const NAME: &'static str = "PgStorage";
     const MIGRATOR: &'static Migrator = &crate::POSTGRES_MIGRATOR;
     const BEGIN_WRITE: &'static str = "BEGIN";
+    const ONE_WRITER: bool = false;
     const BEGIN_READ: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
     const IN_IDS: (&'static str, &'static str) = ("= ANY(", ")");
     const LOCK_SHARE: &'static str = "FOR KEY SHARE";

@@ -2,9 +2,10 @@
 //!
 //! SQLite runs one writer at a time. Every write begins `IMMEDIATE`, so it holds the write
 //! lock from its first statement: membership, version and total checks cannot interleave
-//! with another write, and a waiting writer retries within the busy timeout instead of
-//! failing on a stale snapshot. Row locks do not exist, so `{share}` and `{update}` are
-//! empty.
+//! with another write, and a waiting writer never fails on a stale snapshot. Writers of one
+//! store queue for their turn in the store (`ONE_WRITER`, see `writer.rs`) instead of
+//! sleeping in SQLite's busy handler, which stays as the fallback for other processes. Row
+//! locks do not exist, so `{share}` and `{update}` are empty.
 
 use std::time::Duration;
 
@@ -43,6 +44,7 @@ impl Dialect for Lite {
     const NAME: &'static str = "SqliteStorage";
     const MIGRATOR: &'static Migrator = &crate::SQLITE_MIGRATOR;
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const ONE_WRITER: bool = true;
     const BEGIN_READ: &'static str = "BEGIN";
     const IN_IDS: (&'static str, &'static str) = ("IN (SELECT value FROM json_each(", "))");
     const LOCK_SHARE: &'static str = "";

@@ -29,18 +29,25 @@ use splitledger_core::storage::{StorageError, StorageResult};
 use crate::dialect::{Arg, Conn, Dialect, Ids, all, exec, exec_rows, one, render};
 use crate::rows::{AttachmentRow, FromCols, Participant};
 use crate::sql;
+use crate::writer::{Turn, Write};
 
 /// splitledger's store on the SQL database of dialect `D` ([`PgStorage`](crate::PgStorage),
 /// [`SqliteStorage`](crate::SqliteStorage)).
 pub struct SqlStore<D: Dialect> {
     pub(crate) pool: Pool<D::Db>,
+    turn: Turn,
     dialect: PhantomData<D>,
 }
 
 // By hand: a derive would ask `D::Db: Clone` of the pool's database type too.
 impl<D: Dialect> Clone for SqlStore<D> {
     fn clone(&self) -> Self {
-        Self::from_pool(self.pool.clone())
+        // Clones share the writers' turn: they are one store.
+        Self {
+            pool: self.pool.clone(),
+            turn: self.turn.clone(),
+            dialect: PhantomData,
+        }
     }
 }
 
@@ -56,6 +63,7 @@ impl<D: Dialect> SqlStore<D> {
     pub fn from_pool(pool: Pool<D::Db>) -> Self {
         Self {
             pool,
+            turn: Turn::new::<D>(),
             dialect: PhantomData,
         }
     }
@@ -88,9 +96,15 @@ impl<D: Dialect> SqlStore<D> {
         one.chain(rows).collect()
     }
 
-    /// A write transaction.
-    pub(crate) async fn write(&self) -> StorageResult<Transaction<'static, D::Db>> {
-        self.pool.begin_with(D::BEGIN_WRITE).await.map_err(D::error)
+    /// A write transaction, once it is this writer's turn (see [`Write`]).
+    pub(crate) async fn write(&self) -> StorageResult<Write<D>> {
+        let turn = self.turn.take().await?;
+        let tx = self
+            .pool
+            .begin_with(D::BEGIN_WRITE)
+            .await
+            .map_err(D::error)?;
+        Ok(Write::new(tx, turn))
     }
 
     /// One snapshot for a read of several statements.
@@ -108,7 +122,7 @@ impl<D: Dialect> SqlStore<D> {
 /// The last steps of a write: its activity record, the running totals its effect changes
 /// (last, in lock order), the commit.
 pub(crate) async fn finish<D: Dialect>(
-    mut tx: Transaction<'static, D::Db>,
+    mut tx: Write<D>,
     activity: &Activity,
     effect: Option<(GroupId, &Effect)>,
 ) -> StorageResult<()> {
@@ -116,7 +130,7 @@ pub(crate) async fn finish<D: Dialect>(
     if let Some((group, effect)) = effect {
         apply::<D>(&mut tx, group, effect).await?;
     }
-    tx.commit().await.map_err(D::error)
+    tx.commit().await
 }
 
 /// `NotFound` unless statement `sql` finds (or locks) a row for `args`.

@@ -1,6 +1,7 @@
 //! The SQLite store opened from URLs: file creation, pragmas, persistence, in-memory
 //! databases, concurrent writers, all-or-nothing writes, the bound on running totals,
-//! client-chosen ids and the distribution-key migration over existing data.
+//! writers queued in the store, client-chosen ids and the distribution-key migration over
+//! existing data.
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -172,4 +173,56 @@ async fn migrating_keeps_existing_data() {
 #[sqlx::test(migrator = "splitledger_storage_sqlx::SQLITE_MIGRATOR")]
 async fn summaries_past_64_bits_are_exact(pool: SqlitePool) {
     summaries_case!(Lite, SqliteStorage::from_pool(pool.clone()), pool);
+}
+
+/// With SQLite's busy handler off, writers that reached the database at once would fail
+/// with SQLITE_BUSY at once: they all succeed because they queue in the store for their
+/// turn, one transaction at a time.
+#[tokio::test]
+async fn writers_queue_in_the_store_not_in_the_busy_handler() {
+    use std::str::FromStr;
+
+    let path = temp_db("queue.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .create_if_missing(true)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::ZERO);
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let store = SqliteStorage::from_pool(pool);
+    store.migrate().await.unwrap();
+    let f = Fixture::new(store);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let g = f.group(&ann, &[&bob]).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|w| {
+            let (ledger, people) = (f.ledger.clone(), [ann.clone(), bob.clone()]);
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    let payer = &people[(w + i) % 2];
+                    let input = expense_input(
+                        &format!("{}.{:02}", 1 + i, w),
+                        payer.id,
+                        SplitInput::Equal { members: None },
+                    );
+                    ledger.create_expense(payer.id, g, input, None).await?;
+                }
+                Ok::<_, splitledger_core::ledger::Error>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    f.check_totals(&ann, g).await;
+    f.ledger.storage().pool().close().await;
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }

@@ -10,6 +10,7 @@
 //! - `reports`: balances, debts, the plan, running totals and their bound, pagination,
 //!   activity, summaries and exports;
 //! - `files`: receipts (and their files in a blob store) and comments;
+//! - `export`: the streamed export against the one read whole;
 //! - `concurrency`: several tasks writing one group at once (what the stores' transactions
 //!   and locks are for, across every role);
 //! - `recurring`: series and their occurrences, exactly once under concurrent catch-up.
@@ -30,6 +31,7 @@ mod accounts;
 mod concurrency;
 mod entries;
 mod files;
+mod export;
 mod groups;
 mod recurring;
 mod identities;
@@ -42,6 +44,7 @@ pub use entries::{
     settlements, stale_edit,
 };
 pub use files::{attachments, comments, orphan_files};
+pub use export::streamed_export;
 pub use groups::{co_members, groups, members_and_invites, permissions, placeholders};
 pub use recurring::{
     recurring_catch_up, recurring_concurrent, recurring_pause_resume, recurring_rules,
@@ -457,6 +460,8 @@ macro_rules! conformance_tests {
             // reports
             balances_and_plan, running_totals, pagination, activity_summary_export, total_bound,
             conversions,
+            // export
+            streamed_export,
             // concurrency
             concurrent_writes, concurrent_stale_edits, concurrent_edit_delete,
             // recurring

@@ -1,17 +1,14 @@
 //! Accounts, passwords, sessions and login throttling.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{Error, Ledger, Result, blocking, required_text};
+use super::{Error, Ledger, Result, password, required_text};
 use crate::domain::{Email, LoginFailures, Session, TokenDigest, User, UserId, UserRecord};
 use crate::error::{Cause, FieldError, ValidationErrors};
 use crate::money::Currency;
@@ -136,30 +133,14 @@ fn check_password(field: &str, password: &str, errors: &mut ValidationErrors) {
     }
 }
 
-fn hash_password(password: &str) -> Result<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(Cause::msg(format!("hashing failed: {e}"))))
-}
-
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
-}
-
 /// A real hash of nothing anyone knows, verified against when the email is unknown so that
 /// both failures take the same time.
-fn decoy_hash() -> Result<&'static str> {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    if let Some(h) = DECOY.get() {
-        return Ok(h);
-    }
-    let hash = hash_password(&random_text(24)?)?;
-    Ok(DECOY.get_or_init(|| hash))
+async fn decoy_hash() -> Result<String> {
+    static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    let hash = DECOY
+        .get_or_try_init(|| async { password::hash(random_text(24)?).await })
+        .await?;
+    Ok(hash.clone())
 }
 
 fn display_name(value: &str, errors: &mut ValidationErrors) -> String {
@@ -167,7 +148,8 @@ fn display_name(value: &str, errors: &mut ValidationErrors) -> String {
 }
 
 impl<S: Storage> Ledger<S> {
-    /// Creates an account. The password is hashed (argon2id) on a blocking thread.
+    /// Creates an account. The password is hashed (argon2id) on a blocking thread, one hash
+    /// per core at a time.
     #[tracing::instrument(skip_all)]
     pub async fn sign_up(&self, request: SignUp) -> Result<User> {
         let mut errors = ValidationErrors::default();
@@ -182,7 +164,7 @@ impl<S: Storage> Ledger<S> {
         self.admit_signup(request.invite_code.as_deref()).await?;
 
         let password = request.password;
-        let password_hash = blocking(move || hash_password(&password)).await??;
+        let password_hash = password::hash(password).await?;
         let now = self.now();
         let user = User {
             id: UserId::random(),
@@ -218,10 +200,10 @@ impl<S: Storage> Ledger<S> {
         let hash = match &record {
             Some(r) if PasswordHash::new(&r.password_hash).is_ok() => r.password_hash.clone(),
             // Unknown, or an account without a password: the same work, the same refusal.
-            _ => decoy_hash()?.to_string(),
+            _ => decoy_hash().await?,
         };
         let password = password.to_string();
-        let valid = blocking(move || verify_password(&password, &hash)).await?;
+        let valid = password::verify(password, hash).await?;
         match (record, valid) {
             (Some(record), true) => {
                 if let Some(email) = &email {
@@ -418,7 +400,7 @@ impl<S: Storage> Ledger<S> {
             .await?
             .ok_or(Error::NotFound("user"))?;
         let (current, hash) = (request.current_password, record.password_hash);
-        if !blocking(move || verify_password(&current, &hash)).await? {
+        if !password::verify(current, hash).await? {
             return Err(Error::invalid(
                 "current_password",
                 "wrong_password",
@@ -426,7 +408,7 @@ impl<S: Storage> Ledger<S> {
             ));
         }
         let new = request.new_password;
-        let new_hash = blocking(move || hash_password(&new)).await??;
+        let new_hash = password::hash(new).await?;
         let digest = keep.map(SessionToken::digest);
         self.storage
             .set_password(actor, &new_hash, self.now(), digest.as_ref())

@@ -7,9 +7,11 @@ mod comments;
 mod conversions;
 mod cursor;
 mod expenses;
+mod export;
 mod groups;
 mod recurring;
 mod oidc;
+mod password;
 mod views;
 
 use std::sync::Arc;
@@ -27,13 +29,14 @@ pub use attachments::{Download, NewAttachment, Sweep};
 pub use auth::{ChangePassword, LoginOutcome, SessionToken, SignUp, UpdateProfile};
 pub use conversions::NewConversion;
 pub use expenses::{ExpensePatch, ListExpenses, NewExpense, NewSettlement, Page, PageRequest};
+pub use export::{Export, ExportFormat, ExportStream};
 pub use groups::{
     AddMember, AddPlaceholder, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite,
 };
 pub use recurring::{MAX_BACKLOG, NewSeries, SeriesPatch, SeriesView};
 pub use oidc::{OidcClaims, OidcLoginStart, SignupPolicy};
 pub use views::{
-    DebtView, Export, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
+    DebtView, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
     SummaryRequest,
 };
 
@@ -465,11 +468,4 @@ fn filter_text(field: &str, value: Option<&str>) -> Result<()> {
         )),
         _ => Ok(()),
     }
-}
-
-/// Runs CPU-heavy work (password hashing) off the async executor.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Internal(Cause::new(e)))
 }

@@ -1,23 +1,19 @@
-//! Read views: balances, debts, the settlement plan, the caller's balances, activity,
-//! spending summaries and exports. Balances, debts and the plan read running totals only,
-//! so their cost does not grow with the group's history.
+//! Read views: balances, debts, the settlement plan, the caller's balances, activity and
+//! spending summaries (exports are in `export.rs`). Balances, debts and the plan read running
+//! totals only, so their cost does not grow with the group's history.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde_json::{Value, json};
 use time::Date;
 
 use super::expenses::{Page, PageRequest};
 use super::{Error, Ledger, Result, cursor};
 use crate::balance::{Totals, debts_from_pairs};
-use crate::domain::{
-    Activity, ActivityCursor, Expense, ExpenseKind, Group, GroupId, Member, Settlement, SummaryBy,
-    UserId,
-};
+use crate::domain::{Activity, ActivityCursor, ExpenseKind, GroupId, SummaryBy, UserId};
 use crate::error::Cause;
-use crate::money::{Currency, Minor, Money, Sum};
+use crate::money::{Currency, Money, Sum};
 use crate::preview::{BalancesView, PlanView, TransferView};
-use crate::storage::{Storage, all_expenses, all_settlements};
+use crate::storage::Storage;
 
 /// One debt between two members, netted per pair (same shape as a plan's transfer).
 pub type DebtView = TransferView<UserId>;
@@ -91,132 +87,6 @@ pub struct GroupSummary {
     pub by: SummaryBy,
     /// One line per key, kind and currency, ordered by key, kind (expense first), currency.
     pub items: Vec<SummaryLine>,
-}
-
-/// Everything in a group, for export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Export {
-    /// The group.
-    pub group: Group,
-    /// Its members.
-    pub members: Vec<Member>,
-    /// Every expense, newest first.
-    pub expenses: Vec<Expense>,
-    /// Every repayment, newest first.
-    pub settlements: Vec<Settlement>,
-}
-
-/// Quotes a CSV field when it needs it (RFC 4180), and defuses spreadsheet formulas.
-fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
-
-impl Export {
-    /// The export as JSON: `{group, members, expenses, settlements}`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "group": {
-                "id": self.group.id,
-                "name": self.group.name,
-                "description": self.group.description,
-                "currency": self.group.currency,
-            },
-            "members": self.members.iter().map(|m| json!({
-                "user_id": m.user_id,
-                "display_name": m.display_name,
-                "email": m.email,
-                "role": m.role,
-            })).collect::<Vec<_>>(),
-            "expenses": self.expenses.iter().map(Expense::snapshot).collect::<Vec<_>>(),
-            "settlements": self.settlements.iter().map(Settlement::snapshot).collect::<Vec<_>>(),
-        })
-    }
-
-    /// The export as CSV: one line per expense participant and per repayment, with
-    /// `paid` and `owed` columns, so a spreadsheet can total any member's balance. Fails only
-    /// for hand-built expenses whose rows overflow (stored ones never do).
-    pub fn to_csv(&self) -> Result<String> {
-        let names: HashMap<UserId, &str> = self
-            .members
-            .iter()
-            .map(|m| (m.user_id, m.display_name.as_str()))
-            .collect();
-        let name = |u: &UserId| {
-            names
-                .get(u)
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| u.to_string())
-        };
-        let mut out = String::from(
-            "kind,id,date,description,category,currency,amount,user_id,user_name,paid,owed,sent,received\n",
-        );
-        for e in &self.expenses {
-            for r in e.rows().map_err(|o| Error::Internal(Cause::new(o)))? {
-                // Income counts into paid and owed with its sign reversed, as in balances.
-                let signed = |units: Minor| match e.kind {
-                    ExpenseKind::Expense => Some(units),
-                    ExpenseKind::Income => units.checked_neg(),
-                };
-                let (paid, owed) = match (signed(r.paid), signed(r.owed)) {
-                    (Some(paid), Some(owed)) => (paid, owed),
-                    _ => return Err(Error::Internal(Cause::msg("a row past 64 bits"))),
-                };
-                let fields = [
-                    e.kind.as_str().to_string(),
-                    e.id.to_string(),
-                    e.details.occurred_on.to_string(),
-                    e.details.description.clone(),
-                    e.details.category.clone().unwrap_or_default(),
-                    e.currency().to_string(),
-                    e.amount.to_string(),
-                    r.user_id.to_string(),
-                    name(&r.user_id),
-                    e.amount.format_units(paid),
-                    e.amount.format_units(owed),
-                    String::new(),
-                    String::new(),
-                ];
-                push_line(&mut out, &fields);
-            }
-        }
-        for s in &self.settlements {
-            let (amount, none) = (s.amount.units(), Minor::ZERO);
-            for (user, sent, received) in [(s.from_user, amount, none), (s.to_user, none, amount)] {
-                let fields = [
-                    "settlement".to_string(),
-                    s.id.to_string(),
-                    s.occurred_on.to_string(),
-                    s.note.clone().unwrap_or_default(),
-                    String::new(),
-                    s.currency().to_string(),
-                    s.amount.to_string(),
-                    user.to_string(),
-                    name(&user),
-                    String::new(),
-                    String::new(),
-                    s.amount.format_units(sent),
-                    s.amount.format_units(received),
-                ];
-                push_line(&mut out, &fields);
-            }
-        }
-        Ok(out)
-    }
-}
-
-fn push_line(out: &mut String, fields: &[String]) {
-    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-    out.push_str(&line.join(","));
-    out.push('\n');
 }
 
 impl<S: Storage> Ledger<S> {
@@ -400,21 +270,6 @@ impl<S: Storage> Ledger<S> {
                     count: r.count,
                 })
                 .collect(),
-        })
-    }
-
-    /// Everything in the group: members, expenses with their shares, repayments.
-    #[tracing::instrument(skip_all, fields(%actor, %group))]
-    pub async fn export(&self, actor: UserId, group: GroupId) -> Result<Export> {
-        let (g, _) = self.access(actor, group).await?;
-        let members = self.storage.members(group).await?;
-        let expenses = all_expenses(self.storage.as_ref(), group).await?;
-        let settlements = all_settlements(self.storage.as_ref(), group).await?;
-        Ok(Export {
-            group: g,
-            members,
-            expenses,
-            settlements,
         })
     }
 }

@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod models;
 pub mod recurring;
 pub mod oidc;
+pub mod streamed;
 pub mod views;
 
 use poem_openapi::{ApiResponse, OpenApiService, Tags};

@@ -1,11 +1,10 @@
 //! Read views of a group: balances, debts, the plan, activity, summaries, export.
 
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, ResponseContent};
-use serde_json::Value;
 use splitledger_core::domain::GroupId;
-use splitledger_core::ledger::{PageRequest, SummaryRequest};
+use splitledger_core::ledger::{self, PageRequest, SummaryRequest};
 use splitledger_core::{Ledger, Storage};
 use time::Date;
 use uuid::Uuid;
@@ -14,6 +13,7 @@ use super::models::PageLimit;
 use super::models::{
     ActivityPage, BalancesBody, DebtsBody, ExportFormat, PlanBody, SummaryBody, SummaryKey,
 };
+use super::streamed::{JsonStream, TextStream, export_body};
 use super::{ApiResult, ApiTags};
 use crate::security::Auth;
 
@@ -88,10 +88,10 @@ pub struct ReportsApi<S> {
 #[derive(Debug, ResponseContent)]
 pub enum ExportContent {
     /// `{group, members, expenses, settlements}`.
-    Json(Json<Value>),
+    Json(JsonStream),
     /// One line per expense participant and per repayment.
     #[oai(content_type = "text/csv")]
-    Csv(PlainText<String>),
+    Csv(TextStream),
 }
 
 /// A group's export.
@@ -183,16 +183,23 @@ impl<S: Storage> ReportsApi<S> {
         /// `json` (default) or `csv`.
         format: Query<Option<ExportFormat>>,
     ) -> ApiResult<ExportResponse> {
-        let export = self
+        let format = format.0.unwrap_or(ExportFormat::Json);
+        let stream = self
             .ledger
-            .export(auth.user_id(), GroupId(group_id.0))
+            .export_stream(
+                auth.user_id(),
+                GroupId(group_id.0),
+                match format {
+                    ExportFormat::Json => ledger::ExportFormat::Json,
+                    ExportFormat::Csv => ledger::ExportFormat::Csv,
+                },
+            )
             .await?;
-        Ok(match format.0.unwrap_or(ExportFormat::Json) {
-            ExportFormat::Json => {
-                ExportResponse::Ok(ExportContent::Json(Json(export.to_json())), None)
-            }
+        let body = export_body(stream);
+        Ok(match format {
+            ExportFormat::Json => ExportResponse::Ok(ExportContent::Json(JsonStream(body)), None),
             ExportFormat::Csv => ExportResponse::Ok(
-                ExportContent::Csv(PlainText(export.to_csv()?)),
+                ExportContent::Csv(TextStream(body)),
                 Some(format!(
                     "attachment; filename=\"splitledger-{}.csv\"",
                     group_id.0

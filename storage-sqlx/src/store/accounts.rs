@@ -60,7 +60,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         let args = (user, password_hash, updated_at);
         found(exec::<D>(&mut tx, sql::SET_PASSWORD, args).await?)?;
         exec::<D>(&mut tx, sql::REVOKE_OTHER_SESSIONS, (user, keep)).await?;
-        tx.commit().await.map_err(D::error)
+        tx.commit().await
     }
 
     #[tracing::instrument(skip_all, fields(user = %session.user_id))]
@@ -150,7 +150,7 @@ impl<D: Dialect> AccountStore for SqlStore<D> {
         let mut tx = self.write().await?;
         exec::<D>(&mut tx, sql::INSERT_USER, user).await?;
         exec::<D>(&mut tx, sql::INSERT_IDENTITY, identity).await?;
-        tx.commit().await.map_err(D::error)
+        tx.commit().await
     }
 
     #[tracing::instrument(skip_all, fields(provider = %login.provider))]

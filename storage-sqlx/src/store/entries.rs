@@ -163,7 +163,7 @@ impl<D: Dialect> EntryStore for SqlStore<D> {
             exec::<D>(&mut tx, sql::INSERT_ACTIVITY, &write.activity).await?;
             apply::<D>(&mut tx, key.group_id, &effect).await?;
             settled::<D>(&mut tx, key.group_id, v.from_currency).await?;
-            tx.commit().await.map_err(D::error)?;
+            tx.commit().await?;
         } else {
             finish::<D>(tx, &write.activity, Some((key.group_id, &effect))).await?;
         }

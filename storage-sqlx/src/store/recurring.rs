@@ -47,7 +47,7 @@ impl<D: Dialect> SeriesStore for SqlStore<D> {
         let mut tx = self.write().await?;
         exec::<D>(&mut tx, sql::INSERT_SERIES, (series, series.due_on())).await?;
         exec::<D>(&mut tx, sql::INSERT_ACTIVITY, activity).await?;
-        tx.commit().await.map_err(D::error)
+        tx.commit().await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group, id = %id))]
@@ -75,7 +75,7 @@ impl<D: Dialect> SeriesStore for SqlStore<D> {
         if let Some(activity) = &update.activity {
             exec::<D>(&mut tx, sql::INSERT_ACTIVITY, activity).await?;
         }
-        tx.commit().await.map_err(D::error)?;
+        tx.commit().await?;
         Ok(true)
     }
 
@@ -91,7 +91,7 @@ impl<D: Dialect> SeriesStore for SqlStore<D> {
             return Err(StorageError::NotFound);
         }
         exec::<D>(&mut tx, sql::INSERT_ACTIVITY, activity).await?;
-        tx.commit().await.map_err(D::error)
+        tx.commit().await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group))]

@@ -1,0 +1,435 @@
+//! A group's export, whole ([`Export`]) or as a stream of text ([`ExportStream`]) whose
+//! memory does not grow with the group's history.
+//!
+//! Both write the same bytes through the same renderers. The JSON document is one object
+//! whose keys come in sorted order, as `serde_json` writes every object: fixed parts (the
+//! group, its members) are rendered whole, and each list that grows with history is a
+//! [`Section`], read through the store's keyset pages and written a page at a time. A new
+//! kind of record in the export is one more [`Section`]: its key, its page read, its JSON
+//! item and its CSV lines.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::{Error, Ledger, Result};
+use crate::domain::{
+    DatedCursor, Expense, ExpenseFilter, ExpenseKind, Group, GroupId, Member, Settlement, UserId,
+};
+use crate::error::Cause;
+use crate::money::Minor;
+use crate::storage::{Storage, all_expenses, all_settlements};
+
+/// Records read per page while streaming: a page's text is what the stream holds at once.
+const PAGE: u32 = 500;
+
+/// The CSV header: one line per expense participant and per side of a repayment.
+const CSV_HEADER: &str =
+    "kind,id,date,description,category,currency,amount,user_id,user_name,paid,owed,sent,received\n";
+
+/// Everything in a group, for export (read whole: for embedders and small groups; the
+/// server streams [`ExportStream`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// The group.
+    pub group: Group,
+    /// Its members.
+    pub members: Vec<Member>,
+    /// Every expense, newest first.
+    pub expenses: Vec<Expense>,
+    /// Every repayment, newest first.
+    pub settlements: Vec<Settlement>,
+}
+
+/// An export's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// `{expenses, group, members, settlements}`.
+    Json,
+    /// One line per expense participant and per side of a repayment.
+    Csv,
+}
+
+fn group_json(group: &Group) -> Value {
+    json!({
+        "id": group.id,
+        "name": group.name,
+        "description": group.description,
+        "currency": group.currency,
+    })
+}
+
+fn members_json(members: &[Member]) -> Value {
+    Value::Array(
+        members
+            .iter()
+            .map(|m| {
+                json!({
+                    "user_id": m.user_id,
+                    "display_name": m.display_name,
+                    "email": m.email,
+                    "role": m.role,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Display names for the CSV's `user_name` (former members show their id).
+struct Names(HashMap<UserId, String>);
+
+impl Names {
+    fn new(members: &[Member]) -> Self {
+        Self(
+            members
+                .iter()
+                .map(|m| (m.user_id, m.display_name.clone()))
+                .collect(),
+        )
+    }
+
+    fn of(&self, user: &UserId) -> String {
+        self.0
+            .get(user)
+            .cloned()
+            .unwrap_or_else(|| user.to_string())
+    }
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180), and defuses spreadsheet formulas.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn push_line(out: &mut String, fields: &[String]) {
+    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    out.push_str(&line.join(","));
+    out.push('\n');
+}
+
+/// An expense's CSV lines, one per participant. Income counts into paid and owed with its
+/// sign reversed, as in balances. Fails only for hand-built expenses whose rows overflow
+/// (stored ones never do).
+fn expense_lines(e: &Expense, names: &Names, out: &mut String) -> Result<()> {
+    for r in e.rows().map_err(|o| Error::Internal(Cause::new(o)))? {
+        let signed = |units: Minor| match e.kind {
+            ExpenseKind::Expense => Some(units),
+            ExpenseKind::Income => units.checked_neg(),
+        };
+        let (paid, owed) = match (signed(r.paid), signed(r.owed)) {
+            (Some(paid), Some(owed)) => (paid, owed),
+            _ => return Err(Error::Internal(Cause::msg("a row past 64 bits"))),
+        };
+        let fields = [
+            e.kind.as_str().to_string(),
+            e.id.to_string(),
+            e.details.occurred_on.to_string(),
+            e.details.description.clone(),
+            e.details.category.clone().unwrap_or_default(),
+            e.currency().to_string(),
+            e.amount.to_string(),
+            r.user_id.to_string(),
+            names.of(&r.user_id),
+            e.amount.format_units(paid),
+            e.amount.format_units(owed),
+            String::new(),
+            String::new(),
+        ];
+        push_line(out, &fields);
+    }
+    Ok(())
+}
+
+/// A repayment's CSV lines: the payer's (sent) and the recipient's (received).
+fn settlement_lines(s: &Settlement, names: &Names, out: &mut String) {
+    let (amount, none) = (s.amount.units(), Minor::ZERO);
+    for (user, sent, received) in [(s.from_user, amount, none), (s.to_user, none, amount)] {
+        let fields = [
+            "settlement".to_string(),
+            s.id.to_string(),
+            s.occurred_on.to_string(),
+            s.note.clone().unwrap_or_default(),
+            String::new(),
+            s.currency().to_string(),
+            s.amount.to_string(),
+            user.to_string(),
+            names.of(&user),
+            String::new(),
+            String::new(),
+            s.amount.format_units(sent),
+            s.amount.format_units(received),
+        ];
+        push_line(out, &fields);
+    }
+}
+
+/// Writes one record as a JSON array item (a comma before all but the first).
+fn push_item(out: &mut String, first: bool, item: &Value) {
+    if !first {
+        out.push(',');
+    }
+    out.push_str(&item.to_string());
+}
+
+impl Export {
+    /// The export as JSON: `{expenses, group, members, settlements}`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "group": group_json(&self.group),
+            "members": members_json(&self.members),
+            "expenses": self.expenses.iter().map(Expense::snapshot).collect::<Vec<_>>(),
+            "settlements": self.settlements.iter().map(Settlement::snapshot).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The export as CSV: one line per expense participant and per repayment, with
+    /// `paid` and `owed` columns, so a spreadsheet can total any member's balance. Fails only
+    /// for hand-built expenses whose rows overflow (stored ones never do).
+    pub fn to_csv(&self) -> Result<String> {
+        let names = Names::new(&self.members);
+        let mut out = String::from(CSV_HEADER);
+        for e in &self.expenses {
+            expense_lines(e, &names, &mut out)?;
+        }
+        for s in &self.settlements {
+            settlement_lines(s, &names, &mut out);
+        }
+        Ok(out)
+    }
+}
+
+/// A list of the export that grows with the group's history, read a page at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    /// Expenses and incomes, newest first.
+    Expenses,
+    /// Repayments, newest first.
+    Settlements,
+}
+
+impl Section {
+    /// Every section, in CSV order.
+    const ALL: [Section; 2] = [Section::Expenses, Section::Settlements];
+
+    /// Its key in the JSON document.
+    fn key(self) -> &'static str {
+        match self {
+            Section::Expenses => "expenses",
+            Section::Settlements => "settlements",
+        }
+    }
+
+    /// Renders the page after `after` onto `out`; answers where the next page starts
+    /// (`None`: this was the last).
+    async fn page<S: Storage + ?Sized>(
+        self,
+        storage: &S,
+        group: GroupId,
+        after: Option<DatedCursor>,
+        first: bool,
+        out: &mut Out<'_>,
+    ) -> Result<Option<DatedCursor>> {
+        let (len, last) = match self {
+            Section::Expenses => {
+                let page = storage
+                    .list_expenses(group, &ExpenseFilter::default(), after.as_ref(), PAGE)
+                    .await?;
+                for (i, e) in page.iter().enumerate() {
+                    match out {
+                        Out::Json(text) => push_item(text, first && i == 0, &e.snapshot()),
+                        Out::Csv(text, names) => expense_lines(e, names, text)?,
+                    }
+                }
+                (page.len(), page.last().map(Expense::cursor))
+            }
+            Section::Settlements => {
+                let page = storage
+                    .list_settlements(group, after.as_ref(), PAGE)
+                    .await?;
+                for (i, s) in page.iter().enumerate() {
+                    match out {
+                        Out::Json(text) => push_item(text, first && i == 0, &s.snapshot()),
+                        Out::Csv(text, names) => settlement_lines(s, names, text),
+                    }
+                }
+                (page.len(), page.last().map(Settlement::cursor))
+            }
+        };
+        Ok(last.filter(|_| len == PAGE as usize))
+    }
+}
+
+/// Where a page is rendered.
+enum Out<'a> {
+    Json(&'a mut String),
+    Csv(&'a mut String, &'a Names),
+}
+
+/// What the stream writes next.
+#[derive(Debug)]
+enum Step {
+    /// Text known in advance (punctuation, the group, its members, the CSV header).
+    Text(String),
+    /// The page of a section after a cursor (`first`: no page of it written yet).
+    Page {
+        section: Section,
+        after: Option<DatedCursor>,
+        first: bool,
+    },
+}
+
+/// A group's export as a sequence of text chunks, one page of records each: memory stays
+/// that of one page however long the history. Each page is a consistent read; a write made
+/// while the export streams shows in it where it falls after the page being read, as in any
+/// paged read of a live group.
+pub struct ExportStream<S> {
+    storage: Arc<S>,
+    group: GroupId,
+    names: Option<Names>,
+    steps: VecDeque<Step>,
+}
+
+impl<S> std::fmt::Debug for ExportStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportStream")
+            .field("group", &self.group)
+            .field("steps", &self.steps)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage> ExportStream<S> {
+    fn new(storage: Arc<S>, group: &Group, members: &[Member], format: ExportFormat) -> Self {
+        let mut steps = VecDeque::new();
+        let names = match format {
+            ExportFormat::Csv => {
+                steps.push_back(Step::Text(CSV_HEADER.to_string()));
+                steps.extend(Section::ALL.map(|section| Step::Page {
+                    section,
+                    after: None,
+                    first: true,
+                }));
+                Some(Names::new(members))
+            }
+            ExportFormat::Json => {
+                // Fixed parts and sections, in the sorted key order serde_json writes.
+                let mut parts: Vec<(&str, Option<Value>, Option<Section>)> = vec![
+                    ("group", Some(group_json(group)), None),
+                    ("members", Some(members_json(members)), None),
+                ];
+                parts.extend(Section::ALL.map(|s| (s.key(), None, Some(s))));
+                parts.sort_by_key(|(key, _, _)| *key);
+                let mut text = String::from("{");
+                for (i, (key, fixed, section)) in parts.into_iter().enumerate() {
+                    if i > 0 {
+                        text.push(',');
+                    }
+                    text.push_str(&Value::from(key).to_string());
+                    text.push(':');
+                    match (fixed, section) {
+                        (Some(value), _) => text.push_str(&value.to_string()),
+                        (None, Some(section)) => {
+                            text.push('[');
+                            steps.push_back(Step::Text(std::mem::take(&mut text)));
+                            steps.push_back(Step::Page {
+                                section,
+                                after: None,
+                                first: true,
+                            });
+                            text.push(']');
+                        }
+                        (None, None) => {}
+                    }
+                }
+                text.push('}');
+                steps.push_back(Step::Text(text));
+                None
+            }
+        };
+        Self {
+            storage,
+            group: group.id,
+            names,
+            steps,
+        }
+    }
+
+    /// The next chunk of the document; `None` once it is complete. An error ends the
+    /// document unfinished (the reader must not take what came before for a whole export).
+    pub async fn next_chunk(&mut self) -> Result<Option<String>> {
+        let Some(step) = self.steps.pop_front() else {
+            return Ok(None);
+        };
+        match step {
+            Step::Text(text) => Ok(Some(text)),
+            Step::Page {
+                section,
+                after,
+                first,
+            } => {
+                let mut text = String::new();
+                let mut out = match &self.names {
+                    Some(names) => Out::Csv(&mut text, names),
+                    None => Out::Json(&mut text),
+                };
+                let next = section
+                    .page(self.storage.as_ref(), self.group, after, first, &mut out)
+                    .await?;
+                if let Some(after) = next {
+                    self.steps.push_front(Step::Page {
+                        section,
+                        after: Some(after),
+                        first: false,
+                    });
+                }
+                Ok(Some(text))
+            }
+        }
+    }
+}
+
+impl<S: Storage> Ledger<S> {
+    /// Everything in the group, read whole: members, expenses with their shares, repayments.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
+    pub async fn export(&self, actor: UserId, group: GroupId) -> Result<Export> {
+        let (g, _) = self.access(actor, group).await?;
+        let members = self.storage.members(group).await?;
+        let expenses = all_expenses(self.storage.as_ref(), group).await?;
+        let settlements = all_settlements(self.storage.as_ref(), group).await?;
+        Ok(Export {
+            group: g,
+            members,
+            expenses,
+            settlements,
+        })
+    }
+
+    /// The same document as [`Ledger::export`], as a stream of text a page at a time. The
+    /// caller's access is checked here, before any text exists.
+    #[tracing::instrument(skip_all, fields(%actor, %group))]
+    pub async fn export_stream(
+        &self,
+        actor: UserId,
+        group: GroupId,
+        format: ExportFormat,
+    ) -> Result<ExportStream<S>> {
+        let (g, _) = self.access(actor, group).await?;
+        let members = self.storage.members(group).await?;
+        Ok(ExportStream::new(
+            Arc::clone(&self.storage),
+            &g,
+            &members,
+            format,
+        ))
+    }
+}
