@@ -191,6 +191,11 @@ pub(crate) const CONFLICTS: &[(&str, &str, &str)] = &[
         "already_member",
     ),
     ("invites_pkey", "invites.code", "invite_code_taken"),
+    (
+        "imports_pkey",
+        "imports.group_id, imports.sha256",
+        "already_imported",
+    ),
 ];
 
 /// The CHECK constraints that bound running totals (named `<table>_within_limit`).

@@ -11,6 +11,7 @@
 mod accounts;
 mod entries;
 mod groups;
+mod imports;
 mod reports;
 
 use std::marker::PhantomData;

@@ -8,6 +8,8 @@
 //!   the delete guard;
 //! - `reports`: balances, debts, the plan, running totals and their bound, pagination,
 //!   activity, summaries and exports;
+//! - `imports`: a whole file in one transaction, names mapped to members, refusals that
+//!   write nothing;
 //! - `concurrency`: several tasks writing one group at once (what the stores' transactions
 //!   and locks are for, across every role).
 //!
@@ -27,6 +29,7 @@ mod accounts;
 mod concurrency;
 mod entries;
 mod groups;
+mod imports;
 mod reports;
 
 pub use accounts::{accounts, login_burst, login_throttling, profile_and_password};
@@ -36,6 +39,7 @@ pub use entries::{
     settlements, stale_edit,
 };
 pub use groups::{co_members, groups, members_and_invites, permissions, placeholders};
+pub use imports::{import_refusals_write_nothing, imports};
 pub use reports::{
     activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
     total_bound,
@@ -443,6 +447,8 @@ macro_rules! conformance_tests {
             // reports
             balances_and_plan, running_totals, pagination, activity_summary_export, total_bound,
             conversions,
+            // imports
+            imports, import_refusals_write_nothing,
             // concurrency
             concurrent_writes, concurrent_stale_edits, concurrent_edit_delete);
     };

@@ -6,6 +6,8 @@ mod conversions;
 mod cursor;
 mod expenses;
 mod groups;
+#[cfg(feature = "import")]
+mod imports;
 mod views;
 
 use std::sync::Arc;
@@ -24,6 +26,8 @@ pub use expenses::{ExpensePatch, ListExpenses, NewExpense, NewSettlement, Page, 
 pub use groups::{
     AddMember, AddPlaceholder, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite,
 };
+#[cfg(feature = "import")]
+pub use imports::{ImportReport, ImportRequest, ImportedMember};
 pub use views::{
     DebtView, Export, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
     SummaryRequest,
@@ -174,6 +178,7 @@ fn conflict_message(code: &str) -> &'static str {
         "already_member" => "already a member of this group",
         "invite_code_taken" => "invite code collision; try again",
         "id_taken" => "this id is already in use",
+        "already_imported" => "this file was already imported into this group",
         _ => "conflict with the current state",
     }
 }

@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 mod accounts;
 mod entries;
 mod groups;
+mod imports;
 mod reports;
 
 use time::{Date, OffsetDateTime};
@@ -37,6 +38,8 @@ struct GroupState {
     pairs: BTreeMap<(Currency, UserId, UserId), Minor>,
     activity: Vec<Activity>,
     idempotency: HashMap<(UserId, String), (String, Uuid)>,
+    /// Digests of the files imported into the group.
+    imports: HashSet<String>,
 }
 
 #[derive(Default)]

@@ -3,7 +3,8 @@
 //! - [`AccountStore`]: users, sessions, login throttling;
 //! - [`GroupStore`]: groups, members, invites;
 //! - [`EntryStore`]: expenses and settlements (every entry that moves a balance);
-//! - [`ReportStore`]: running totals, summaries, activity, and the readiness ping.
+//! - [`ReportStore`]: running totals, summaries, activity, and the readiness ping;
+//! - [`ImportStore`]: a whole imported file in one transaction.
 //!
 //! [`Storage`] is every type that has them all. A backend makes every call atomic (one
 //! transaction): an entry with its participant rows, its running-total changes and its
@@ -21,6 +22,7 @@
 mod accounts;
 mod entries;
 mod groups;
+mod imports;
 mod reports;
 
 pub use accounts::AccountStore;
@@ -28,6 +30,7 @@ pub use entries::{
     DeleteGuard, EntryReplace, EntryStore, EntryWrite, IdempotencyKey, Inserted, Replay,
 };
 pub use groups::{GroupQuery, GroupStore};
+pub use imports::{ImportStore, ImportWrite, NewPlaceholder};
 pub use reports::ReportStore;
 
 use crate::domain::{Conversion, Expense, ExpenseFilter, GroupId, Settlement, UserId};
@@ -81,9 +84,9 @@ impl StorageError {
 pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Everything splitledger stores: every role.
-pub trait Storage: AccountStore + GroupStore + EntryStore + ReportStore {}
+pub trait Storage: AccountStore + GroupStore + EntryStore + ReportStore + ImportStore {}
 
-impl<T: AccountStore + GroupStore + EntryStore + ReportStore> Storage for T {}
+impl<T: AccountStore + GroupStore + EntryStore + ReportStore + ImportStore> Storage for T {}
 
 /// Page size of [`all_expenses`] and [`all_settlements`].
 const DRAIN_BATCH: u32 = 500;

@@ -61,7 +61,7 @@ async fn claim<D: Dialect>(
 
 /// Registers the entry's id (ids are global: clients may choose them); the earlier record
 /// if this group used it, `Conflict("id_taken")` if another group did.
-async fn register<D: Dialect>(
+pub(super) async fn register<D: Dialect>(
     c: &mut Conn<D>,
     write: &EntryWrite,
 ) -> StorageResult<Option<Inserted>> {
@@ -86,7 +86,7 @@ async fn register<D: Dialect>(
 
 /// Writes the entry's own rows (the expense with its participants, the settlement, the
 /// conversion).
-async fn insert_rows<D: Dialect>(c: &mut Conn<D>, entry: &Entry) -> StorageResult<()> {
+pub(super) async fn insert_rows<D: Dialect>(c: &mut Conn<D>, entry: &Entry) -> StorageResult<()> {
     match entry {
         Entry::Expense(e) => {
             exec::<D>(c, sql::INSERT_EXPENSE, e).await?;
