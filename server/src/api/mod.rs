@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod conversions;
 pub mod groups;
+pub mod imports;
 pub mod ledger;
 pub mod models;
 pub mod views;
@@ -96,6 +97,7 @@ pub type Apis<S> = (
     conversions::ConversionsApi<S>,
     views::BalancesApi<S>,
     views::ReportsApi<S>,
+    imports::ImportsApi<S>,
 );
 
 /// The OpenAPI service over a ledger (served at `/api/v1`).
@@ -136,7 +138,10 @@ pub fn service<S: Storage>(
         views::BalancesApi {
             ledger: ledger.clone(),
         },
-        views::ReportsApi { ledger },
+        views::ReportsApi {
+            ledger: ledger.clone(),
+        },
+        imports::ImportsApi { ledger },
     );
     OpenApiService::new(apis, "splitledger", env!("CARGO_PKG_VERSION"))
         .description(

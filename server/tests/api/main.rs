@@ -7,4 +7,5 @@ mod errors;
 mod expenses;
 mod groups;
 mod helpers;
+mod import;
 mod openapi;
