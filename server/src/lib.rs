@@ -6,6 +6,7 @@
 //! 0 works) and [`Application::run_until_stopped`] serves until SIGTERM or Ctrl-C.
 
 pub mod api;
+pub mod import_cli;
 pub mod middleware;
 pub mod problem;
 pub mod security;
@@ -16,4 +17,4 @@ pub mod telemetry;
 
 pub use settings::{Cli, Command, LogFormat, Settings};
 pub use startup::{Application, StartupError, openapi_json, routes};
-pub use stores::migrate;
+pub use stores::{import, migrate};

@@ -19,7 +19,7 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Serve the API (the default).
     Serve,
@@ -27,6 +27,8 @@ pub enum Command {
     Migrate,
     /// Print the OpenAPI document (JSON) and exit.
     Openapi,
+    /// Import another tool's export into a group (see `POST /groups/{id}/import`).
+    Import(crate::import_cli::ImportArgs),
 }
 
 /// Log output format.

@@ -100,3 +100,24 @@ mod tests {
         assert_eq!(sqlite_file("sqlite::memory:"), None);
     }
 }
+
+/// The `import` subcommand: opens the database (migrating it) and imports through the
+/// Ledger, so the command line obeys the same rules as `POST /groups/{id}/import`.
+pub async fn import(
+    settings: &Settings,
+    args: &crate::import_cli::ImportArgs,
+) -> Result<splitledger_core::ledger::ImportReport, String> {
+    let url = settings.database_url.as_str();
+    let config = crate::startup::ledger_config(settings);
+    let fail = |e: StartupError| e.to_string();
+    match kind(url).map_err(fail)? {
+        Kind::Postgres => {
+            let store = open_postgres(url).await.map_err(fail)?;
+            crate::import_cli::run(splitledger_core::Ledger::with_config(store, config), args).await
+        }
+        Kind::Sqlite => {
+            let store = open_sqlite(url).await.map_err(fail)?;
+            crate::import_cli::run(splitledger_core::Ledger::with_config(store, config), args).await
+        }
+    }
+}

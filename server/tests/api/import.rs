@@ -357,3 +357,71 @@ async fn an_export_imports_back_into_an_empty_group() {
         .expect(200));
     assert_eq!(after, before);
 }
+
+#[tokio::test]
+async fn the_import_command_does_what_the_route_does() {
+    use splitledger_core::ledger::{NewGroup, SignUp};
+    use splitledger_server::import_cli::{FormatArg, ImportArgs};
+
+    let (store, dir) = crate::helpers::sqlite_store().await;
+    let ledger = splitledger_core::Ledger::new(store);
+    let ann = ledger
+        .sign_up(SignUp {
+            email: "ann@example.com".into(),
+            password: "correct horse".into(),
+            display_name: "Ann".into(),
+        })
+        .await
+        .unwrap();
+    let g = ledger
+        .create_group(
+            ann.id,
+            NewGroup {
+                name: "Arles".into(),
+                description: None,
+                currency: "EUR".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let file = dir.join("splitwise.csv");
+    std::fs::write(&file, SPLITWISE).unwrap();
+    let mut settings = crate::helpers::test_settings();
+    settings.database_url = format!("sqlite://{}", dir.join("ledger.db").display());
+    let args = ImportArgs {
+        group: g.group.id.0,
+        format: FormatArg::Splitwise,
+        as_email: "ANN@example.com".into(),
+        file,
+    };
+    let report = splitledger_server::import(&settings, &args).await.unwrap();
+    assert_eq!((report.expenses, report.settlements), (2, 1));
+    assert_eq!(
+        report.members.iter().filter(|m| m.created).count(),
+        2,
+        "BOB and Zoé are new"
+    );
+    let nets: Vec<i64> = report.balances.balances[0]
+        .members
+        .iter()
+        .map(|m| m.net.minor())
+        .collect();
+    assert_eq!(nets.iter().sum::<i64>(), 0);
+    assert!(nets.contains(&4667), "Ann's net is the file's: {nets:?}");
+    // The same file again is refused, with the code in the message.
+    let again = splitledger_server::import(&settings, &args)
+        .await
+        .unwrap_err();
+    assert!(again.contains("already_imported"), "{again}");
+    let nobody = ImportArgs {
+        as_email: "zed@example.com".into(),
+        ..args
+    };
+    assert!(
+        splitledger_server::import(&settings, &nobody)
+            .await
+            .unwrap_err()
+            .contains("no account")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
