@@ -169,6 +169,24 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
     ("POST", "/groups/{group_id}/members"): {(422, "required", "email"), (422, "placeholder_role")},
     # `current_password` must be the account's password (stored state)
     ("POST", "/users/me/password"): {(422, "wrong_password")},
+    # The file is another tool's export: what it must hold (header rows, per-row rules, names
+    # that map to members) is the tool's format, not a JSON Schema; the same file twice is 409
+    ("POST", "/groups/{group_id}/import"): {
+        (409, "already_imported"),
+        *(
+            (422, code)
+            for code in (
+                "import_unreadable", "import_header", "import_empty", "import_unbalanced",
+                "import_columns", "import_row", "import_unknown_person", "import_shares_total",
+                "import_split_mode", "import_no_sharers", "import_payment", "import_empty_name",
+                "import_member", "import_overflow", "import_unknown_name", "import_ambiguous_name",
+                "invalid_amount", "invalid_date", "invalid_currency", "invalid_weight",
+                "amount_too_precise", "amount_not_positive", "not_positive", "amount_too_large",
+                "invalid_members", "not_a_member", "too_long", "required", "invalid_text",
+                "date_out_of_range", "unreadable_file", "file_too_large",
+            )
+        ),
+    },
 }
 
 
