@@ -85,22 +85,6 @@ pub async fn migrate(settings: &Settings) -> Result<(), StartupError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_choose_the_store() {
-        assert_eq!(kind("postgres://u@h/db").ok(), Some(Kind::Postgres));
-        assert_eq!(kind("postgresql://u@h/db").ok(), Some(Kind::Postgres));
-        assert_eq!(kind("sqlite://splitledger.db").ok(), Some(Kind::Sqlite));
-        assert!(kind("mysql://u:secret@h/db").is_err_and(|e| !e.to_string().contains("secret")));
-        let file = sqlite_file("sqlite://splitledger.db?mode=rwc");
-        assert!(file.is_some_and(|f| f.is_absolute() && f.ends_with("splitledger.db")));
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-    }
-}
-
 /// The `import` subcommand: opens the database (migrating it) and imports through the
 /// Ledger, so the command line obeys the same rules as `POST /groups/{id}/import`.
 pub async fn import(
@@ -119,5 +103,21 @@ pub async fn import(
             let store = open_sqlite(url).await.map_err(fail)?;
             crate::import_cli::run(splitledger_core::Ledger::with_config(store, config), args).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_store() {
+        assert_eq!(kind("postgres://u@h/db").ok(), Some(Kind::Postgres));
+        assert_eq!(kind("postgresql://u@h/db").ok(), Some(Kind::Postgres));
+        assert_eq!(kind("sqlite://splitledger.db").ok(), Some(Kind::Sqlite));
+        assert!(kind("mysql://u:secret@h/db").is_err_and(|e| !e.to_string().contains("secret")));
+        let file = sqlite_file("sqlite://splitledger.db?mode=rwc");
+        assert!(file.is_some_and(|f| f.is_absolute() && f.ends_with("splitledger.db")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
     }
 }

@@ -1,6 +1,7 @@
 //! `POST /groups/{id}/import`: a Splitwise export on both databases (names matched,
 //! placeholders made, nets to the cent, refusals that write nothing, the same file once),
 //! and the round trip of this server's own export.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
