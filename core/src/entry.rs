@@ -324,6 +324,16 @@ impl Effect {
         )
     }
 
+    /// The effects of several entries as one (an import applies its whole file at once).
+    pub fn sum(effects: impl IntoIterator<Item = Effect>) -> Result<Self, Overflow> {
+        let (mut totals, mut pairs) = (Vec::new(), Vec::new());
+        for e in effects {
+            totals.extend(e.totals);
+            pairs.extend(e.pairs);
+        }
+        Self::merged(totals, pairs)
+    }
+
     /// The same effect with every sign flipped.
     pub fn negated(&self) -> Result<Self, Overflow> {
         let totals = self

@@ -26,6 +26,8 @@ pub use money::{Currency, Money, MoneyError};
 pub mod domain;
 #[cfg(feature = "service")]
 pub mod entry;
+#[cfg(feature = "import")]
+pub mod import;
 #[cfg(feature = "service")]
 pub mod ledger;
 #[cfg(feature = "service")]

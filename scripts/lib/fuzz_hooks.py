@@ -194,6 +194,24 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
     # `state` one it issued and did not use yet (stored state)
     ("GET", "/auth/oidc/{provider}/login"): {(404, "not_found")},
     ("GET", "/auth/oidc/{provider}/callback"): {(401, "oidc_failed")},
+    # The file is another tool's export: what it must hold (header rows, per-row rules, names
+    # that map to members) is the tool's format, not a JSON Schema; the same file twice is 409
+    ("POST", "/groups/{group_id}/import"): {
+        (409, "already_imported"),
+        *(
+            (422, code)
+            for code in (
+                "import_unreadable", "import_header", "import_empty", "import_unbalanced",
+                "import_columns", "import_row", "import_unknown_person", "import_shares_total",
+                "import_split_mode", "import_no_sharers", "import_payment", "import_empty_name",
+                "import_member", "import_overflow", "import_unknown_name", "import_ambiguous_name",
+                "invalid_amount", "invalid_date", "invalid_currency", "invalid_weight",
+                "amount_too_precise", "amount_not_positive", "not_positive", "amount_too_large",
+                "invalid_members", "not_a_member", "too_long", "required", "invalid_text",
+                "date_out_of_range", "unreadable_file", "file_too_large",
+            )
+        ),
+    },
 }
 
 

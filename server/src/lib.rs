@@ -8,6 +8,7 @@
 pub mod api;
 pub mod files;
 pub mod metrics;
+pub mod import_cli;
 pub mod middleware;
 pub mod oidc;
 pub mod problem;
@@ -20,4 +21,4 @@ pub mod telemetry;
 
 pub use settings::{Cli, Command, LogFormat, Settings};
 pub use startup::{Application, StartupError, openapi_json, routes};
-pub use stores::{migrate, migrate_to};
+pub use stores::{import, migrate, migrate_to};

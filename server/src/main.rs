@@ -13,6 +13,16 @@ async fn main() -> ExitCode {
         println!("{}", openapi_json());
         return ExitCode::SUCCESS;
     }
+    if let Command::Import(args) = &command {
+        // Quiet logs: the command's own lines (or bar) are its output.
+        return match splitledger_server::import(&cli.settings, args).await {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("splitledger-server import: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     telemetry::init(cli.settings.log_format);
     tracing::info!(settings = ?cli.settings, "starting");
     let outcome =

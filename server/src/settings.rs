@@ -22,7 +22,7 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Serve the API (the default).
     Serve,
@@ -35,6 +35,8 @@ pub enum Command {
     },
     /// Print the OpenAPI document (JSON) and exit.
     Openapi,
+    /// Import another tool's export into a group (see `POST /groups/{id}/import`).
+    Import(crate::import_cli::ImportArgs),
 }
 
 /// Log output format.
@@ -323,7 +325,7 @@ mod tests {
         let cli = Cli::try_parse_from(["splitledger-server", "migrate", "--to", "20261201000001"]);
         assert!(
             matches!(
-                cli.as_ref().map(|c| c.command),
+                cli.as_ref().map(|c| c.command.clone()),
                 Ok(Some(Command::Migrate {
                     to: Some(20_261_201_000_001)
                 }))

@@ -127,6 +127,29 @@ pub async fn migrate_to(settings: &Settings, to: Option<i64>) -> Result<(), Star
     }
 }
 
+/// The `import` subcommand: opens the database (migrating it) and imports through the
+/// Ledger, so the command line obeys the same rules as `POST /groups/{id}/import`.
+pub async fn import(
+    settings: &Settings,
+    args: &crate::import_cli::ImportArgs,
+) -> Result<splitledger_core::ledger::ImportReport, String> {
+    let url = settings.database_url.as_str();
+    let config = crate::startup::ledger_config(settings);
+    let fail = |e: StartupError| e.to_string();
+    match kind(url).map_err(fail)? {
+        Kind::Postgres => {
+            let store = connect_postgres(url).await.map_err(fail)?;
+            store.migrate().await.map_err(database).map_err(fail)?;
+            crate::import_cli::run(splitledger_core::Ledger::with_config(store, config), args).await
+        }
+        Kind::Sqlite => {
+            let store = connect_sqlite(url).await.map_err(fail)?;
+            store.migrate().await.map_err(database).map_err(fail)?;
+            crate::import_cli::run(splitledger_core::Ledger::with_config(store, config), args).await
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

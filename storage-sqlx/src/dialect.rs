@@ -204,6 +204,11 @@ pub(crate) const CONFLICTS: &[(&str, &str, &str)] = &[
         "identities.issuer, identities.subject",
         "identity_taken",
     ),
+    (
+        "imports_pkey",
+        "imports.group_id, imports.sha256",
+        "already_imported",
+    ),
 ];
 
 /// The CHECK constraints that bound running totals (named `<table>_within_limit`).

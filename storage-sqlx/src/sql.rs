@@ -332,6 +332,9 @@ statements! {
         WHERE p.group_id = $1 AND p.sharer \
           AND ($2 IS NULL OR e.occurred_on >= $2) AND ($3 IS NULL OR e.occurred_on <= $3) \
         GROUP BY p.user_id, e.kind, e.currency");
+    // The digest of a file imported into a group (a second time: `imports_pkey`).
+    INSERT_IMPORT = "INSERT INTO imports (group_id, sha256, format, imported_by, imported_at) \
+        VALUES ($1, $2, $3, $4, $5)";
     LIST_ACTIVITY = "SELECT id, group_id, actor, action, entity, entity_id, at, details \
         FROM activity WHERE group_id = $1 AND ($2 IS NULL OR (at, id) < ($2, $3)) \
         ORDER BY at DESC, id DESC LIMIT $4";

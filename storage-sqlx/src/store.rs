@@ -12,6 +12,7 @@ mod accounts;
 mod entries;
 mod files;
 mod groups;
+mod imports;
 mod recurring;
 mod reports;
 

@@ -14,6 +14,7 @@ const GROUP_SCOPED: &[&str] = &[
     "pair_totals",
     "members",
     "invites",
+    "imports",
     "recurring_series",
 ];
 

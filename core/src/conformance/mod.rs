@@ -11,6 +11,8 @@
 //!   activity, summaries and exports;
 //! - `files`: receipts (and their files in a blob store) and comments;
 //! - `export`: the streamed export against the one read whole;
+//! - `imports`: a whole file in one transaction, names mapped to members, refusals that
+//!   write nothing;
 //! - `concurrency`: several tasks writing one group at once (what the stores' transactions
 //!   and locks are for, across every role);
 //! - `recurring`: series and their occurrences, exactly once under concurrent catch-up.
@@ -35,6 +37,7 @@ mod export;
 mod groups;
 mod recurring;
 mod identities;
+mod imports;
 mod reports;
 
 pub use accounts::{accounts, login_burst, login_throttling, profile_and_password};
@@ -50,6 +53,7 @@ pub use recurring::{
     recurring_catch_up, recurring_concurrent, recurring_pause_resume, recurring_rules,
 };
 pub use identities::{identities, pending_logins, signup_policy};
+pub use imports::{import_refusals_write_nothing, imports};
 pub use reports::{
     activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
     total_bound,
@@ -462,6 +466,8 @@ macro_rules! conformance_tests {
             conversions,
             // export
             streamed_export,
+            // imports
+            imports, import_refusals_write_nothing,
             // concurrency
             concurrent_writes, concurrent_stale_edits, concurrent_edit_delete,
             // recurring

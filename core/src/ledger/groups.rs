@@ -84,7 +84,7 @@ pub struct GroupDetails {
 
 /// The domain of placeholders' addresses: reserved (RFC 2606), so no mail reaches it and no
 /// account can be added to a group by one.
-const PLACEHOLDER_DOMAIN: &str = "placeholder.invalid";
+pub(super) const PLACEHOLDER_DOMAIN: &str = "placeholder.invalid";
 
 fn member_json(user: UserId, role: Role) -> Value {
     json!({"user_id": user, "role": role})

@@ -12,6 +12,8 @@ mod groups;
 mod recurring;
 mod oidc;
 mod password;
+#[cfg(feature = "import")]
+mod imports;
 mod views;
 
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub use groups::{
 };
 pub use recurring::{MAX_BACKLOG, NewSeries, SeriesPatch, SeriesView};
 pub use oidc::{OidcClaims, OidcLoginStart, SignupPolicy};
+#[cfg(feature = "import")]
+pub use imports::{ImportReport, ImportRequest, ImportedMember};
 pub use views::{
     DebtView, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
     SummaryRequest,
@@ -212,6 +216,7 @@ fn conflict_message(code: &str) -> &'static str {
         "invite_code_taken" => "invite code collision; try again",
         "id_taken" => "this id is already in use",
         "identity_taken" => "this provider account is linked already",
+        "already_imported" => "this file was already imported into this group",
         _ => "conflict with the current state",
     }
 }

@@ -32,7 +32,7 @@ impl GroupState {
         }
     }
 
-    fn put(&mut self, entry: &Entry) {
+    pub(super) fn put(&mut self, entry: &Entry) {
         match entry {
             Entry::Expense(e) => {
                 self.expenses.insert(e.id, e.clone());

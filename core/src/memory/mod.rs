@@ -13,6 +13,7 @@ mod entries;
 mod files;
 mod groups;
 mod recurring;
+mod imports;
 mod reports;
 
 pub use files::MemoryBlobs;
@@ -47,6 +48,8 @@ struct GroupState {
     attachments: BTreeMap<ExpenseId, Vec<Attachment>>,
     /// Comments by expense, oldest first.
     comments: BTreeMap<ExpenseId, Vec<Comment>>,
+    /// Digests of the files imported into the group.
+    imports: HashSet<String>,
 }
 
 #[derive(Default)]

@@ -6,7 +6,8 @@
 //! - [`ReportStore`]: running totals, summaries, activity, and the readiness ping;
 //! - [`SeriesStore`]: recurring series and the occurrences they make;
 //! - [`FileStore`]: receipts' metadata (their bytes are a [`BlobStore`]'s);
-//! - [`CommentStore`]: comments on expenses.
+//! - [`CommentStore`]: comments on expenses;
+//! - [`ImportStore`]: a whole imported file in one transaction.
 //!
 //! [`Storage`] is every type that has them all. A backend makes every call atomic (one
 //! transaction): an entry with its participant rows, its running-total changes and its
@@ -27,6 +28,7 @@ mod entries;
 mod files;
 mod groups;
 mod recurring;
+mod imports;
 mod reports;
 
 pub use accounts::AccountStore;
@@ -37,6 +39,7 @@ pub use entries::{
 pub use files::{BlobInfo, BlobStore, FileStore};
 pub use groups::{GroupQuery, GroupStore};
 pub use recurring::{SeriesStore, SeriesUpdate};
+pub use imports::{ImportStore, ImportWrite, NewPlaceholder};
 pub use reports::ReportStore;
 
 use crate::domain::{Conversion, Expense, ExpenseFilter, GroupId, Settlement, UserId};
@@ -91,7 +94,14 @@ pub type StorageResult<T> = Result<T, StorageError>;
 
 /// Everything splitledger stores: every role.
 pub trait Storage:
-    AccountStore + GroupStore + EntryStore + ReportStore + SeriesStore + FileStore + CommentStore
+    AccountStore
+    + GroupStore
+    + EntryStore
+    + ReportStore
+    + SeriesStore
+    + FileStore
+    + CommentStore
+    + ImportStore
 {
 }
 
@@ -103,6 +113,7 @@ impl<T> Storage for T where
         + SeriesStore
         + FileStore
         + CommentStore
+        + ImportStore
 {
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod comments;
 pub mod conversions;
 pub mod groups;
+pub mod imports;
 pub mod ledger;
 pub mod models;
 pub mod recurring;
@@ -111,6 +112,7 @@ pub type Apis<S> = (
     attachments::AttachmentsApi<S>,
     comments::CommentsApi<S>,
     oidc::OidcApi<S>,
+    imports::ImportsApi<S>,
 );
 
 /// The OpenAPI service over a ledger (served at `/api/v1`).
@@ -163,7 +165,11 @@ pub fn service<S: Storage>(
         comments::CommentsApi {
             ledger: ledger.clone(),
         },
-        oidc::OidcApi { ledger, cookies },
+        oidc::OidcApi {
+            ledger: ledger.clone(),
+            cookies,
+        },
+        imports::ImportsApi { ledger },
     );
     OpenApiService::new(apis, "splitledger", env!("CARGO_PKG_VERSION"))
         .description(

@@ -8,6 +8,7 @@ mod expenses;
 mod files;
 mod groups;
 mod helpers;
+mod import;
 mod metrics;
 mod migrate;
 mod oidc;

@@ -1,0 +1,429 @@
+//! `POST /groups/{id}/import`: a Splitwise export on both databases (names matched,
+//! placeholders made, nets to the cent, refusals that write nothing, the same file once),
+//! and the round trip of this server's own export.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use splitledger_storage_sqlx::PgStorage;
+use sqlx::PgPool;
+
+use crate::helpers::{TestApp, User, s};
+
+/// A Splitwise export: the header row, each row's member cells (each member's net for the
+/// row), a blank line and the `Total balance` row, as Cospend's importer reads it
+/// (`julien-nc/cospend-nc`, `lib/Service/CospendService.php`).
+const SPLITWISE: &str = "Date,Description,Category,Cost,Currency,ann,BOB ,Zoé\n\
+2026-05-01,Gîte à Arles,Hotel,90.00,EUR,60.00,-30.00,-30.00\n\
+2026-05-02,Bob paid Ann,Payment,10.00,EUR,-10.00,10.00,0.00\n\
+2026-05-03,Glaces,Dining out,10.00,EUR,-3.33,-3.33,6.66\n\
+\n\
+,Total balance,,,EUR,46.67,-23.33,-23.34\n";
+
+const BOUNDARY: &str = "splitledger-test-boundary";
+
+/// A multipart body with the file and, if given, the `members` mapping.
+fn form(file: &[u8], members: Option<Value>) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"export\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+    body.extend_from_slice(file);
+    body.extend_from_slice(b"\r\n");
+    if let Some(m) = members {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"members\"\r\n\r\n{m}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn import(
+    app: &TestApp,
+    by: &User,
+    group: &str,
+    format: &str,
+    file: &[u8],
+    members: Option<Value>,
+) -> crate::helpers::Reply {
+    app.post(&format!("/api/v1/groups/{group}/import?format={format}"))
+        .token(&by.token)
+        .raw(
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+            form(file, members),
+        )
+        .send()
+        .await
+}
+
+/// Nets in EUR by display name.
+async fn nets(app: &TestApp, by: &User, group: &str) -> BTreeMap<String, String> {
+    let b = app
+        .get(&format!("/api/v1/groups/{group}/balances"))
+        .token(&by.token)
+        .send()
+        .await
+        .expect(200);
+    let eur = b["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["currency"] == "EUR")
+        .unwrap()
+        .clone();
+    eur["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (s(&m["display_name"]), s(&m["net"])))
+        .collect()
+}
+
+async fn expense_count(app: &TestApp, by: &User, group: &str) -> usize {
+    let list = app
+        .get(&format!("/api/v1/groups/{group}/expenses?limit=200"))
+        .token(&by.token)
+        .send()
+        .await
+        .expect(200);
+    list["items"].as_array().map_or(0, Vec::len)
+}
+
+async fn splitwise_story(app: &TestApp) {
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Robert").await;
+    let g = app.group(&ann, "Arles").await;
+    app.add(&ann, &g, &bob, "member").await;
+
+    // A member may not import; nothing is written.
+    import(app, &bob, &g, "splitwise", SPLITWISE.as_bytes(), None)
+        .await
+        .problem(403, "forbidden");
+    // A bad row near the end refuses the whole file with its line number.
+    let bad = SPLITWISE.replace("-3.33,6.66", "-3.33,6,66");
+    let refused = import(
+        app,
+        &ann,
+        &g,
+        "splitwise",
+        bad.as_bytes(),
+        Some(json!({"BOB": bob.id})),
+    )
+    .await
+    .problem(422, "validation_failed");
+    assert_eq!(refused["errors"][0]["field"], "rows[4]", "{refused}");
+    assert_eq!(expense_count(app, &ann, &g).await, 0);
+    let members = app
+        .get(&format!("/api/v1/groups/{g}/members"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(
+        members.as_array().map(Vec::len),
+        Some(2),
+        "no placeholder was left behind"
+    );
+    // A mapping to someone who is not a member.
+    import(
+        app,
+        &ann,
+        &g,
+        "splitwise",
+        SPLITWISE.as_bytes(),
+        Some(json!({"BOB": uuid::Uuid::new_v4()})),
+    )
+    .await
+    .problem(422, "validation_failed");
+    import(app, &ann, &g, "excel", SPLITWISE.as_bytes(), None)
+        .await
+        .problem(400, "invalid_parameter");
+
+    // "ann" is Ann by display name, BOB is Robert by the mapping, Zoé becomes a placeholder.
+    let report = import(
+        app,
+        &ann,
+        &g,
+        "splitwise",
+        SPLITWISE.as_bytes(),
+        Some(json!({"BOB": bob.id})),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        (report["expenses"].as_u64(), report["settlements"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let by_name: BTreeMap<String, (String, bool)> = report["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                s(&m["name"]),
+                (s(&m["user_id"]), m["created"].as_bool().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(by_name["ann"], (ann.id.clone(), false));
+    assert_eq!(by_name["BOB"], (bob.id.clone(), false));
+    assert!(by_name["Zoé"].1);
+    // Ann 60 − 10 − 3.33; Robert −30 + 10 − 3.33; Zoé −30 + 6.66: the Total balance row.
+    let want: BTreeMap<String, String> =
+        [("Ann", "46.67"), ("Robert", "-23.33"), ("Zoé", "-23.34")]
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+    assert_eq!(nets(app, &ann, &g).await, want);
+    let reported: BTreeMap<String, String> = report["balances"]["balances"][0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (s(&m["display_name"]), s(&m["net"])))
+        .collect();
+    assert_eq!(reported, want);
+    assert_eq!(expense_count(app, &ann, &g).await, 2);
+
+    // The same file again is a conflict and writes nothing.
+    import(
+        app,
+        &ann,
+        &g,
+        "splitwise",
+        SPLITWISE.as_bytes(),
+        Some(json!({"BOB": bob.id})),
+    )
+    .await
+    .problem(409, "already_imported");
+    assert_eq!(expense_count(app, &ann, &g).await, 2);
+    let activity = app
+        .get(&format!("/api/v1/groups/{g}/activity?limit=200"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert!(
+        activity["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "import.created")
+    );
+}
+
+#[tokio::test]
+async fn splitwise_import_on_sqlite() {
+    let (store, dir) = crate::helpers::sqlite_store().await;
+    let app = TestApp::in_process(store, &crate::helpers::test_settings());
+    splitwise_story(&app).await;
+    drop(app);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[sqlx::test(migrator = "splitledger_storage_sqlx::POSTGRES_MIGRATOR")]
+async fn splitwise_import_on_postgres(pool: PgPool) {
+    let app = TestApp::in_process(PgStorage::from_pool(pool), &crate::helpers::test_settings());
+    splitwise_story(&app).await;
+}
+
+/// Expenses as comparable facts: description, kind, amount, payers and shares by name.
+fn facts(export: &Value) -> Vec<Value> {
+    let names: BTreeMap<String, String> = export["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (s(&m["user_id"]), s(&m["display_name"])))
+        .collect();
+    let by_name = |list: &Value| -> BTreeMap<String, String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (names[&s(&p["user_id"])].clone(), s(&p["amount"])))
+            .collect()
+    };
+    let mut out: Vec<Value> = export["expenses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| json!({
+            "description": e["description"], "kind": e["kind"], "amount": e["amount"],
+            "currency": e["currency"], "category": e["category"], "occurred_on": e["occurred_on"],
+            "notes": e["notes"], "payers": by_name(&e["payers"]), "shares": by_name(&e["shares"]),
+        }))
+        .collect();
+    out.sort_by_key(|v| v.to_string());
+    out
+}
+
+#[tokio::test]
+async fn an_export_imports_back_into_an_empty_group() {
+    let app = TestApp::memory();
+    let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
+    let g = app.group(&ann, "Flat").await;
+    app.add(&ann, &g, &bob, "member").await;
+    let grandpa = app
+        .post(&format!("/api/v1/groups/{g}/members"))
+        .token(&ann.token)
+        .json(json!({"display_name": "Grandpa"}))
+        .send()
+        .await
+        .expect(201);
+    let base = format!("/api/v1/groups/{g}");
+    for body in [
+        json!({"description": "Dîner", "amount": "100.00", "paid_by": ann.id, "split": {"type": "equal"}, "category": "food", "notes": "tous"}),
+        json!({"description": "Loyer", "amount": "1000.01", "payers": [{"user_id": ann.id, "amount": "600.00"}, {"user_id": bob.id, "amount": "400.01"}], "split": {"type": "shares", "shares": [{"user_id": ann.id, "weight": "2"}, {"user_id": bob.id, "weight": "1"}, {"user_id": grandpa["user_id"], "weight": "1"}]}, "occurred_on": "2026-01-15"}),
+        json!({"kind": "income", "description": "Caution", "amount": "30.00", "paid_by": bob.id, "split": {"type": "percent", "shares": [{"user_id": ann.id, "percent": "33.33"}, {"user_id": bob.id, "percent": "66.67"}]}}),
+        json!({"description": "Taxi", "amount": "12.00", "currency": "USD", "paid_by": grandpa["user_id"], "split": {"type": "exact", "shares": [{"user_id": ann.id, "amount": "5.00"}, {"user_id": grandpa["user_id"], "amount": "7.00"}]}}),
+    ] {
+        app.post(&format!("{base}/expenses"))
+            .token(&ann.token)
+            .json(body)
+            .send()
+            .await
+            .expect(201);
+    }
+    app.post(&format!("{base}/settlements"))
+        .token(&ann.token)
+        .json(
+            json!({"from_user": bob.id, "to_user": ann.id, "amount": "20.00", "note": "virement"}),
+        )
+        .send()
+        .await
+        .expect(201);
+    let export = app
+        .get(&format!("{base}/export?format=json"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+
+    let empty = app.group(&ann, "Flat, again").await;
+    let report = import(
+        &app,
+        &ann,
+        &empty,
+        "splitledger",
+        export.to_string().as_bytes(),
+        None,
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        (report["expenses"].as_u64(), report["settlements"].as_u64()),
+        (Some(4), Some(1))
+    );
+    let again = app
+        .get(&format!("/api/v1/groups/{empty}/export?format=json"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200);
+    assert_eq!(facts(&again), facts(&export));
+    assert_eq!(
+        again["settlements"][0]["amount"],
+        export["settlements"][0]["amount"]
+    );
+    assert_eq!(again["settlements"][0]["note"], "virement");
+    assert_eq!(nets(&app, &ann, &empty).await, nets(&app, &ann, &g).await);
+    let usd = |b: Value| {
+        b["balances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["currency"] == "USD")
+            .map(|c| {
+                c["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| (s(&m["display_name"]), s(&m["net"])))
+                    .collect::<BTreeMap<_, _>>()
+            })
+    };
+    let before = usd(app
+        .get(&format!("{base}/balances"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200));
+    let after = usd(app
+        .get(&format!("/api/v1/groups/{empty}/balances"))
+        .token(&ann.token)
+        .send()
+        .await
+        .expect(200));
+    assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn the_import_command_does_what_the_route_does() {
+    use splitledger_core::ledger::{NewGroup, SignUp};
+    use splitledger_server::import_cli::{FormatArg, ImportArgs};
+
+    let (store, dir) = crate::helpers::sqlite_store().await;
+    let ledger = splitledger_core::Ledger::new(store);
+    let ann = ledger
+        .sign_up(SignUp {
+            email: "ann@example.com".into(),
+            password: "correct horse".into(),
+            display_name: "Ann".into(),
+            invite_code: None,
+        })
+        .await
+        .unwrap();
+    let g = ledger
+        .create_group(
+            ann.id,
+            NewGroup {
+                name: "Arles".into(),
+                description: None,
+                currency: "EUR".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let file = dir.join("splitwise.csv");
+    std::fs::write(&file, SPLITWISE).unwrap();
+    let mut settings = crate::helpers::test_settings();
+    settings.database_url = format!("sqlite://{}", dir.join("ledger.db").display());
+    let args = ImportArgs {
+        group: g.group.id.0,
+        format: FormatArg::Splitwise,
+        as_email: "ANN@example.com".into(),
+        file,
+    };
+    let report = splitledger_server::import(&settings, &args).await.unwrap();
+    assert_eq!((report.expenses, report.settlements), (2, 1));
+    assert_eq!(
+        report.members.iter().filter(|m| m.created).count(),
+        2,
+        "BOB and Zoé are new"
+    );
+    let nets: Vec<i64> = report.balances.balances[0]
+        .members
+        .iter()
+        .map(|m| m.net.minor())
+        .collect();
+    assert_eq!(nets.iter().sum::<i64>(), 0);
+    assert!(nets.contains(&4667), "Ann's net is the file's: {nets:?}");
+    // The same file again is refused, with the code in the message.
+    let again = splitledger_server::import(&settings, &args)
+        .await
+        .unwrap_err();
+    assert!(again.contains("already_imported"), "{again}");
+    let nobody = ImportArgs {
+        as_email: "zed@example.com".into(),
+        ..args
+    };
+    assert!(
+        splitledger_server::import(&settings, &nobody)
+            .await
+            .unwrap_err()
+            .contains("no account")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
