@@ -7,8 +7,8 @@
 
 pub mod api;
 pub mod files;
-pub mod metrics;
 pub mod import_cli;
+pub mod metrics;
 pub mod middleware;
 pub mod oidc;
 pub mod problem;

@@ -8,9 +8,9 @@ use splitledger_core::balance::{PairDelta, Totals};
 use splitledger_core::domain::{
     Activity, ActivityId, Attachment, AttachmentId, AttachmentRef, Comment, CommentId, Conversion,
     ConversionId, ConversionRow, Email, Expense, ExpenseDetails, ExpenseFilter, ExpenseId,
-    ExpenseKind, Group, GroupId, Identity, Invite, LoginFailures, Member, MemberTotals,
-    Membership, Occurrence, Original, PendingLogin, Role, SeriesId, Session, Settlement,
-    SettlementId, SummaryRow, TokenDigest, User, UserGroupTotals, UserId, UserRecord,
+    ExpenseKind, Group, GroupId, Identity, Invite, LoginFailures, Member, MemberTotals, Membership,
+    Occurrence, Original, PendingLogin, Role, SeriesId, Session, Settlement, SettlementId,
+    SummaryRow, TokenDigest, User, UserGroupTotals, UserId, UserRecord,
 };
 use splitledger_core::entry::EntryKind;
 use splitledger_core::exchange::Rate;

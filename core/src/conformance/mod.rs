@@ -32,12 +32,12 @@
 mod accounts;
 mod concurrency;
 mod entries;
-mod files;
 mod export;
+mod files;
 mod groups;
-mod recurring;
 mod identities;
 mod imports;
+mod recurring;
 mod reports;
 
 pub use accounts::{accounts, login_burst, login_throttling, profile_and_password};
@@ -46,14 +46,14 @@ pub use entries::{
     booked_across_currencies, client_chosen_ids, expenses, idempotency, income, refused_delete,
     settlements, stale_edit,
 };
-pub use files::{attachments, comments, orphan_files};
 pub use export::streamed_export;
+pub use files::{attachments, comments, orphan_files};
 pub use groups::{co_members, groups, members_and_invites, permissions, placeholders};
+pub use identities::{identities, pending_logins, signup_policy};
+pub use imports::{import_refusals_write_nothing, imports};
 pub use recurring::{
     recurring_catch_up, recurring_concurrent, recurring_pause_resume, recurring_rules,
 };
-pub use identities::{identities, pending_logins, signup_policy};
-pub use imports::{import_refusals_write_nothing, imports};
 pub use reports::{
     activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
     total_bound,

@@ -9,11 +9,11 @@ mod cursor;
 mod expenses;
 mod export;
 mod groups;
-mod recurring;
-mod oidc;
-mod password;
 #[cfg(feature = "import")]
 mod imports;
+mod oidc;
+mod password;
+mod recurring;
 mod views;
 
 use std::sync::Arc;
@@ -35,10 +35,10 @@ pub use export::{Export, ExportFormat, ExportStream};
 pub use groups::{
     AddMember, AddPlaceholder, GroupDetails, GroupPatch, ListGroups, NewGroup, NewInvite,
 };
-pub use recurring::{MAX_BACKLOG, NewSeries, SeriesPatch, SeriesView};
-pub use oidc::{OidcClaims, OidcLoginStart, SignupPolicy};
 #[cfg(feature = "import")]
 pub use imports::{ImportReport, ImportRequest, ImportedMember};
+pub use oidc::{OidcClaims, OidcLoginStart, SignupPolicy};
+pub use recurring::{MAX_BACKLOG, NewSeries, SeriesPatch, SeriesView};
 pub use views::{
     DebtView, GroupSummary, MyBalances, MyCurrencyTotal, MyGroupBalance, SummaryLine,
     SummaryRequest,

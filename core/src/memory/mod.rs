@@ -12,8 +12,8 @@ mod accounts;
 mod entries;
 mod files;
 mod groups;
-mod recurring;
 mod imports;
+mod recurring;
 mod reports;
 
 pub use files::MemoryBlobs;

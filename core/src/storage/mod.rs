@@ -27,8 +27,8 @@ mod comments;
 mod entries;
 mod files;
 mod groups;
-mod recurring;
 mod imports;
+mod recurring;
 mod reports;
 
 pub use accounts::AccountStore;
@@ -38,8 +38,8 @@ pub use entries::{
 };
 pub use files::{BlobInfo, BlobStore, FileStore};
 pub use groups::{GroupQuery, GroupStore};
-pub use recurring::{SeriesStore, SeriesUpdate};
 pub use imports::{ImportStore, ImportWrite, NewPlaceholder};
+pub use recurring::{SeriesStore, SeriesUpdate};
 pub use reports::ReportStore;
 
 use crate::domain::{Conversion, Expense, ExpenseFilter, GroupId, Settlement, UserId};

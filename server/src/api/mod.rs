@@ -9,8 +9,8 @@ pub mod groups;
 pub mod imports;
 pub mod ledger;
 pub mod models;
-pub mod recurring;
 pub mod oidc;
+pub mod recurring;
 pub mod streamed;
 pub mod views;
 
