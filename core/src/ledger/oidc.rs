@@ -219,8 +219,20 @@ impl<S: Storage> Ledger<S> {
             .await
         {
             Ok(()) => Ok(user),
-            // The same person's first login, finished a moment earlier by another request.
+            // The same person's first login, finished a moment earlier by another request:
+            // depending on which row's uniqueness the database checks first, that shows as
+            // the identity or as the email being taken.
             Err(StorageError::Conflict("identity_taken")) => self.linked_user(&claims).await,
+            Err(StorageError::Conflict("email_taken")) => {
+                match self
+                    .storage
+                    .user_by_identity(&claims.issuer, &claims.subject)
+                    .await?
+                {
+                    Some(user) => Ok(user),
+                    None => Err(StorageError::Conflict("email_taken").into()),
+                }
+            }
             Err(e) => Err(e.into()),
         }
     }
