@@ -176,6 +176,8 @@ ACCEPTED_REFUSALS: dict[tuple[str, str], set[tuple[int, str] | tuple[int, str, s
     # exactly one of `email` and `display_name` (two nullable fields tied together: neither is
     # `required` on email); a placeholder (no email) is never an admin
     ("POST", "/groups/{group_id}/members"): {(422, "required", "email"), (422, "placeholder_role")},
+    # a placeholder (stored state: who the member is) is never made an admin or owner
+    ("PATCH", "/groups/{group_id}/members/{user_id}"): {(422, "placeholder_role")},
     # `current_password` must be the account's password (stored state)
     ("POST", "/users/me/password"): {(422, "wrong_password")},
     # the file's type is read from its bytes (JPEG, PNG, WebP, HEIC, PDF), it must not be
