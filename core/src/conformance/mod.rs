@@ -52,7 +52,8 @@ pub use groups::{co_members, groups, members_and_invites, permissions, placehold
 pub use identities::{identities, pending_logins, signup_policy};
 pub use imports::{import_refusals_write_nothing, imports};
 pub use recurring::{
-    recurring_catch_up, recurring_concurrent, recurring_pause_resume, recurring_rules,
+    recurring_catch_up, recurring_claimed_placeholder, recurring_concurrent,
+    recurring_pause_resume, recurring_rules,
 };
 pub use reports::{
     activity_summary_export, balances_and_plan, conversions, pagination, running_totals,
@@ -472,6 +473,7 @@ macro_rules! conformance_tests {
             concurrent_writes, concurrent_stale_edits, concurrent_edit_delete,
             // recurring
             recurring_catch_up, recurring_rules, recurring_pause_resume, recurring_concurrent,
+            recurring_claimed_placeholder,
             // files
             attachments, comments, orphan_files);
     };

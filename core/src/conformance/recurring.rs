@@ -443,3 +443,65 @@ pub async fn recurring_concurrent<S: Storage>(storage: S) {
     assert_eq!(weekly.len(), 5);
     f.check_totals(&ann, g).await;
 }
+
+/// A series naming a placeholder (as payer and as a sharer) goes on after someone claims the
+/// placeholder's place: its template then names the claimer, it is not paused, and the next
+/// occurrence is theirs.
+pub async fn recurring_claimed_placeholder<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    let (ann, cid) = (f.user("ann").await, f.user("cid").await);
+    let g = f.group(&ann, &[]).await;
+    let l = &f.ledger;
+    let gp = l
+        .add_placeholder(
+            ann.id,
+            g,
+            crate::ledger::AddPlaceholder {
+                display_name: "Grandpa".into(),
+                role: None,
+            },
+        )
+        .await
+        .unwrap();
+    let rent = NewSeries {
+        expense: expense_input(
+            "90.00",
+            gp.user_id,
+            SplitInput::Equal {
+                members: Some(vec![ann.id, gp.user_id]),
+            },
+        ),
+        ..monthly(&ann, date!(2026 - 05 - 10))
+    };
+    let s = l.create_series(ann.id, g, rent).await.unwrap().series;
+    assert_eq!(
+        occurrences(l, &ann, g, s.id).await.len(),
+        1,
+        "10 May is due"
+    );
+
+    let code = l
+        .create_claim(ann.id, g, gp.user_id, Default::default())
+        .await
+        .unwrap()
+        .code;
+    l.accept_invite(cid.id, &code).await.unwrap();
+    let after = l.series(ann.id, g, s.id).await.unwrap();
+    assert!(!after.series.paused);
+    assert_eq!(after.series.template.paid_by, Some(cid.id));
+    assert_eq!(
+        after.series.template.split,
+        SplitInput::Equal {
+            members: Some(vec![ann.id, cid.id])
+        }
+    );
+
+    f.clock.advance(DAY * 10);
+    let made = occurrences(l, &ann, g, s.id).await;
+    assert_eq!(dates(&made), [date!(2026 - 05 - 10), date!(2026 - 06 - 10)]);
+    let june = &made[1];
+    assert_eq!(june.paid_by(), Some(cid.id));
+    assert!(june.shares.iter().any(|r| r.user_id == cid.id));
+    assert!(june.shares.iter().all(|r| r.user_id != gp.user_id));
+    f.check_totals(&ann, g).await;
+}

@@ -644,6 +644,10 @@ impl<S: Storage> Ledger<S> {
             Err(crate::storage::StorageError::NotFound) => return Err(Error::NotFound("invite")),
             Err(e) => return Err(e.into()),
         }
+        // The claim has committed: failing the request now would only hide that it worked.
+        if let Err(error) = self.hand_over_series(group, placeholder, actor).await {
+            tracing::warn!(%error, %group, "series naming the placeholder not handed over");
+        }
         let (group, my_role) = self.access(actor, group).await?;
         Ok(GroupView { group, my_role })
     }

@@ -17,6 +17,7 @@ use crate::entry::Entry;
 use crate::error::ValidationErrors;
 use crate::ledger::NewExpense;
 use crate::recurring::{Every, Schedule, Series, snapshot};
+use crate::split::SplitInput;
 use crate::storage::{EntryWrite, SeriesUpdate, Storage, StorageError};
 
 /// Most occurrences a new series may have due already (its start in the past): a typo in
@@ -289,6 +290,52 @@ impl<S: Storage> Ledger<S> {
         Ok(due.len())
     }
 
+    /// After a claim: every series of `group` whose template names `placeholder` names
+    /// `claimer` instead, so it goes on making occurrences for the person who took the place.
+    /// Runs after the claim commits; a series it misses (a crash in between) pauses itself at
+    /// its next occurrence, as any series naming someone no longer in the group.
+    pub(super) async fn hand_over_series(
+        &self,
+        group: GroupId,
+        placeholder: UserId,
+        claimer: UserId,
+    ) -> Result<()> {
+        for listed in self.storage.list_series(group).await? {
+            for _ in 0..RETRIES {
+                let Some(before) = self.storage.series(group, listed.id).await? else {
+                    break;
+                };
+                let mut after = before.clone();
+                if !rekey(&mut after.template, placeholder, claimer) {
+                    break;
+                }
+                let now = self.now();
+                after.version = before.version + 1;
+                after.updated_at = now;
+                let update = SeriesUpdate {
+                    activity: Some(record(
+                        group,
+                        claimer,
+                        "series.updated",
+                        before.id.0,
+                        now,
+                        snapshot(&before),
+                        snapshot(&after),
+                    )),
+                    series: after,
+                    expected_version: before.version,
+                    occurrence: None,
+                };
+                match self.storage.update_series(&update).await {
+                    Ok(true) | Err(StorageError::NotFound) => break,
+                    Ok(false) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Makes every occurrence due up to today in each series of `g` that has one: one
     /// indexed lookup when none is due.
     pub(super) async fn catch_up(&self, g: &Group) -> Result<()> {
@@ -470,4 +517,29 @@ fn busy() -> Error {
         "series_busy",
         "the series kept changing while this change was made; try again",
     )
+}
+
+/// Replaces `from` by `to` wherever a template names a member (payer, payers, split);
+/// `true` if it named `from`.
+fn rekey(template: &mut NewExpense, from: UserId, to: UserId) -> bool {
+    let mut changed = false;
+    let mut swap = |user: &mut UserId| {
+        if *user == from {
+            *user = to;
+            changed = true;
+        }
+    };
+    if let Some(payer) = &mut template.paid_by {
+        swap(payer);
+    }
+    for payer in template.payers.iter_mut().flatten() {
+        swap(&mut payer.user_id);
+    }
+    match &mut template.split {
+        SplitInput::Equal { members } => members.iter_mut().flatten().for_each(swap),
+        SplitInput::Exact { shares } => shares.iter_mut().for_each(|s| swap(&mut s.user_id)),
+        SplitInput::Percent { shares } => shares.iter_mut().for_each(|s| swap(&mut s.user_id)),
+        SplitInput::Shares { shares } => shares.iter_mut().for_each(|s| swap(&mut s.user_id)),
+    }
+    changed
 }
