@@ -1,9 +1,12 @@
 //! The streamed export: the same bytes as the export read whole, across page boundaries.
 
-use super::{Fixture, expense_input, settlement_input};
+use std::collections::HashMap;
+
+use super::{Fixture, assert_field, expense_input, settlement_input};
 use crate::Storage;
-use crate::domain::ExpenseKind;
-use crate::ledger::{ExportFormat, ExportStream};
+use crate::domain::{ExpenseKind, GroupId, User};
+use crate::import::Format;
+use crate::ledger::{ExportFormat, ExportStream, ImportRequest, NewConversion};
 use crate::split::SplitInput;
 
 async fn drain<S: Storage>(mut stream: ExportStream<S>) -> (String, usize) {
@@ -15,7 +18,29 @@ async fn drain<S: Storage>(mut stream: ExportStream<S>) -> (String, usize) {
     (text, chunks)
 }
 
-/// More expenses than one page (500), an income, text that CSV must quote, repayments: the
+/// Converts the group's US dollars into euros.
+async fn dollars_to_euros<S: Storage>(f: &Fixture<S>, by: &User, g: GroupId, payer: &User) {
+    let mut fuel = expense_input("40.00", payer.id, SplitInput::Equal { members: None });
+    fuel.currency = Some("USD".into());
+    f.ledger
+        .create_expense(payer.id, g, fuel, None)
+        .await
+        .unwrap();
+    let to_euros = NewConversion {
+        from_currency: "USD".into(),
+        to_currency: "EUR".into(),
+        exchange_rate: "0.9137".into(),
+        occurred_on: None,
+        note: Some("fin du voyage".into()),
+    };
+    f.ledger
+        .create_conversion(by.id, g, to_euros, None)
+        .await
+        .unwrap();
+}
+
+/// More expenses than one page (500), an income, text that CSV must quote, repayments, a
+/// conversion: the
 /// stream writes exactly the bytes of `Export::to_json` (as serde_json writes it) and
 /// `Export::to_csv`, in several chunks; an outsider gets no stream at all.
 pub async fn streamed_export<S: Storage>(storage: S) {
@@ -45,9 +70,12 @@ pub async fn streamed_export<S: Storage>(storage: S) {
             .await
             .unwrap();
     }
+    dollars_to_euros(&f, &ann, g, &cat).await;
 
     let whole = l.export(ann.id, g).await.unwrap();
-    assert_eq!(whole.expenses.len(), 503);
+    assert_eq!(whole.expenses.len(), 504);
+    assert_eq!(whole.conversions.len(), 1);
+    assert_eq!(whole.conversions[0].rows.len(), 3);
     let (json, chunks) = drain(
         l.export_stream(bob.id, g, ExportFormat::Json)
             .await
@@ -61,7 +89,9 @@ pub async fn streamed_export<S: Storage>(storage: S) {
     );
     let (csv, _) = drain(l.export_stream(cat.id, g, ExportFormat::Csv).await.unwrap()).await;
     assert_eq!(csv, whole.to_csv().unwrap());
-    assert_eq!(csv.lines().count(), 1 + 503 * 3 + 2 * 2);
+    // A conversion writes a line per member in each of its two currencies.
+    assert_eq!(csv.lines().count(), 1 + 504 * 3 + 2 * 2 + 3 * 2);
+    assert!(csv.contains(",USD,0.9137,"), "{csv}");
     assert!(csv.contains(",\"'=SUM(A1), \"\"large\"\"\","), "{csv}");
 
     let outsider = f.user("dan").await;
@@ -69,5 +99,97 @@ pub async fn streamed_export<S: Storage>(storage: S) {
         l.export_stream(outsider.id, g, ExportFormat::Json)
             .await
             .is_err_and(|e| e.code() == "not_found")
+    );
+}
+
+fn splitledger(file: &serde_json::Value) -> ImportRequest {
+    ImportRequest {
+        format: Format::Splitledger,
+        file: file.to_string().into_bytes(),
+        members: HashMap::new(),
+    }
+}
+
+/// A group with every kind of entry, a conversion among them, exported and imported into an
+/// empty group of the same members: the same nets in every currency, the same debts, the
+/// conversion as it was made; a conversion whose rows no longer add up is refused, and
+/// nothing is written.
+pub async fn export_imports_back<S: Storage>(storage: S) {
+    let f = Fixture::new(storage);
+    let ann = f.user("ann").await;
+    let bob = f.user("bob").await;
+    let cat = f.user("cat").await;
+    let g = f.group(&ann, &[&bob, &cat]).await;
+    let l = &f.ledger;
+    f.expense(&ann, g, "90.00", &ann, &[]).await;
+    f.expense(&bob, g, "31.00", &bob, &[&bob, &cat]).await;
+    l.create_settlement(bob.id, g, settlement_input(&bob, &ann, "5.00"), None)
+        .await
+        .unwrap();
+    dollars_to_euros(&f, &ann, g, &cat).await;
+    // Dollars spent after the conversion: the import must not fold them into it.
+    let mut taxi = expense_input("12.00", bob.id, SplitInput::Equal { members: None });
+    taxi.currency = Some("USD".into());
+    l.create_expense(bob.id, g, taxi, None).await.unwrap();
+    let export = l.export(ann.id, g).await.unwrap().to_json();
+
+    let copy = f.group(&ann, &[&bob, &cat]).await;
+    let mut bad = export.clone();
+    bad["conversions"][0]["rows"][0]["to_amount"] = "0.01".into();
+    // Rows count expenses (4), then the repayment, then the conversion.
+    assert_field(
+        l.import(ann.id, copy, splitledger(&bad)).await,
+        "rows[6].rows",
+        "import_conversion_unbalanced",
+    );
+    let mut wrong_debts = export.clone();
+    wrong_debts["conversions"][0]["debts"] = serde_json::json!([]);
+    assert_field(
+        l.import(ann.id, copy, splitledger(&wrong_debts)).await,
+        "rows[6].debts",
+        "import_conversion_unbalanced",
+    );
+    assert!(
+        f.nets(&ann, copy, "EUR")
+            .await
+            .values()
+            .all(|net| *net == 0)
+    );
+
+    let report = l.import(ann.id, copy, splitledger(&export)).await.unwrap();
+    assert_eq!(
+        (report.expenses, report.settlements, report.conversions),
+        (4, 1, 1)
+    );
+    for currency in ["EUR", "USD"] {
+        let nets = f.nets(&ann, copy, currency).await;
+        assert!(nets.values().any(|net| *net != 0), "{currency}");
+        assert_eq!(nets, f.nets(&ann, g, currency).await, "{currency}");
+    }
+    assert_eq!(
+        l.debts(ann.id, copy).await.unwrap(),
+        l.debts(ann.id, g).await.unwrap()
+    );
+    f.check_totals(&ann, copy).await;
+    let again = l.export(ann.id, copy).await.unwrap();
+    let (before, after) = (
+        &l.export(ann.id, g).await.unwrap().conversions[0],
+        &again.conversions[0],
+    );
+    assert_eq!(
+        (
+            after.exchange_rate,
+            &after.rows,
+            &after.debts,
+            &after.note,
+            after.occurred_on
+        ),
+        (
+            before.exchange_rate,
+            &before.rows,
+            &before.debts,
+            &before.note,
+            before.occurred_on
+        )
     );
 }

@@ -146,6 +146,50 @@ pub struct ImportSettlement {
     pub amount: i64,
 }
 
+/// One member's part of a conversion, as the file gives it (minor units, signed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportConversionRow {
+    /// Who.
+    pub person: usize,
+    /// Their net in the emptied currency before: what left it.
+    pub from_amount: i64,
+    /// What was added to their net in the receiving currency.
+    pub to_amount: i64,
+}
+
+/// A debt in the emptied currency a conversion settled: `a` owed `b` `amount` (signed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportDebt {
+    /// The debtor (when the amount is positive).
+    pub a: usize,
+    /// The creditor (when the amount is positive).
+    pub b: usize,
+    /// Minor units of the emptied currency.
+    pub amount: i64,
+}
+
+/// A conversion of balances, taken as it was computed (never converted again: the rate
+/// and its rounding are history).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportConversion {
+    /// The file's row (1-based) it came from.
+    pub row: u64,
+    /// When.
+    pub occurred_on: Date,
+    /// A note.
+    pub note: Option<String>,
+    /// The currency emptied.
+    pub from_currency: Currency,
+    /// The currency that received the nets.
+    pub to_currency: Currency,
+    /// The rate it was made at.
+    pub exchange_rate: crate::exchange::Rate,
+    /// One row per member whose net moved.
+    pub rows: Vec<ImportConversionRow>,
+    /// The debts in `from_currency` it settled.
+    pub debts: Vec<ImportDebt>,
+}
+
 /// One entry of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportEntry {
@@ -153,6 +197,8 @@ pub enum ImportEntry {
     Expense(ImportExpense),
     /// A repayment.
     Settlement(ImportSettlement),
+    /// A conversion of balances (splitledger's own export only).
+    Conversion(ImportConversion),
 }
 
 impl ImportEntry {
@@ -161,6 +207,7 @@ impl ImportEntry {
         match self {
             Self::Expense(e) => e.row,
             Self::Settlement(s) => s.row,
+            Self::Conversion(c) => c.row,
         }
     }
 }
@@ -183,7 +230,8 @@ pub struct ImportFile {
 impl ImportFile {
     /// The nets the entries give, per (currency, person), zero nets left out:
     /// paid − owed for an expense, the reverse for income, sent − received for a
-    /// repayment. `None` if a sum leaves 64 bits (no file of bounded amounts gets there).
+    /// repayment, minus what left the emptied currency and plus what reached the other for
+    /// a conversion. `None` if a sum leaves 64 bits (no file of bounded amounts gets there).
     pub fn nets(&self) -> Option<BTreeMap<(Currency, usize), i64>> {
         let mut nets: BTreeMap<(Currency, usize), i64> = BTreeMap::new();
         let mut add = |currency: Currency, person: usize, delta: i64| -> Option<()> {
@@ -208,6 +256,12 @@ impl ImportFile {
                 ImportEntry::Settlement(s) => {
                     add(s.currency, s.from, s.amount)?;
                     add(s.currency, s.to, -s.amount)?;
+                }
+                ImportEntry::Conversion(c) => {
+                    for r in &c.rows {
+                        add(c.from_currency, r.person, r.from_amount.checked_neg()?)?;
+                        add(c.to_currency, r.person, r.to_amount)?;
+                    }
                 }
             }
         }

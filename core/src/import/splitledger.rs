@@ -1,6 +1,7 @@
 //! This server's own `export?format=json` (`Export::to_json` in `core/src/ledger/views.rs`):
-//! members by id, expenses with their stored payers and shares, settlements. Rows are taken
-//! as they are, never re-allocated, so the round trip is lossless.
+//! members by id, expenses with their stored payers and shares, settlements, conversions
+//! (their rows and settled debts). Rows are taken as they are, never re-allocated nor
+//! converted again, so the round trip is lossless.
 
 use std::collections::HashMap;
 
@@ -10,8 +11,11 @@ use crate::error::ValidationErrors;
 use crate::money::Currency;
 use crate::split::ExpenseKind;
 
+use crate::exchange::Rate;
+
 use super::{
-    ImportEntry, ImportExpense, ImportFile, ImportSettlement, Part, People, RowErrors, date,
+    ImportConversion, ImportConversionRow, ImportDebt, ImportEntry, ImportExpense, ImportFile,
+    ImportSettlement, Part, People, RowErrors, date,
 };
 
 #[derive(Deserialize)]
@@ -20,6 +24,8 @@ struct Export {
     expenses: Vec<serde_json::Value>,
     #[serde(default)]
     settlements: Vec<serde_json::Value>,
+    #[serde(default)]
+    conversions: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +59,33 @@ struct Portion {
 }
 
 #[derive(Deserialize)]
+struct Conversion {
+    from_currency: String,
+    to_currency: String,
+    exchange_rate: String,
+    rows: Vec<ConversionRow>,
+    #[serde(default)]
+    debts: Vec<Debt>,
+    occurred_on: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ConversionRow {
+    user_id: String,
+    from_amount: String,
+    to_amount: String,
+}
+
+#[derive(Deserialize)]
+struct Debt {
+    a: String,
+    b: String,
+    amount: String,
+}
+
+#[derive(Deserialize)]
 struct Settlement {
     from_user: String,
     to_user: String,
@@ -78,8 +111,11 @@ pub(super) fn parse(bytes: &[u8]) -> Result<ImportFile, ValidationErrors> {
         .map(|m| (m.user_id.clone(), people.add(&m.display_name)))
         .collect();
     let mut errors = RowErrors::default();
-    let mut entries = Vec::with_capacity(export.expenses.len() + export.settlements.len());
-    // Rows count expenses first, then settlements, in file order: `rows[n]` is the n-th.
+    let mut entries = Vec::with_capacity(
+        export.expenses.len() + export.settlements.len() + export.conversions.len(),
+    );
+    // Rows count expenses first, then settlements, then conversions, in file order:
+    // `rows[n]` is the n-th.
     let mut row = 0u64;
     // The export lists newest first; the import writes oldest first, as they happened.
     for value in export.expenses.into_iter().rev() {
@@ -100,6 +136,16 @@ pub(super) fn parse(bytes: &[u8]) -> Result<ImportFile, ValidationErrors> {
                 Err((column, code, message)) => errors.push(row, Some(column), code, message),
             },
             Err(e) => errors.push(row, None, "import_row", format!("not a settlement: {e}")),
+        }
+    }
+    for value in export.conversions.into_iter().rev() {
+        row += 1;
+        match serde_json::from_value::<Conversion>(value) {
+            Ok(c) => match conversion(row, c, &ids) {
+                Ok(x) => entries.push(ImportEntry::Conversion(x)),
+                Err((column, code, message)) => errors.push(row, Some(column), code, message),
+            },
+            Err(e) => errors.push(row, None, "import_row", format!("not a conversion: {e}")),
         }
     }
     errors.finish(ImportFile {
@@ -213,5 +259,102 @@ fn settlement(
                 format!("{:?} is not an amount", s.amount),
             )
         })?,
+    })
+}
+
+/// A signed amount of `currency` in minor units.
+fn signed(currency: Currency, text: &str, column: &'static str) -> Result<i64, Refusal> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let units = currency
+        .parse_non_negative(digits)
+        .map_err(|e| (column, e.code(), format!("{text:?} is not an amount")))?;
+    Ok(if negative { -units } else { units })
+}
+
+/// A conversion as it was made: its rows must be zero-sum in both currencies, and the debts
+/// it settled must give exactly the nets it emptied, or the group's balances would no longer
+/// add up.
+fn conversion(
+    row: u64,
+    c: Conversion,
+    ids: &HashMap<String, usize>,
+) -> Result<ImportConversion, Refusal> {
+    let from_currency = currency(&c.from_currency)?;
+    let to_currency = currency(&c.to_currency)?;
+    if from_currency == to_currency {
+        return Err((
+            "to_currency",
+            "same_currency",
+            "a conversion moves balances into another currency".into(),
+        ));
+    }
+    let exchange_rate = Rate::parse(&c.exchange_rate).map_err(|e| {
+        (
+            "exchange_rate",
+            e.code(),
+            format!("{:?} is not a rate", c.exchange_rate),
+        )
+    })?;
+    let rows = (c.rows.iter())
+        .map(|r| {
+            Ok(ImportConversionRow {
+                person: person(ids, &r.user_id, "rows")?,
+                from_amount: signed(from_currency, &r.from_amount, "rows")?,
+                to_amount: signed(to_currency, &r.to_amount, "rows")?,
+            })
+        })
+        .collect::<Result<Vec<_>, Refusal>>()?;
+    let debts = (c.debts.iter())
+        .map(|d| {
+            Ok(ImportDebt {
+                a: person(ids, &d.a, "debts")?,
+                b: person(ids, &d.b, "debts")?,
+                amount: signed(from_currency, &d.amount, "debts")?,
+            })
+        })
+        .collect::<Result<Vec<_>, Refusal>>()?;
+    let unbalanced = |column: &'static str| {
+        (
+            column,
+            "import_conversion_unbalanced",
+            "a conversion's rows must add up to zero in each currency, and its debts to the nets it empties".to_string(),
+        )
+    };
+    let sum =
+        |f: fn(&ImportConversionRow) -> i64| rows.iter().map(|r| i128::from(f(r))).sum::<i128>();
+    if sum(|r| r.from_amount) != 0 || sum(|r| r.to_amount) != 0 {
+        return Err(unbalanced("rows"));
+    }
+    // A positive debt: `a` owes `b`, so it counts into `b`'s net and out of `a`'s.
+    let mut owed: HashMap<usize, i128> = HashMap::new();
+    for d in &debts {
+        *owed.entry(d.b).or_default() += i128::from(d.amount);
+        *owed.entry(d.a).or_default() -= i128::from(d.amount);
+    }
+    let mut emptied: HashMap<usize, i128> = HashMap::new();
+    for r in &rows {
+        *emptied.entry(r.person).or_default() += i128::from(r.from_amount);
+    }
+    owed.retain(|_, v| *v != 0);
+    emptied.retain(|_, v| *v != 0);
+    if owed != emptied {
+        return Err(unbalanced("debts"));
+    }
+    Ok(ImportConversion {
+        row,
+        occurred_on: date(&c.occurred_on).ok_or((
+            "occurred_on",
+            "invalid_date",
+            format!("{:?} is not a date", c.occurred_on),
+        ))?,
+        note: c.note,
+        from_currency,
+        to_currency,
+        exchange_rate,
+        rows,
+        debts,
     })
 }

@@ -28,7 +28,7 @@ fn expenses(file: &ImportFile) -> Vec<&ImportExpense> {
         .iter()
         .filter_map(|e| match e {
             ImportEntry::Expense(x) => Some(x),
-            ImportEntry::Settlement(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -38,7 +38,7 @@ fn settlements(file: &ImportFile) -> Vec<&ImportSettlement> {
         .iter()
         .filter_map(|e| match e {
             ImportEntry::Settlement(s) => Some(s),
-            ImportEntry::Expense(_) => None,
+            _ => None,
         })
         .collect()
 }

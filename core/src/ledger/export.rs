@@ -15,16 +15,18 @@ use serde_json::{Value, json};
 
 use super::{Error, Ledger, Result};
 use crate::domain::{
-    DatedCursor, Expense, ExpenseFilter, ExpenseKind, Group, GroupId, Member, Settlement, UserId,
+    Conversion, DatedCursor, Expense, ExpenseFilter, ExpenseKind, Group, GroupId, Member,
+    Settlement, UserId,
 };
 use crate::error::Cause;
 use crate::money::Minor;
-use crate::storage::{Storage, all_expenses, all_settlements};
+use crate::storage::{Storage, all_conversions, all_expenses, all_settlements};
 
 /// Records read per page while streaming: a page's text is what the stream holds at once.
 const PAGE: u32 = 500;
 
-/// The CSV header: one line per expense participant and per side of a repayment.
+/// The CSV header: one line per expense participant, per side of a repayment and per
+/// member and currency of a conversion.
 const CSV_HEADER: &str =
     "kind,id,date,description,category,currency,amount,user_id,user_name,paid,owed,sent,received\n";
 
@@ -40,14 +42,17 @@ pub struct Export {
     pub expenses: Vec<Expense>,
     /// Every repayment, newest first.
     pub settlements: Vec<Settlement>,
+    /// Every conversion of balances, newest first.
+    pub conversions: Vec<Conversion>,
 }
 
 /// An export's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
-    /// `{expenses, group, members, settlements}`.
+    /// `{conversions, expenses, group, members, settlements}`.
     Json,
-    /// One line per expense participant and per side of a repayment.
+    /// One line per expense participant, per side of a repayment and per member and
+    /// currency of a conversion.
     Csv,
 }
 
@@ -173,6 +178,65 @@ fn settlement_lines(s: &Settlement, names: &Names, out: &mut String) {
     }
 }
 
+/// A conversion as the export carries it: what activity shows, plus the debts it settled,
+/// so an import settles the same debts and the pairwise balances come back too.
+fn conversion_json(c: &Conversion) -> Value {
+    let mut item = c.snapshot();
+    let debts: Vec<Value> = (c.debts.iter())
+        .map(|d| {
+            json!({
+                "a": d.a,
+                "b": d.b,
+                "amount": c.from_currency.format(d.amount.get()),
+            })
+        })
+        .collect();
+    if let Value::Object(fields) = &mut item {
+        fields.insert("debts".into(), Value::Array(debts));
+    }
+    item
+}
+
+/// A conversion's CSV lines: per member, one in the emptied currency whose `owed` is the
+/// net that left it, and one in the receiving currency whose `paid` is what it received
+/// (both signed), so `paid - owed + sent - received` still totals each member's net in
+/// each currency. `amount` carries the rate.
+fn conversion_lines(c: &Conversion, names: &Names, out: &mut String) {
+    for r in &c.rows {
+        let sides = [
+            (c.from_currency, String::new(), r.from_amount),
+            (
+                c.to_currency,
+                c.to_currency.format(r.to_amount.get()),
+                Minor::ZERO,
+            ),
+        ];
+        for (currency, paid, owed) in sides {
+            let owed = if owed.is_zero() {
+                String::new()
+            } else {
+                currency.format(owed.get())
+            };
+            let fields = [
+                "conversion".to_string(),
+                c.id.to_string(),
+                c.occurred_on.to_string(),
+                c.note.clone().unwrap_or_default(),
+                String::new(),
+                currency.to_string(),
+                c.exchange_rate.to_string(),
+                r.user_id.to_string(),
+                names.of(&r.user_id),
+                paid,
+                owed,
+                String::new(),
+                String::new(),
+            ];
+            push_line(out, &fields);
+        }
+    }
+}
+
 /// Writes one record as a JSON array item (a comma before all but the first).
 fn push_item(out: &mut String, first: bool, item: &Value) {
     if !first {
@@ -182,9 +246,10 @@ fn push_item(out: &mut String, first: bool, item: &Value) {
 }
 
 impl Export {
-    /// The export as JSON: `{expenses, group, members, settlements}`.
+    /// The export as JSON: `{conversions, expenses, group, members, settlements}`.
     pub fn to_json(&self) -> Value {
         json!({
+            "conversions": self.conversions.iter().map(conversion_json).collect::<Vec<_>>(),
             "group": group_json(&self.group),
             "members": members_json(&self.members),
             "expenses": self.expenses.iter().map(Expense::snapshot).collect::<Vec<_>>(),
@@ -204,6 +269,9 @@ impl Export {
         for s in &self.settlements {
             settlement_lines(s, &names, &mut out);
         }
+        for c in &self.conversions {
+            conversion_lines(c, &names, &mut out);
+        }
         Ok(out)
     }
 }
@@ -215,17 +283,24 @@ enum Section {
     Expenses,
     /// Repayments, newest first.
     Settlements,
+    /// Conversions of balances, newest first.
+    Conversions,
 }
 
 impl Section {
     /// Every section, in CSV order.
-    const ALL: [Section; 2] = [Section::Expenses, Section::Settlements];
+    const ALL: [Section; 3] = [
+        Section::Expenses,
+        Section::Settlements,
+        Section::Conversions,
+    ];
 
     /// Its key in the JSON document.
     fn key(self) -> &'static str {
         match self {
             Section::Expenses => "expenses",
             Section::Settlements => "settlements",
+            Section::Conversions => "conversions",
         }
     }
 
@@ -263,6 +338,18 @@ impl Section {
                     }
                 }
                 (page.len(), page.last().map(Settlement::cursor))
+            }
+            Section::Conversions => {
+                let page = storage
+                    .list_conversions(group, after.as_ref(), PAGE)
+                    .await?;
+                for (i, c) in page.iter().enumerate() {
+                    match out {
+                        Out::Json(text) => push_item(text, first && i == 0, &conversion_json(c)),
+                        Out::Csv(text, names) => conversion_lines(c, names, text),
+                    }
+                }
+                (page.len(), page.last().map(Conversion::cursor))
             }
         };
         Ok(last.filter(|_| len == PAGE as usize))
@@ -399,18 +486,21 @@ impl<S: Storage> ExportStream<S> {
 }
 
 impl<S: Storage> Ledger<S> {
-    /// Everything in the group, read whole: members, expenses with their shares, repayments.
+    /// Everything in the group, read whole: members, expenses with their shares, repayments,
+    /// conversions.
     #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn export(&self, actor: UserId, group: GroupId) -> Result<Export> {
         let (g, _) = self.access(actor, group).await?;
         let members = self.storage.members(group).await?;
         let expenses = all_expenses(self.storage.as_ref(), group).await?;
         let settlements = all_settlements(self.storage.as_ref(), group).await?;
+        let conversions = all_conversions(self.storage.as_ref(), group).await?;
         Ok(Export {
             group: g,
             members,
             expenses,
             settlements,
+            conversions,
         })
     }
 

@@ -9,13 +9,16 @@ use uuid::Uuid;
 
 use super::groups::PLACEHOLDER_DOMAIN;
 use super::{Error, Ledger, Result, check_date, optional_text, record, required_text};
+use crate::balance::PairDelta;
 use crate::domain::{
-    Email, Expense, ExpenseDetails, ExpenseId, GroupId, Member, Membership, Role, Settlement,
-    SettlementId, User, UserId, UserRecord,
+    Conversion, ConversionId, ConversionRow, Email, Expense, ExpenseDetails, ExpenseId, GroupId,
+    Member, Membership, Role, Settlement, SettlementId, User, UserId, UserRecord,
 };
 use crate::entry::{Effect, Entry};
 use crate::error::{Cause, FieldError, ValidationErrors};
-use crate::import::{self, Format, ImportEntry, ImportExpense, ImportFile, ImportSettlement, Part};
+use crate::import::{
+    self, Format, ImportConversion, ImportEntry, ImportExpense, ImportFile, ImportSettlement, Part,
+};
 use crate::money::{Currency, MAX_MAJOR_UNITS, Minor, Money};
 use crate::preview::BalancesView;
 use crate::split::{ExactShare, Portion, SplitInput};
@@ -50,6 +53,8 @@ pub struct ImportReport {
     pub expenses: u64,
     /// Repayments written.
     pub settlements: u64,
+    /// Conversions written.
+    pub conversions: u64,
     /// Every name of the file and the member it became.
     pub members: Vec<ImportedMember>,
     /// The group's balances after the import.
@@ -119,7 +124,7 @@ impl<S: Storage> Ledger<S> {
 
         let mut errors = ValidationErrors::default();
         let mut writes = Vec::with_capacity(file.entries.len());
-        let (mut expenses, mut settlements) = (0u64, 0u64);
+        let (mut expenses, mut settlements, mut conversions) = (0u64, 0u64, 0u64);
         for entry in &file.entries {
             let written = match entry {
                 ImportEntry::Expense(e) => {
@@ -128,11 +133,15 @@ impl<S: Storage> Ledger<S> {
                 ImportEntry::Settlement(s) => {
                     settlement_entry(actor, group, s, &users, now, &mut errors)
                 }
+                ImportEntry::Conversion(c) => {
+                    conversion_entry(actor, group, c, &users, now, &mut errors)
+                }
             };
             if let Some(entry) = written {
                 match entry {
                     Entry::Expense(_) => expenses += 1,
-                    _ => settlements += 1,
+                    Entry::Settlement(_) => settlements += 1,
+                    Entry::Conversion(_) => conversions += 1,
                 }
                 let activity = match &entry {
                     Entry::Expense(e) => record(
@@ -222,6 +231,7 @@ impl<S: Storage> Ledger<S> {
                     "sha256": digest(&request.file),
                     "expenses": expenses,
                     "settlements": settlements,
+                    "conversions": conversions,
                     "skipped": file.skipped,
                     "members": report_members.iter().map(|m| json!({"name": m.name, "user_id": m.user_id, "created": m.created})).collect::<Vec<_>>(),
                 }),
@@ -233,6 +243,7 @@ impl<S: Storage> Ledger<S> {
         Ok(ImportReport {
             expenses,
             settlements,
+            conversions,
             members: report_members,
             balances: self.balances(actor, group).await?,
         })
@@ -442,6 +453,88 @@ fn settlement_entry(
         to_user,
         amount: Money::from_minor(s.amount, s.currency),
         occurred_on: s.occurred_on,
+        note,
+        created_by: actor,
+        created_at: now,
+    }))
+}
+
+/// The conversion a file's conversion becomes, its rows and debts moved onto members (two
+/// names of the file may be one member: their parts add up, a debt between them vanishes);
+/// `None` with the reasons in `errors`. Its rows are written as computed when it was made:
+/// the import re-plays history, it does not convert again at today's balances.
+fn conversion_entry(
+    actor: UserId,
+    group: GroupId,
+    c: &ImportConversion,
+    users: &[UserId],
+    now: time::OffsetDateTime,
+    errors: &mut ValidationErrors,
+) -> Option<Entry> {
+    let before = errors.errors().len();
+    let note = optional_text(&at(c.row, "note"), c.note.as_deref(), 500, errors);
+    check_date(&at(c.row, "date"), Some(c.occurred_on), errors);
+    let too_large = || {
+        FieldError::new(
+            at(c.row, "rows"),
+            "amount_too_large",
+            "a conversion's amounts are too large",
+        )
+    };
+    let mut rows: BTreeMap<UserId, (i64, i64)> = BTreeMap::new();
+    for r in &c.rows {
+        let slot = rows.entry(users[r.person]).or_default();
+        match (
+            slot.0.checked_add(r.from_amount),
+            slot.1.checked_add(r.to_amount),
+        ) {
+            (Some(from), Some(to)) => *slot = (from, to),
+            _ => errors.push(too_large()),
+        }
+    }
+    let mut debts: BTreeMap<(UserId, UserId), i64> = BTreeMap::new();
+    for d in &c.debts {
+        let (a, b) = (users[d.a], users[d.b]);
+        let (a, b, amount) = match a.cmp(&b) {
+            std::cmp::Ordering::Less => (a, b, Some(d.amount)),
+            std::cmp::Ordering::Greater => (b, a, d.amount.checked_neg()),
+            std::cmp::Ordering::Equal => continue,
+        };
+        let slot = debts.entry((a, b)).or_default();
+        match amount.and_then(|v| slot.checked_add(v)) {
+            Some(sum) => *slot = sum,
+            None => errors.push(too_large()),
+        }
+    }
+    if errors.errors().len() > before {
+        return None;
+    }
+    let rows = (rows.into_iter())
+        .filter(|(_, (from, to))| *from != 0 || *to != 0)
+        .map(|(user_id, (from, to))| ConversionRow {
+            user_id,
+            from_amount: Minor::new(from),
+            to_amount: Minor::new(to),
+        })
+        .collect();
+    let debts = (debts.into_iter())
+        .filter(|(_, amount)| *amount != 0)
+        .map(|((a, b), amount)| PairDelta {
+            currency: c.from_currency,
+            a,
+            b,
+            amount: Minor::new(amount),
+        })
+        .collect();
+    Some(Entry::Conversion(Conversion {
+        id: ConversionId::random(),
+        group_id: group,
+        from_currency: c.from_currency,
+        to_currency: c.to_currency,
+        exchange_rate: c.exchange_rate,
+        rows,
+        debts,
+        occurred_on: c.occurred_on,
         note,
         created_by: actor,
         created_at: now,

@@ -117,7 +117,7 @@ impl<T> Storage for T where
 {
 }
 
-/// Page size of [`all_expenses`] and [`all_settlements`].
+/// Page size of [`all_expenses`], [`all_settlements`] and [`all_conversions`].
 const DRAIN_BATCH: u32 = 500;
 
 // Plain loops rather than one generic helper over an async closure: the futures of such

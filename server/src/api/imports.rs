@@ -81,6 +81,8 @@ pub struct ImportReportBody {
     pub expenses: u64,
     /// Repayments written.
     pub settlements: u64,
+    /// Conversions of balances written (a splitledger export carries them).
+    pub conversions: u64,
     /// Every name of the file and the member it became.
     pub members: Vec<ImportedMemberBody>,
     /// The group's balances after the import, as `GET .../balances` gives them.
@@ -92,6 +94,7 @@ impl From<ImportReport> for ImportReportBody {
         Self {
             expenses: r.expenses,
             settlements: r.settlements,
+            conversions: r.conversions,
             members: r
                 .members
                 .into_iter()

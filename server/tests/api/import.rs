@@ -294,6 +294,19 @@ async fn an_export_imports_back_into_an_empty_group() {
         .send()
         .await
         .expect(201);
+    // The dollars so far become euros; a taxi after that leaves dollars to compare too.
+    app.post(&format!("{base}/conversions"))
+        .token(&ann.token)
+        .json(json!({"from_currency": "USD", "to_currency": "EUR", "exchange_rate": "0.9137", "occurred_on": "2026-01-20", "note": "retour"}))
+        .send()
+        .await
+        .expect(201);
+    app.post(&format!("{base}/expenses"))
+        .token(&ann.token)
+        .json(json!({"description": "Taxi", "amount": "8.00", "currency": "USD", "paid_by": bob.id, "split": {"type": "equal"}}))
+        .send()
+        .await
+        .expect(201);
     let export = app
         .get(&format!("{base}/export?format=json"))
         .token(&ann.token)
@@ -313,8 +326,12 @@ async fn an_export_imports_back_into_an_empty_group() {
     .await
     .expect(201);
     assert_eq!(
-        (report["expenses"].as_u64(), report["settlements"].as_u64()),
-        (Some(4), Some(1))
+        (
+            report["expenses"].as_u64(),
+            report["settlements"].as_u64(),
+            report["conversions"].as_u64()
+        ),
+        (Some(5), Some(1), Some(1))
     );
     let again = app
         .get(&format!("/api/v1/groups/{empty}/export?format=json"))
@@ -328,6 +345,31 @@ async fn an_export_imports_back_into_an_empty_group() {
         export["settlements"][0]["amount"]
     );
     assert_eq!(again["settlements"][0]["note"], "virement");
+    let conversion = |export: &Value| {
+        let c = &export["conversions"][0];
+        let names: BTreeMap<String, String> = (export["members"].as_array().unwrap().iter())
+            .map(|m| (s(&m["user_id"]), s(&m["display_name"])))
+            .collect();
+        let rows: BTreeMap<String, (String, String)> = (c["rows"].as_array().unwrap().iter())
+            .map(|r| {
+                let name = names[&s(&r["user_id"])].clone();
+                (name, (s(&r["from_amount"]), s(&r["to_amount"])))
+            })
+            .collect();
+        (
+            export["conversions"].as_array().map(Vec::len),
+            c["exchange_rate"].clone(),
+            c["occurred_on"].clone(),
+            c["note"].clone(),
+            rows,
+        )
+    };
+    assert_eq!(conversion(&again), conversion(&export));
+    assert_eq!(
+        conversion(&export).4.len(),
+        2,
+        "ann and grandpa held dollars"
+    );
     assert_eq!(nets(&app, &ann, &empty).await, nets(&app, &ann, &g).await);
     let usd = |b: Value| {
         b["balances"]
