@@ -138,18 +138,26 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             // limit (`--max-upload`) instead.
             return self.inner.call(req).await;
         }
+        // An import carries another tool's whole history (50,000 rows are a few MiB): its
+        // file has its own bound, plus room for the multipart envelope and the mapping.
+        let max = if is_import(&req) {
+            self.max
+                .max(crate::api::imports::MAX_IMPORT_BYTES + 1024 * 1024)
+        } else {
+            self.max
+        };
         let announced = req
             .headers()
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if announced.is_some_and(|n| n > self.max as u64) {
-            return Err(too_large(self.max));
+        if announced.is_some_and(|n| n > max as u64) {
+            return Err(too_large(max));
         }
-        let body = req.take_body().into_bytes_limit(self.max).await;
+        let body = req.take_body().into_bytes_limit(max).await;
         match body {
             Ok(bytes) => req.set_body(bytes),
-            Err(poem::error::ReadBodyError::PayloadTooLarge) => return Err(too_large(self.max)),
+            Err(poem::error::ReadBodyError::PayloadTooLarge) => return Err(too_large(max)),
             Err(e) => {
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -173,6 +181,15 @@ fn is_upload(req: &Request) -> bool {
         parts.as_slice(),
         ["", "api", "v1", "groups", _, "expenses", _, "attachments"]
     )
+}
+
+/// An import: `POST /api/v1/groups/{id}/import`.
+fn is_import(req: &Request) -> bool {
+    if req.method() != poem::http::Method::POST {
+        return false;
+    }
+    let parts: Vec<&str> = req.uri().path().trim_end_matches('/').split('/').collect();
+    matches!(parts.as_slice(), ["", "api", "v1", "groups", _, "import"])
 }
 
 /// The methods each route answers, for the `Allow` header of a 405: path templates as the
