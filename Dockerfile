@@ -1,5 +1,5 @@
-# splitledger-server in a small image: built with the same command CI runs
-# (scripts/build-release), run as a non-root user on Debian slim.
+# splitledger-server in a small image: built with scripts/build-release (cargo build
+# --release --locked), run as a non-root user on Debian slim.
 #
 #   docker build -t splitledger .
 #   docker run -p 8080:8080 -v splitledger:/var/lib/splitledger splitledger
