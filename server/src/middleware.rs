@@ -133,18 +133,9 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
-        if is_upload(&req) {
-            // An upload is streamed by its handler, which counts the file against the upload
-            // limit (`--max-upload`) instead.
-            return self.inner.call(req).await;
-        }
-        // An import carries another tool's whole history (50,000 rows are a few MiB): its
-        // file has its own bound, plus room for the multipart envelope and the mapping.
-        let max = if is_import(&req) {
-            self.max
-                .max(crate::api::imports::MAX_IMPORT_BYTES + 1024 * 1024)
-        } else {
-            self.max
+        let max = match body_rule(&req, self.max) {
+            BodyRule::Streamed => return self.inner.call(req).await,
+            BodyRule::Limit(max) => max,
         };
         let announced = req
             .headers()
@@ -171,25 +162,31 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     }
 }
 
-/// An attachment upload: `POST /api/v1/groups/{id}/expenses/{id}/attachments`.
-fn is_upload(req: &Request) -> bool {
-    if req.method() != poem::http::Method::POST {
-        return false;
-    }
-    let parts: Vec<&str> = req.uri().path().trim_end_matches('/').split('/').collect();
-    matches!(
-        parts.as_slice(),
-        ["", "api", "v1", "groups", _, "expenses", _, "attachments"]
-    )
+/// How a request's body is bounded before its handler sees it.
+enum BodyRule {
+    /// Read whole, refused past this many bytes.
+    Limit(usize),
+    /// Passed through unread: the handler streams it and counts it against its own limit.
+    Streamed,
 }
 
-/// An import: `POST /api/v1/groups/{id}/import`.
-fn is_import(req: &Request) -> bool {
+/// The body rule of a request's route; `default` is `--body-limit`.
+fn body_rule(req: &Request, default: usize) -> BodyRule {
     if req.method() != poem::http::Method::POST {
-        return false;
+        return BodyRule::Limit(default);
     }
-    let parts: Vec<&str> = req.uri().path().trim_end_matches('/').split('/').collect();
-    matches!(parts.as_slice(), ["", "api", "v1", "groups", _, "import"])
+    let path = req.uri().path().trim_end_matches('/');
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        // An attachment upload counts its file against `--max-upload` while streaming it.
+        ["", "api", "v1", "groups", _, "expenses", _, "attachments"] => BodyRule::Streamed,
+        // An import carries another tool's whole history (50,000 rows are a few MiB): its
+        // file has its own bound, plus room for the multipart envelope and the mapping.
+        ["", "api", "v1", "groups", _, "import"] => {
+            BodyRule::Limit(default.max(crate::api::imports::MAX_IMPORT_BYTES + 1024 * 1024))
+        }
+        _ => BodyRule::Limit(default),
+    }
 }
 
 /// The methods each route answers, for the `Allow` header of a 405: path templates as the
