@@ -75,7 +75,8 @@ impl Currency {
         if value.frac.len() > units as usize {
             return Err(MoneyError::TooPrecise { minor_units: units });
         }
-        let max = i128::from(MAX_MAJOR_UNITS) * i128::from(self.scale_factor());
+        // 10^12 times at most 10^4 fits 64 bits; a 128-bit product is a software call in wasm.
+        let max = i128::from(MAX_MAJOR_UNITS.saturating_mul(self.scale_factor()));
         match value.scaled(units) {
             Some(minor) if minor <= max => i64::try_from(minor).map_err(|_| MoneyError::TooLarge),
             _ => Err(MoneyError::TooLarge),
@@ -150,11 +151,21 @@ impl<'a> PlainDecimal<'a> {
         if self.frac.len() > width || self.int.len() > 30 || width > 6 {
             return None;
         }
+        let scale = (width - self.frac.len()) as u32;
+        // Up to 18 digits (integer part plus `decimals`) fit 64 bits: the common case (every amount, most nets) skips the
+        // 128-bit multiplications, which the browser module does in software.
+        if self.int.len() + width <= 18 {
+            let mut value: u64 = 0;
+            for b in self.int.bytes().chain(self.frac.bytes()) {
+                value = value * 10 + u64::from(b - b'0');
+            }
+            return Some(i128::from(value * 10_u64.pow(scale)));
+        }
         let mut value: i128 = 0;
         for b in self.int.bytes().chain(self.frac.bytes()) {
             value = value * 10 + i128::from(b - b'0');
         }
-        Some(value * 10_i128.pow((width - self.frac.len()) as u32))
+        Some(value * 10_i128.pow(scale))
     }
 }
 

@@ -2,15 +2,20 @@
 //! `allocate`, `balances` and `settlement_plan`, taking and giving the shapes of the HTTP API
 //! (amounts as decimal strings). The wasm crate only converts JS values to and from these.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
-use crate::balance::{BalanceSheet, Totals, TotalsDelta};
+use crate::balance::Totals;
 use crate::error::{FieldError, ValidationErrors};
 use crate::exchange::{self, Rate};
 use crate::money::{Currency, Minor, Money, MoneyError, PlainDecimal};
 use crate::settle;
 use crate::split::ExpenseKind;
 use crate::split::{self, MemberKey, PayerInput, Payment, Portion, SplitInput, SplitRequest};
+
+mod sums;
+use sums::LedgerSums;
 
 /// An expense input as the API takes it, plus `id` (seeds the tie-break) and `members` (the
 /// group's members in join order). Other expense fields (description, ...) are ignored.
@@ -296,13 +301,88 @@ pub fn plan_nets<K: MemberKey>(
 
 /// Computes balances from a history.
 pub fn balances(input: &LedgerInput) -> Result<BalancesView<String>, ValidationErrors> {
-    // Keyed by borrowed ids: a preview may hold tens of thousands of shares, and copying
-    // every id several times dominated its cost.
-    let mut sheet: BalanceSheet<&str> = BalanceSheet::new();
-    let mut errors = ValidationErrors::default();
-    add_ledger(&mut sheet, input, &mut errors);
-    errors.into_result()?;
-    sheet_view(&sheet)
+    let mut sums = LedgerSums::new();
+    add_ledger(&mut sums, input);
+    sums_view(sums)
+}
+
+/// A history as JSON text holds it, borrowing every id and amount from the text (escaped
+/// strings, rare, are copied): [`LedgerInput`] without an allocation per entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LedgerText<'a> {
+    /// Every expense.
+    #[serde(borrow, default)]
+    pub expenses: Vec<ExpenseText<'a>>,
+    /// Every repayment.
+    #[serde(borrow, default)]
+    pub settlements: Vec<SettlementText<'a>>,
+}
+
+/// A stored expense's money, borrowed from JSON text (see [`LedgerExpense`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExpenseText<'a> {
+    /// `expense` (the default) or `income`.
+    #[serde(default)]
+    pub kind: ExpenseKind,
+    /// ISO 4217 code.
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
+    /// Who paid how much.
+    #[serde(borrow)]
+    pub payers: Vec<EntryText<'a>>,
+    /// Who owes how much.
+    #[serde(borrow)]
+    pub shares: Vec<EntryText<'a>>,
+}
+
+/// One member and an amount, borrowed from JSON text.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EntryText<'a> {
+    /// The member.
+    #[serde(borrow)]
+    pub user_id: Cow<'a, str>,
+    /// A decimal string.
+    #[serde(borrow)]
+    pub amount: Cow<'a, str>,
+}
+
+/// A repayment, borrowed from JSON text (see [`LedgerSettlement`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SettlementText<'a> {
+    /// Who repaid.
+    #[serde(borrow)]
+    pub from_user: Cow<'a, str>,
+    /// Who was repaid.
+    #[serde(borrow)]
+    pub to_user: Cow<'a, str>,
+    /// A decimal string.
+    #[serde(borrow)]
+    pub amount: Cow<'a, str>,
+    /// ISO 4217 code.
+    #[serde(borrow)]
+    pub currency: Cow<'a, str>,
+}
+
+/// [`balances`] of a history parsed from JSON text: the same answer and the same refusals.
+pub fn balances_of_text<'a>(
+    input: &'a LedgerText<'_>,
+) -> Result<BalancesView<String>, ValidationErrors> {
+    let entries =
+        |list: &'a [EntryText<'_>]| list.iter().map(|p| (p.user_id.as_ref(), p.amount.as_ref()));
+    let mut sums = LedgerSums::new();
+    for (i, e) in input.expenses.iter().enumerate() {
+        sums.add_expense(
+            i,
+            e.kind,
+            &e.currency,
+            entries(&e.payers),
+            entries(&e.shares),
+        );
+    }
+    for (i, s) in input.settlements.iter().enumerate() {
+        sums.add_settlement(i, &s.from_user, &s.to_user, &s.amount, &s.currency);
+    }
+    sums_view(sums)
 }
 
 /// One member's totals as `GET /groups/{id}/balances` (or [`balances`]) gives them, taken
@@ -352,7 +432,6 @@ pub fn balances_with(
     start: &StartingBalances,
     more: &LedgerInput,
 ) -> Result<BalancesView<String>, ValidationErrors> {
-    let mut sheet: BalanceSheet<&str> = BalanceSheet::new();
     let mut errors = ValidationErrors::default();
     let mut deltas = Vec::new();
     for (i, block) in start.balances.iter().enumerate() {
@@ -409,140 +488,44 @@ pub fn balances_with(
                 ));
                 continue;
             }
-            deltas.push(TotalsDelta {
-                user_id: m.user_id.as_str(),
-                currency,
-                delta,
-            });
+            deltas.push((currency, m.user_id.as_str(), delta));
         }
     }
-    if sheet.apply(&deltas).is_err() {
-        errors.push(FieldError::new(
-            "balances",
-            "amount_too_large",
-            "the balances are too large to represent",
-        ));
+    let mut sums = LedgerSums::new();
+    sums.errors = errors;
+    // The first total past the bound refuses the starting point as a whole.
+    for (currency, member, delta) in &deltas {
+        if sums.add_totals(*currency, member, delta).is_err() {
+            sums.errors.push(sums::too_large("balances".into()));
+            break;
+        }
     }
-    add_ledger(&mut sheet, more, &mut errors);
-    errors.into_result()?;
-    sheet_view(&sheet)
+    add_ledger(&mut sums, more);
+    sums_view(sums)
 }
 
-/// Adds a history's expenses and settlements to `sheet`, collecting every refused entry in
-/// `errors`.
-fn add_ledger<'a>(
-    sheet: &mut BalanceSheet<&'a str>,
-    input: &'a LedgerInput,
-    errors: &mut ValidationErrors,
-) {
-    let overflow = |field: String| {
-        FieldError::new(
-            field,
-            "amount_too_large",
-            "the balances are too large to represent",
-        )
+/// Adds a history's expenses and settlements to `sums`.
+fn add_ledger<'a>(sums: &mut LedgerSums<'a>, input: &'a LedgerInput) {
+    let entries = |list: &'a [AmountEntry<String>]| {
+        list.iter().map(|p| (p.user_id.as_str(), p.amount.as_str()))
     };
-    let mut last_currency: Option<(&str, Currency)> = None;
     for (i, e) in input.expenses.iter().enumerate() {
-        let currency = match last_currency {
-            Some((code, c)) if code == e.currency => c,
-            _ => match Currency::parse(&e.currency) {
-                Ok(c) => {
-                    last_currency = Some((&e.currency, c));
-                    c
-                }
-                Err(err) => {
-                    errors.push(err.at(format!("expenses[{i}].currency")));
-                    continue;
-                }
-            },
-        };
-        let mut parse = |list: &'_ [AmountEntry<String>], name: &str| -> Vec<(usize, i64)> {
-            list.iter()
-                .enumerate()
-                .filter_map(|(j, p)| match currency.parse_non_negative(&p.amount) {
-                    Ok(amount) => Some((j, amount)),
-                    Err(err) => {
-                        errors.push(err.at(format!("expenses[{i}].{name}[{j}].amount")));
-                        None
-                    }
-                })
-                .collect()
-        };
-        let payers = parse(&e.payers, "payers");
-        let shares = parse(&e.shares, "shares");
-        let total = |l: &[(usize, i64)]| l.iter().map(|p| i128::from(p.1)).sum::<i128>();
-        if total(&payers) != total(&shares) {
-            errors.push(FieldError::new(
-                format!("expenses[{i}]"),
-                "sum_mismatch",
-                "payers and shares must add up to the same amount",
-            ));
-            continue;
-        }
-        // Income counts into paid and owed with its sign reversed (amounts are non-negative
-        // and bounded here, so the negation cannot overflow).
-        let sign = match e.kind {
-            ExpenseKind::Expense => 1,
-            ExpenseKind::Income => -1,
-        };
-        let paid = payers
-            .iter()
-            .map(|&(j, a)| (e.payers[j].user_id.as_str(), Minor::new(sign * a)));
-        let owed = shares
-            .iter()
-            .map(|&(j, a)| (e.shares[j].user_id.as_str(), Minor::new(sign * a)));
-        if sheet.add_portions(currency, paid, owed).is_err() {
-            errors.push(overflow(format!("expenses[{i}]")));
-        }
+        sums.add_expense(
+            i,
+            e.kind,
+            &e.currency,
+            entries(&e.payers),
+            entries(&e.shares),
+        );
     }
     for (i, s) in input.settlements.iter().enumerate() {
-        let parsed = Currency::parse(&s.currency)
-            .map_err(|e| e.at(format!("settlements[{i}].currency")))
-            .and_then(|c| {
-                c.parse_amount(&s.amount)
-                    .map(|a| (c, a))
-                    .map_err(|e: MoneyError| e.at(format!("settlements[{i}].amount")))
-            });
-        match parsed {
-            Ok(_) if s.from_user == s.to_user => errors.push(FieldError::new(
-                format!("settlements[{i}].to_user"),
-                "same_user",
-                "a repayment goes from one member to another",
-            )),
-            Ok((currency, amount)) => {
-                if sheet
-                    .add_settlement(
-                        currency,
-                        &s.from_user.as_str(),
-                        &s.to_user.as_str(),
-                        Minor::new(amount),
-                    )
-                    .is_err()
-                {
-                    errors.push(overflow(format!("settlements[{i}]")));
-                }
-            }
-            Err(e) => errors.push(e),
-        }
+        sums.add_settlement(i, &s.from_user, &s.to_user, &s.amount, &s.currency);
     }
 }
 
-/// The view of a filled sheet, members sorted by id.
-fn sheet_view(sheet: &BalanceSheet<&str>) -> Result<BalancesView<String>, ValidationErrors> {
-    let overflow = FieldError::new(
-        "balances",
-        "amount_too_large",
-        "the balances are too large to represent",
-    );
-    let blocks: Vec<_> = sheet
-        .currencies()
-        .map(|c| {
-            let owned = sheet.totals(c).into_iter().map(|(k, t)| (k.to_string(), t));
-            (c, owned.collect())
-        })
-        .collect();
-    BalancesView::from_totals(blocks).map_err(|_| overflow.into())
+/// The view of a filled history, members sorted by id, or every refused entry.
+fn sums_view(sums: LedgerSums<'_>) -> Result<BalancesView<String>, ValidationErrors> {
+    BalancesView::from_totals(sums.finish()?).map_err(|_| sums::too_large("balances".into()).into())
 }
 
 /// One transfer of a plan, as the API shows it.

@@ -219,6 +219,27 @@ pub fn balances(
     run(ledger, preview::balances)
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The platform's UTF-8 encoder (browsers and Node alike).
+    type TextEncoder;
+
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextEncoder;
+
+    #[wasm_bindgen(method)]
+    fn encode(this: &TextEncoder, text: &js_sys::JsString) -> js_sys::Uint8Array;
+}
+
+/// A JS string as UTF-8, encoded natively and copied into the module in one piece. A `&str`
+/// parameter is copied by wasm-bindgen's glue one UTF-16 unit at a time in JavaScript, which
+/// for the megabytes of a large ledger took about as long as parsing them. The encoder
+/// replaces lone surrogates, as the glue does, so its output is always UTF-8; checking it once
+/// here spares serde_json checking every string it borrows.
+fn utf8(text: &js_sys::JsString) -> Result<String, std::string::FromUtf8Error> {
+    String::from_utf8(TextEncoder::new().encode(text).to_vec())
+}
+
 /// Plans the fewest transfers that settle the given balances (the output of [`balances`]).
 ///
 /// Every net [`balances`] can return is accepted, however large: nets are parsed exactly, up
@@ -261,11 +282,20 @@ pub fn balances_with(
 /// # Errors
 /// As [`balances`]; text that is not JSON of a ledger's shape is `"bad_request"`.
 #[wasm_bindgen(js_name = balancesFromJson, unchecked_return_type = "Balances")]
-pub fn balances_from_json(ledger: &str) -> Result<JsValue, JsValue> {
-    let ledger: preview::LedgerInput = serde_json::from_str(ledger)
+pub fn balances_from_json(
+    #[wasm_bindgen(unchecked_param_type = "string")] ledger: js_sys::JsString,
+) -> Result<JsValue, JsValue> {
+    let text =
+        utf8(&ledger).map_err(|e| error(BAD_REQUEST, &format!("malformed input: {e}"), &[]))?;
+    // Ids and amounts stay slices of `text`: no string is allocated per entry.
+    let ledger: preview::LedgerText<'_> = serde_json::from_str(&text)
         .map_err(|e| error(BAD_REQUEST, &format!("malformed input: {e}"), &[]))?;
-    let output = preview::balances(&ledger)
-        .map_err(|e| error(VALIDATION_FAILED, &e.to_string(), e.errors()))?;
+    answer(preview::balances_of_text(&ledger))
+}
+
+/// An operation's result as the module answers it: the value, or the Error it promises.
+fn answer<O: Serialize>(output: Result<O, ValidationErrors>) -> Result<JsValue, JsValue> {
+    let output = output.map_err(|e| error(VALIDATION_FAILED, &e.to_string(), e.errors()))?;
     to_js(&output).map_err(|e| error(INTERNAL_ERROR, &e.to_string(), &[]))
 }
 
@@ -282,9 +312,7 @@ fn run<I: DeserializeOwned, O: Serialize>(
     operation: impl FnOnce(&I) -> Result<O, ValidationErrors>,
 ) -> Result<JsValue, JsValue> {
     let input: I = from_js(input)?;
-    let output =
-        operation(&input).map_err(|e| error(VALIDATION_FAILED, &e.to_string(), e.errors()))?;
-    to_js(&output).map_err(|e| error(INTERNAL_ERROR, &e.to_string(), &[]))
+    answer(operation(&input))
 }
 
 /// A value in the JSON shapes of the HTTP API: plain objects, `null`, no `Map`.

@@ -124,18 +124,19 @@ fn a_starting_point_that_does_not_add_up_is_refused() {
 #[wasm_bindgen_test]
 fn a_ledger_as_json_text_balances_as_the_objects_do() {
     let ledger = format!(r#"{{"expenses": {HISTORY}, "settlements": {SETTLEMENT}}}"#);
-    let from_text = balances_from_json(&ledger).expect("text");
+    let from_text = balances_from_json(ledger.as_str().into()).expect("text");
     let from_objects = balances(js(&ledger)).expect("objects");
     assert_eq!(text(&from_text), text(&from_objects));
 
     let (code, errors) = refusal(balances_from_json(
         r#"{"expenses": [{"currency": "EUR", "payers": [{"user_id": "a", "amount": "5"}],
-            "shares": [{"user_id": "b", "amount": "4"}]}]}"#,
+            "shares": [{"user_id": "b", "amount": "4"}]}]}"#
+            .into(),
     ));
     assert_eq!(code, "validation_failed");
     assert_eq!(errors, [("expenses[0]".into(), "sum_mismatch".into())]);
     for malformed in ["", "{", r#"{"expenses": "none"}"#, "[1]"] {
-        let (code, errors) = refusal(balances_from_json(malformed));
+        let (code, errors) = refusal(balances_from_json(malformed.into()));
         assert_eq!(code, "bad_request", "{malformed}");
         assert!(errors.is_empty());
     }
