@@ -1,12 +1,19 @@
 //! The streamed export: the same bytes as the export read whole, across page boundaries.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use super::files::PNG;
 use super::{Fixture, assert_field, expense_input, settlement_input};
 use crate::Storage;
 use crate::domain::{ExpenseKind, GroupId, User};
 use crate::import::Format;
-use crate::ledger::{ExportFormat, ExportStream, ImportRequest, NewConversion};
+use crate::ledger::{
+    Clock, ExportFormat, ExportStream, ImportRequest, ListExpenses, NewAttachment, NewConversion,
+    NewSeries,
+};
+use crate::memory::MemoryBlobs;
+use crate::recurring::Every;
 use crate::split::SplitInput;
 
 async fn drain<S: Storage>(mut stream: ExportStream<S>) -> (String, usize) {
@@ -71,11 +78,58 @@ pub async fn streamed_export<S: Storage>(storage: S) {
             .unwrap();
     }
     dollars_to_euros(&f, &ann, g, &cat).await;
+    let rent = NewSeries {
+        expense: expense_input("700.00", ann.id, SplitInput::Equal { members: None }),
+        every: Every::Month,
+        interval: None,
+        starts_on: f.clock.now().date(),
+        ends_on: None,
+        count: Some(12),
+        paused: Some(true),
+    };
+    let rent = l.create_series(ann.id, g, rent).await.unwrap().series;
+    let first = l
+        .list_expenses(ann.id, g, ListExpenses::default())
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let blobs = Arc::new(MemoryBlobs::new());
+    let with_files = l.clone().with_blobs(blobs);
+    let receipt = NewAttachment {
+        filename: Some("ticket.png".into()),
+        bytes: PNG.to_vec(),
+    };
+    let receipt = with_files
+        .add_attachment(ann.id, g, first, receipt)
+        .await
+        .unwrap();
+    for (who, text) in [(&bob, "j'ai payé, \"merci\""), (&cat, "ok"), (&ann, "+1")] {
+        l.add_comment(who.id, g, first, text).await.unwrap();
+        f.clock.advance(std::time::Duration::from_secs(1));
+    }
 
     let whole = l.export(ann.id, g).await.unwrap();
     assert_eq!(whole.expenses.len(), 504);
     assert_eq!(whole.conversions.len(), 1);
     assert_eq!(whole.conversions[0].rows.len(), 3);
+    assert_eq!(
+        whole.series.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [rent.id]
+    );
+    assert_eq!(whole.comments.len(), 3);
+    let document = whole.to_json();
+    let listed = (document["expenses"].as_array().unwrap().iter())
+        .find(|e| e["id"] == serde_json::json!(first))
+        .unwrap();
+    assert_eq!(
+        listed["attachments"],
+        serde_json::json!([{"id": receipt.id, "filename": "ticket.png",
+            "content_type": "image/png", "size": PNG.len()}])
+    );
+    assert_eq!(document["series"][0]["paused"], true);
+    assert_eq!(document["series"][0]["next_index"], 0);
+    assert_eq!(document["comments"][1]["author"], serde_json::json!(cat.id));
     let (json, chunks) = drain(
         l.export_stream(bob.id, g, ExportFormat::Json)
             .await
@@ -89,8 +143,10 @@ pub async fn streamed_export<S: Storage>(storage: S) {
     );
     let (csv, _) = drain(l.export_stream(cat.id, g, ExportFormat::Csv).await.unwrap()).await;
     assert_eq!(csv, whole.to_csv().unwrap());
-    // A conversion writes a line per member in each of its two currencies.
-    assert_eq!(csv.lines().count(), 1 + 504 * 3 + 2 * 2 + 3 * 2);
+    // A conversion writes a line per member in each of its two currencies; a comment one
+    // line; a series none (it moves no balance).
+    assert_eq!(csv.lines().count(), 1 + 504 * 3 + 2 * 2 + 3 * 2 + 3);
+    assert!(csv.contains(",ok,"), "{csv}");
     assert!(csv.contains(",USD,0.9137,"), "{csv}");
     assert!(csv.contains(",\"'=SUM(A1), \"\"large\"\"\","), "{csv}");
 
