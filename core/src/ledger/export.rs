@@ -26,8 +26,8 @@ use crate::storage::{Storage, all_conversions, all_expenses, all_settlements};
 /// Records read per page while streaming: a page's text is what the stream holds at once.
 const PAGE: u32 = 500;
 
-/// The CSV header: one line per expense participant, per side of a repayment and per
-/// member and currency of a conversion.
+/// The CSV header: one line per expense participant, per side of a repayment, per member
+/// and currency of a conversion, and per comment.
 const CSV_HEADER: &str =
     "kind,id,date,description,category,currency,amount,user_id,user_name,paid,owed,sent,received\n";
 
@@ -56,8 +56,8 @@ pub struct Export {
 pub enum ExportFormat {
     /// `{comments, conversions, expenses, group, members, series, settlements}`.
     Json,
-    /// One line per expense participant, per side of a repayment and per member and
-    /// currency of a conversion.
+    /// One line per expense participant, per side of a repayment, per member and
+    /// currency of a conversion, and per comment (series and receipts have no line).
     Csv,
 }
 

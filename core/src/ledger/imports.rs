@@ -187,9 +187,11 @@ impl<S: Storage> Ledger<S> {
                 schedule: s.schedule,
                 paused: s.paused,
                 next_index: s.next_index,
-                created_by: (file.ids.contains_key(&s.created_by))
-                    .then(|| remap.user(s.created_by))
-                    .unwrap_or(actor),
+                created_by: if file.ids.contains_key(&s.created_by) {
+                    remap.user(s.created_by)
+                } else {
+                    actor
+                },
                 created_at: s.created_at,
                 updated_at: now,
                 version: 1,
