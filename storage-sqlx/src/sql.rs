@@ -359,6 +359,10 @@ statements! {
         " FROM comments WHERE group_id = $1 AND expense_id = $2 AND id = $3");
     COMMENTS = concat!("SELECT ", comment_columns!(),
         " FROM comments WHERE group_id = $1 AND expense_id = $2 ORDER BY created_at, id");
+    // A group's comments a page at a time, oldest first (for exports).
+    GROUP_COMMENTS = concat!("SELECT ", comment_columns!(),
+        " FROM comments WHERE group_id = $1 AND ($2 IS NULL OR (created_at, id) > ($2, $3)) \
+        ORDER BY created_at, id LIMIT $4");
     DELETE_COMMENT = "DELETE FROM comments WHERE group_id = $1 AND expense_id = $2 AND id = $3";
 }
 

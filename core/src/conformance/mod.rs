@@ -46,7 +46,7 @@ pub use entries::{
     booked_across_currencies, client_chosen_ids, expenses, idempotency, income, refused_delete,
     settlements, stale_edit,
 };
-pub use export::{export_imports_back, streamed_export};
+pub use export::{export_imports_back, export_round_trip_everything, streamed_export};
 pub use files::{attachments, comments, orphan_files};
 pub use groups::{co_members, groups, members_and_invites, permissions, placeholders};
 pub use identities::{identities, pending_logins, signup_policy};
@@ -468,6 +468,7 @@ macro_rules! conformance_tests {
             // export
             streamed_export,
             export_imports_back,
+            export_round_trip_everything,
             // imports
             imports, import_refusals_write_nothing,
             // concurrency

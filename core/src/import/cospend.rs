@@ -289,6 +289,7 @@ pub(super) fn parse(
                 amount: magnitude,
             }],
             shares,
+            extra: None,
         }));
     }
     errors.finish(ImportFile {

@@ -179,6 +179,7 @@ pub(super) fn parse(
                 amount,
             }],
             shares,
+            extra: None,
         }));
     }
     errors.finish(ImportFile {

@@ -125,6 +125,60 @@ pub struct ImportExpense {
     pub payers: Vec<Part>,
     /// Whom it was for, adding up to `amount`.
     pub shares: Vec<Part>,
+    /// What only this server's own export carries.
+    pub extra: Option<Box<ExpenseExtra>>,
+}
+
+/// What an expense of this server's own export carries beyond any other tool's: kept as the
+/// file gives it, members named by the file's user ids ([`ImportFile::ids`]), which the
+/// import maps onto the members the names became.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpenseExtra {
+    /// The expense's id in the file (comments name it).
+    pub source: String,
+    /// The split as it was asked for.
+    pub split: crate::split::SplitInput<crate::domain::UserId>,
+    /// What was entered when it was booked from another currency.
+    pub original: Option<crate::domain::Original>,
+    /// The embedding program's JSON object.
+    pub metadata: Option<serde_json::Value>,
+    /// The series occurrence it is: an index into [`ImportFile::series`] and its date.
+    pub occurrence: Option<(usize, Date)>,
+}
+
+/// A recurring series of this server's own export, as it stood: its calendar and how far
+/// it had got, so the imported series makes nothing the file already holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSeries {
+    /// The file's row (1-based) it came from.
+    pub row: u64,
+    /// The expense each occurrence records (members by the file's user ids).
+    pub template: crate::ledger::NewExpense,
+    /// Its calendar.
+    pub schedule: crate::recurring::Schedule,
+    /// Paused.
+    pub paused: bool,
+    /// The number of the first occurrence not yet made (nor skipped by a pause).
+    pub next_index: u32,
+    /// Its creator (the file's user id).
+    pub created_by: crate::domain::UserId,
+    /// When it was created.
+    pub created_at: time::OffsetDateTime,
+}
+
+/// A comment of this server's own export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportComment {
+    /// The file's row (1-based) it came from.
+    pub row: u64,
+    /// The expense it is about: its id in the file ([`ExpenseExtra::source`]).
+    pub expense: String,
+    /// Who wrote it (index into [`ImportFile::people`]).
+    pub author: usize,
+    /// Its text.
+    pub text: String,
+    /// When it was written (kept: a comment's time is part of the conversation).
+    pub created_at: time::OffsetDateTime,
 }
 
 /// A repayment.
@@ -225,6 +279,14 @@ pub struct ImportFile {
     /// Rows that move no balance and were left out (a Splitwise row whose cells are all
     /// zero: somebody's own expense, with no sign of whose).
     pub skipped: u64,
+    /// Recurring series (this server's own export only).
+    pub series: Vec<ImportSeries>,
+    /// Comments (this server's own export only).
+    pub comments: Vec<ImportComment>,
+    /// Receipts the file lists by name but cannot carry (no bytes): left out, counted.
+    pub attachments: u64,
+    /// The file's user ids by person (this server's own export only).
+    pub ids: HashMap<crate::domain::UserId, usize>,
 }
 
 impl ImportFile {

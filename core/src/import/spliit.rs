@@ -258,6 +258,7 @@ pub(super) fn parse(
                 amount,
             }],
             shares,
+            extra: None,
         }));
     }
     errors.finish(ImportFile {

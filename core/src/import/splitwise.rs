@@ -205,6 +205,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<ImportFile, ValidationErrors> {
             amount,
             payers,
             shares,
+            extra: None,
         }));
         if errors.full() {
             break;
@@ -231,6 +232,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<ImportFile, ValidationErrors> {
         entries,
         stated: sums,
         skipped,
+        ..ImportFile::default()
     })
 }
 

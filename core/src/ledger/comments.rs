@@ -13,7 +13,7 @@ const MAX_COMMENT: usize = 2000;
 
 /// Trims a comment and checks it: 1 to 2,000 characters; line breaks and tabs are text,
 /// other control characters are not.
-fn comment_text(text: &str) -> Result<String> {
+pub(super) fn comment_text(text: &str) -> Result<String> {
     let text = text.trim();
     let mut errors = ValidationErrors::default();
     if text.is_empty() {

@@ -210,7 +210,7 @@ impl NewSettlement {
     }
 }
 
-fn check_metadata(metadata: Option<&Value>, errors: &mut ValidationErrors) {
+pub(super) fn check_metadata(metadata: Option<&Value>, errors: &mut ValidationErrors) {
     let Some(value) = metadata else { return };
     if !value.is_object() {
         errors.push(FieldError::new(

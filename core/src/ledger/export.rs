@@ -15,18 +15,19 @@ use serde_json::{Value, json};
 
 use super::{Error, Ledger, Result};
 use crate::domain::{
-    Conversion, DatedCursor, Expense, ExpenseFilter, ExpenseKind, Group, GroupId, Member,
-    Settlement, UserId,
+    Comment, CommentId, Conversion, DatedCursor, Expense, ExpenseFilter, ExpenseKind, Group,
+    GroupId, Member, Settlement, UserId,
 };
 use crate::error::Cause;
 use crate::money::Minor;
+use crate::recurring::Series;
 use crate::storage::{Storage, all_conversions, all_expenses, all_settlements};
 
 /// Records read per page while streaming: a page's text is what the stream holds at once.
 const PAGE: u32 = 500;
 
-/// The CSV header: one line per expense participant, per side of a repayment and per
-/// member and currency of a conversion.
+/// The CSV header: one line per expense participant, per side of a repayment, per member
+/// and currency of a conversion, and per comment.
 const CSV_HEADER: &str =
     "kind,id,date,description,category,currency,amount,user_id,user_name,paid,owed,sent,received\n";
 
@@ -44,15 +45,19 @@ pub struct Export {
     pub settlements: Vec<Settlement>,
     /// Every conversion of balances, newest first.
     pub conversions: Vec<Conversion>,
+    /// Every recurring series, oldest first.
+    pub series: Vec<Series>,
+    /// Every comment, oldest first.
+    pub comments: Vec<Comment>,
 }
 
 /// An export's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
-    /// `{conversions, expenses, group, members, settlements}`.
+    /// `{comments, conversions, expenses, group, members, series, settlements}`.
     Json,
-    /// One line per expense participant, per side of a repayment and per member and
-    /// currency of a conversion.
+    /// One line per expense participant, per side of a repayment, per member and
+    /// currency of a conversion, and per comment (series and receipts have no line).
     Csv,
 }
 
@@ -237,6 +242,87 @@ fn conversion_lines(c: &Conversion, names: &Names, out: &mut String) {
     }
 }
 
+/// An expense as the export carries it: what activity shows (payers, shares, split,
+/// `original`, metadata, the series occurrence it is), plus its receipts by id and name
+/// (never their bytes) and who recorded it when.
+fn expense_json(e: &Expense) -> Value {
+    let mut item = e.snapshot();
+    let attachments: Vec<Value> = (e.attachments.iter())
+        .map(|a| {
+            json!({
+                "id": a.id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+            })
+        })
+        .collect();
+    if let Value::Object(fields) = &mut item {
+        fields.insert("attachments".into(), Value::Array(attachments));
+        fields.insert("created_by".into(), json!(e.created_by));
+        fields.insert("created_at".into(), json!(rfc3339(e.created_at)));
+    }
+    item
+}
+
+/// A time as the API writes it.
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| at.to_string())
+}
+
+/// A series as the export carries it: the API's fields plus `next_index` (how far the
+/// calendar has got, counting dates a pause skipped), so an import resumes it exactly where
+/// it was and never makes an occurrence twice.
+fn series_json(s: &Series) -> Value {
+    json!({
+        "id": s.id,
+        "expense": s.template,
+        "every": s.schedule.every,
+        "interval": s.schedule.interval,
+        "starts_on": s.schedule.starts_on.to_string(),
+        "ends_on": s.schedule.ends_on.map(|d| d.to_string()),
+        "count": s.schedule.count,
+        "paused": s.paused,
+        "next_index": s.next_index,
+        "next_on": s.schedule.date(s.next_index).map(|d| d.to_string()),
+        "created_by": s.created_by,
+        "created_at": rfc3339(s.created_at),
+    })
+}
+
+/// A comment as the export carries it.
+fn comment_json(c: &Comment) -> Value {
+    json!({
+        "id": c.id,
+        "expense_id": c.expense_id,
+        "author": c.author,
+        "text": c.text,
+        "created_at": rfc3339(c.created_at),
+    })
+}
+
+/// A comment's CSV line: `description` carries its text, `user_id` its author, `id` the
+/// expense it is about (comments have no amounts).
+fn comment_line(c: &Comment, names: &Names, out: &mut String) {
+    let fields = [
+        "comment".to_string(),
+        c.expense_id.to_string(),
+        c.created_at.date().to_string(),
+        c.text.clone(),
+        String::new(),
+        String::new(),
+        String::new(),
+        c.author.to_string(),
+        names.of(&c.author),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    ];
+    push_line(out, &fields);
+}
+
 /// Writes one record as a JSON array item (a comma before all but the first).
 fn push_item(out: &mut String, first: bool, item: &Value) {
     if !first {
@@ -246,13 +332,16 @@ fn push_item(out: &mut String, first: bool, item: &Value) {
 }
 
 impl Export {
-    /// The export as JSON: `{conversions, expenses, group, members, settlements}`.
+    /// The export as JSON: `{comments, conversions, expenses, group, members, series,
+    /// settlements}`.
     pub fn to_json(&self) -> Value {
         json!({
+            "comments": self.comments.iter().map(comment_json).collect::<Vec<_>>(),
             "conversions": self.conversions.iter().map(conversion_json).collect::<Vec<_>>(),
             "group": group_json(&self.group),
             "members": members_json(&self.members),
-            "expenses": self.expenses.iter().map(Expense::snapshot).collect::<Vec<_>>(),
+            "expenses": self.expenses.iter().map(expense_json).collect::<Vec<_>>(),
+            "series": self.series.iter().map(series_json).collect::<Vec<_>>(),
             "settlements": self.settlements.iter().map(Settlement::snapshot).collect::<Vec<_>>(),
         })
     }
@@ -272,6 +361,9 @@ impl Export {
         for c in &self.conversions {
             conversion_lines(c, &names, &mut out);
         }
+        for c in &self.comments {
+            comment_line(c, &names, &mut out);
+        }
         Ok(out)
     }
 }
@@ -285,15 +377,52 @@ enum Section {
     Settlements,
     /// Conversions of balances, newest first.
     Conversions,
+    /// Recurring series, oldest first (JSON only: a series moves no balance and has no
+    /// line in the CSV's shape).
+    Series,
+    /// Comments, oldest first.
+    Comments,
+}
+
+/// Where a section's next page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// After a dated record (newest-first sections).
+    Dated(DatedCursor),
+    /// After a comment (oldest first).
+    Comment(time::OffsetDateTime, CommentId),
+}
+
+impl After {
+    fn dated(self) -> Option<DatedCursor> {
+        match self {
+            After::Dated(c) => Some(c),
+            After::Comment(..) => None,
+        }
+    }
+
+    fn comment(self) -> Option<(time::OffsetDateTime, CommentId)> {
+        match self {
+            After::Comment(at, id) => Some((at, id)),
+            After::Dated(_) => None,
+        }
+    }
 }
 
 impl Section {
     /// Every section, in CSV order.
-    const ALL: [Section; 3] = [
+    const ALL: [Section; 5] = [
         Section::Expenses,
         Section::Settlements,
         Section::Conversions,
+        Section::Series,
+        Section::Comments,
     ];
+
+    /// Whether the CSV carries it.
+    fn in_csv(self) -> bool {
+        self != Section::Series
+    }
 
     /// Its key in the JSON document.
     fn key(self) -> &'static str {
@@ -301,6 +430,8 @@ impl Section {
             Section::Expenses => "expenses",
             Section::Settlements => "settlements",
             Section::Conversions => "conversions",
+            Section::Series => "series",
+            Section::Comments => "comments",
         }
     }
 
@@ -310,26 +441,27 @@ impl Section {
         self,
         storage: &S,
         group: GroupId,
-        after: Option<DatedCursor>,
+        after: Option<After>,
         first: bool,
         out: &mut Out<'_>,
-    ) -> Result<Option<DatedCursor>> {
+    ) -> Result<Option<After>> {
+        let dated = after.and_then(After::dated);
         let (len, last) = match self {
             Section::Expenses => {
                 let page = storage
-                    .list_expenses(group, &ExpenseFilter::default(), after.as_ref(), PAGE)
+                    .list_expenses(group, &ExpenseFilter::default(), dated.as_ref(), PAGE)
                     .await?;
                 for (i, e) in page.iter().enumerate() {
                     match out {
-                        Out::Json(text) => push_item(text, first && i == 0, &e.snapshot()),
+                        Out::Json(text) => push_item(text, first && i == 0, &expense_json(e)),
                         Out::Csv(text, names) => expense_lines(e, names, text)?,
                     }
                 }
-                (page.len(), page.last().map(Expense::cursor))
+                (page.len(), page.last().map(|e| After::Dated(e.cursor())))
             }
             Section::Settlements => {
                 let page = storage
-                    .list_settlements(group, after.as_ref(), PAGE)
+                    .list_settlements(group, dated.as_ref(), PAGE)
                     .await?;
                 for (i, s) in page.iter().enumerate() {
                     match out {
@@ -337,11 +469,11 @@ impl Section {
                         Out::Csv(text, names) => settlement_lines(s, names, text),
                     }
                 }
-                (page.len(), page.last().map(Settlement::cursor))
+                (page.len(), page.last().map(|s| After::Dated(s.cursor())))
             }
             Section::Conversions => {
                 let page = storage
-                    .list_conversions(group, after.as_ref(), PAGE)
+                    .list_conversions(group, dated.as_ref(), PAGE)
                     .await?;
                 for (i, c) in page.iter().enumerate() {
                     match out {
@@ -349,7 +481,33 @@ impl Section {
                         Out::Csv(text, names) => conversion_lines(c, names, text),
                     }
                 }
-                (page.len(), page.last().map(Conversion::cursor))
+                (page.len(), page.last().map(|c| After::Dated(c.cursor())))
+            }
+            Section::Series => {
+                // A group's series are few (people create them by hand): one read.
+                let all = storage.list_series(group).await?;
+                for (i, s) in all.iter().enumerate() {
+                    match out {
+                        Out::Json(text) => push_item(text, first && i == 0, &series_json(s)),
+                        Out::Csv(..) => {}
+                    }
+                }
+                (0, None)
+            }
+            Section::Comments => {
+                let page = storage
+                    .list_group_comments(group, after.and_then(After::comment), PAGE)
+                    .await?;
+                for (i, c) in page.iter().enumerate() {
+                    match out {
+                        Out::Json(text) => push_item(text, first && i == 0, &comment_json(c)),
+                        Out::Csv(text, names) => comment_line(c, names, text),
+                    }
+                }
+                (
+                    page.len(),
+                    page.last().map(|c| After::Comment(c.created_at, c.id)),
+                )
             }
         };
         Ok(last.filter(|_| len == PAGE as usize))
@@ -370,7 +528,7 @@ enum Step {
     /// The page of a section after a cursor (`first`: no page of it written yet).
     Page {
         section: Section,
-        after: Option<DatedCursor>,
+        after: Option<After>,
         first: bool,
     },
 }
@@ -398,51 +556,54 @@ impl<S> std::fmt::Debug for ExportStream<S> {
 impl<S: Storage> ExportStream<S> {
     fn new(storage: Arc<S>, group: &Group, members: &[Member], format: ExportFormat) -> Self {
         let mut steps = VecDeque::new();
-        let names = match format {
-            ExportFormat::Csv => {
-                steps.push_back(Step::Text(CSV_HEADER.to_string()));
-                steps.extend(Section::ALL.map(|section| Step::Page {
-                    section,
-                    after: None,
-                    first: true,
-                }));
-                Some(Names::new(members))
-            }
-            ExportFormat::Json => {
-                // Fixed parts and sections, in the sorted key order serde_json writes.
-                let mut parts: Vec<(&str, Option<Value>, Option<Section>)> = vec![
-                    ("group", Some(group_json(group)), None),
-                    ("members", Some(members_json(members)), None),
-                ];
-                parts.extend(Section::ALL.map(|s| (s.key(), None, Some(s))));
-                parts.sort_by_key(|(key, _, _)| *key);
-                let mut text = String::from("{");
-                for (i, (key, fixed, section)) in parts.into_iter().enumerate() {
-                    if i > 0 {
-                        text.push(',');
-                    }
-                    text.push_str(&Value::from(key).to_string());
-                    text.push(':');
-                    match (fixed, section) {
-                        (Some(value), _) => text.push_str(&value.to_string()),
-                        (None, Some(section)) => {
-                            text.push('[');
-                            steps.push_back(Step::Text(std::mem::take(&mut text)));
-                            steps.push_back(Step::Page {
-                                section,
-                                after: None,
-                                first: true,
-                            });
-                            text.push(']');
-                        }
-                        (None, None) => {}
-                    }
+        let names =
+            match format {
+                ExportFormat::Csv => {
+                    steps.push_back(Step::Text(CSV_HEADER.to_string()));
+                    steps.extend((Section::ALL.into_iter()).filter(|s| s.in_csv()).map(
+                        |section| Step::Page {
+                            section,
+                            after: None,
+                            first: true,
+                        },
+                    ));
+                    Some(Names::new(members))
                 }
-                text.push('}');
-                steps.push_back(Step::Text(text));
-                None
-            }
-        };
+                ExportFormat::Json => {
+                    // Fixed parts and sections, in the sorted key order serde_json writes.
+                    let mut parts: Vec<(&str, Option<Value>, Option<Section>)> = vec![
+                        ("group", Some(group_json(group)), None),
+                        ("members", Some(members_json(members)), None),
+                    ];
+                    parts.extend(Section::ALL.map(|s| (s.key(), None, Some(s))));
+                    parts.sort_by_key(|(key, _, _)| *key);
+                    let mut text = String::from("{");
+                    for (i, (key, fixed, section)) in parts.into_iter().enumerate() {
+                        if i > 0 {
+                            text.push(',');
+                        }
+                        text.push_str(&Value::from(key).to_string());
+                        text.push(':');
+                        match (fixed, section) {
+                            (Some(value), _) => text.push_str(&value.to_string()),
+                            (None, Some(section)) => {
+                                text.push('[');
+                                steps.push_back(Step::Text(std::mem::take(&mut text)));
+                                steps.push_back(Step::Page {
+                                    section,
+                                    after: None,
+                                    first: true,
+                                });
+                                text.push(']');
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                    text.push('}');
+                    steps.push_back(Step::Text(text));
+                    None
+                }
+            };
         Self {
             storage,
             group: group.id,
@@ -487,7 +648,7 @@ impl<S: Storage> ExportStream<S> {
 
 impl<S: Storage> Ledger<S> {
     /// Everything in the group, read whole: members, expenses with their shares, repayments,
-    /// conversions.
+    /// conversions, series and comments.
     #[tracing::instrument(skip_all, fields(%actor, %group))]
     pub async fn export(&self, actor: UserId, group: GroupId) -> Result<Export> {
         let (g, _) = self.access(actor, group).await?;
@@ -495,12 +656,25 @@ impl<S: Storage> Ledger<S> {
         let expenses = all_expenses(self.storage.as_ref(), group).await?;
         let settlements = all_settlements(self.storage.as_ref(), group).await?;
         let conversions = all_conversions(self.storage.as_ref(), group).await?;
+        let series = self.storage.list_series(group).await?;
+        let mut comments: Vec<Comment> = Vec::new();
+        loop {
+            let after = comments.last().map(|c| (c.created_at, c.id));
+            let page = self.storage.list_group_comments(group, after, PAGE).await?;
+            let done = page.len() < PAGE as usize;
+            comments.extend(page);
+            if done {
+                break;
+            }
+        }
         Ok(Export {
             group: g,
             members,
             expenses,
             settlements,
             conversions,
+            series,
+            comments,
         })
     }
 

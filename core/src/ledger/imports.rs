@@ -11,16 +11,19 @@ use super::groups::PLACEHOLDER_DOMAIN;
 use super::{Error, Ledger, Result, check_date, optional_text, record, required_text};
 use crate::balance::PairDelta;
 use crate::domain::{
-    Conversion, ConversionId, ConversionRow, Email, Expense, ExpenseDetails, ExpenseId, GroupId,
-    Member, Membership, Role, Settlement, SettlementId, User, UserId, UserRecord,
+    Comment, CommentId, Conversion, ConversionId, ConversionRow, Email, Expense, ExpenseDetails,
+    ExpenseId, GroupId, Member, Membership, Occurrence, Original, Role, SeriesId, Settlement,
+    SettlementId, User, UserId, UserRecord,
 };
 use crate::entry::{Effect, Entry};
 use crate::error::{Cause, FieldError, ValidationErrors};
 use crate::import::{
     self, Format, ImportConversion, ImportEntry, ImportExpense, ImportFile, ImportSettlement, Part,
 };
+use crate::ledger::NewExpense;
 use crate::money::{Currency, MAX_MAJOR_UNITS, Minor, Money};
 use crate::preview::BalancesView;
+use crate::recurring::{Series, snapshot as series_snapshot};
 use crate::split::{ExactShare, Portion, SplitInput};
 use crate::storage::{EntryWrite, ImportWrite, NewPlaceholder, Storage};
 
@@ -55,6 +58,12 @@ pub struct ImportReport {
     pub settlements: u64,
     /// Conversions written.
     pub conversions: u64,
+    /// Recurring series written (this server's own export only).
+    pub series: u64,
+    /// Comments written (this server's own export only).
+    pub comments: u64,
+    /// Receipts the file lists but cannot carry (an export has no bytes): not imported.
+    pub attachments_skipped: u64,
     /// Every name of the file and the member it became.
     pub members: Vec<ImportedMember>,
     /// The group's balances after the import.
@@ -94,6 +103,46 @@ fn portions(parts: &[Part], users: &[UserId]) -> Vec<Portion<UserId>> {
         .collect()
 }
 
+/// The file's member ids as the members they became (an id the file's members do not list
+/// is left as it is: the parser refused those already).
+struct Remap<'a> {
+    ids: &'a HashMap<UserId, usize>,
+    users: &'a [UserId],
+}
+
+impl Remap<'_> {
+    fn user(&self, id: UserId) -> UserId {
+        (self.ids.get(&id))
+            .and_then(|&i| self.users.get(i))
+            .copied()
+            .unwrap_or(id)
+    }
+
+    /// Portions per member, summed (two of the file's members may be one member).
+    fn portions(&self, list: &[Portion<UserId>]) -> Vec<Portion<UserId>> {
+        let mut sums: BTreeMap<UserId, i64> = BTreeMap::new();
+        for p in list {
+            *sums.entry(self.user(p.user_id)).or_default() += p.amount.get();
+        }
+        (sums.into_iter())
+            .map(|(user_id, v)| Portion {
+                user_id,
+                amount: Minor::new(v),
+            })
+            .collect()
+    }
+
+    fn template(&self, t: &NewExpense) -> NewExpense {
+        let mut t = t.clone();
+        t.paid_by = t.paid_by.map(|u| self.user(u));
+        for p in t.payers.iter_mut().flatten() {
+            p.user_id = self.user(p.user_id);
+        }
+        t.split = t.split.map_members(|u| self.user(*u));
+        t
+    }
+}
+
 /// Whether `amount` minor units are within the bound every amount obeys.
 fn bounded(currency: Currency, amount: i64) -> bool {
     let max = i128::from(MAX_MAJOR_UNITS) * 10_i128.pow(currency.minor_units());
@@ -122,13 +171,46 @@ impl<S: Storage> Ledger<S> {
         let (users, placeholders, report_members) =
             self.map_people(actor, group, &file, &request.members, &members, now)?;
 
+        let remap = Remap {
+            ids: &file.ids,
+            users: &users,
+        };
         let mut errors = ValidationErrors::default();
+        // Series as they stood (calendar, progress, pause), under new ids: the imported
+        // occurrences name them, so the store's (group, series, date) key keeps the series
+        // from making any of them again.
+        let series: Vec<Series> = (file.series.iter())
+            .map(|s| Series {
+                id: SeriesId::random(),
+                group_id: group,
+                template: remap.template(&s.template),
+                schedule: s.schedule,
+                paused: s.paused,
+                next_index: s.next_index,
+                created_by: if file.ids.contains_key(&s.created_by) {
+                    remap.user(s.created_by)
+                } else {
+                    actor
+                },
+                created_at: s.created_at,
+                updated_at: now,
+                version: 1,
+            })
+            .collect();
+        let mut sources: HashMap<&str, ExpenseId> = HashMap::new();
         let mut writes = Vec::with_capacity(file.entries.len());
         let (mut expenses, mut settlements, mut conversions) = (0u64, 0u64, 0u64);
         for entry in &file.entries {
             let written = match entry {
                 ImportEntry::Expense(e) => {
-                    self.expense_entry(actor, group, e, &users, now, &mut errors)
+                    let made = self.expense_entry(actor, group, e, &users, now, &mut errors);
+                    made.map(|mut entry| {
+                        if let (Entry::Expense(x), Some(extra)) = (&mut entry, &e.extra) {
+                            restore(x, extra, &remap, &series, &mut errors, e.row);
+                            sources.insert(extra.source.as_str(), x.id);
+                        }
+                        entry
+                    })
                 }
                 ImportEntry::Settlement(s) => {
                     settlement_entry(actor, group, s, &users, now, &mut errors)
@@ -183,6 +265,45 @@ impl<S: Storage> Ledger<S> {
                 break;
             }
         }
+        let mut comments = Vec::with_capacity(file.comments.len());
+        for c in &file.comments {
+            let Some(&expense_id) = sources.get(c.expense.as_str()) else {
+                errors.push(FieldError::new(
+                    at(c.row, "expense_id"),
+                    "import_unknown_expense",
+                    format!("{} is not among the expenses", c.expense),
+                ));
+                continue;
+            };
+            let text = match super::comments::comment_text(&c.text) {
+                Ok(text) => text,
+                Err(Error::Validation(e)) => {
+                    for f in e.0 {
+                        errors.push(FieldError::new(at(c.row, &f.field), f.code, f.message));
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let comment = Comment {
+                id: CommentId::random(),
+                group_id: group,
+                expense_id,
+                author: users[c.author],
+                text,
+                created_at: c.created_at,
+            };
+            let activity = record(
+                group,
+                actor,
+                "comment.created",
+                comment.id.0,
+                now,
+                Value::Null,
+                comment.snapshot(),
+            );
+            comments.push((comment, activity));
+        }
         errors.into_result()?;
 
         // The file's nets, by member: what the import must move, exactly. Checked before
@@ -232,18 +353,39 @@ impl<S: Storage> Ledger<S> {
                     "expenses": expenses,
                     "settlements": settlements,
                     "conversions": conversions,
+                    "series": series.len(),
+                    "comments": comments.len(),
+                    "attachments_skipped": file.attachments,
                     "skipped": file.skipped,
                     "members": report_members.iter().map(|m| json!({"name": m.name, "user_id": m.user_id, "created": m.created})).collect::<Vec<_>>(),
                 }),
             ),
             placeholders,
             entries: writes,
+            series: (series.into_iter())
+                .map(|s| {
+                    let activity = record(
+                        group,
+                        actor,
+                        "series.created",
+                        s.id.0,
+                        now,
+                        Value::Null,
+                        series_snapshot(&s),
+                    );
+                    (s, activity)
+                })
+                .collect(),
+            comments,
         };
         self.storage.import(&write).await?;
         Ok(ImportReport {
             expenses,
             settlements,
             conversions,
+            series: write.series.len() as u64,
+            comments: write.comments.len() as u64,
+            attachments_skipped: file.attachments,
             members: report_members,
             balances: self.balances(actor, group).await?,
         })
@@ -419,6 +561,46 @@ impl<S: Storage> Ledger<S> {
             recurring: None,
             attachments: Vec::new(),
         }))
+    }
+}
+
+/// What this server's own export carries beyond another tool's, put back on the expense a
+/// row became: the split as asked, `original` as entered, metadata, and the series
+/// occurrence it is (its id derived as the series derives it, so the series finds it made).
+fn restore(
+    x: &mut Expense,
+    extra: &import::ExpenseExtra,
+    remap: &Remap<'_>,
+    series: &[Series],
+    errors: &mut ValidationErrors,
+    row: u64,
+) {
+    if !matches!(&extra.split, crate::split::SplitInput::Exact { shares } if shares.is_empty()) {
+        x.split = extra.split.map_members(|u| remap.user(*u));
+    }
+    x.original = extra.original.as_ref().map(|o| {
+        Box::new(Original {
+            amount: o.amount,
+            exchange_rate: o.exchange_rate,
+            payers: remap.portions(&o.payers),
+            shares: remap.portions(&o.shares),
+        })
+    });
+    let mut found = ValidationErrors::default();
+    super::expenses::check_metadata(extra.metadata.as_ref(), &mut found);
+    for f in found.0 {
+        errors.push(FieldError::new(at(row, &f.field), f.code, f.message));
+    }
+    x.details.metadata = extra.metadata.clone();
+    if let Some(s) = extra
+        .occurrence
+        .and_then(|(i, on)| Some((series.get(i)?, on)))
+    {
+        x.recurring = Some(Occurrence {
+            series_id: s.0.id,
+            occurrence_on: s.1,
+        });
+        x.id = s.0.occurrence_id(s.1);
     }
 }
 

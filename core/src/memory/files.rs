@@ -100,9 +100,7 @@ impl FileStore for MemoryStorage {
         ids: &[AttachmentId],
     ) -> StorageResult<Vec<AttachmentId>> {
         let s = self.lock();
-        let Some(g) = s.groups.get(&group) else {
-            return Ok(Vec::new());
-        };
+        let g = s.group(group)?;
         Ok((g.attachments.values().flatten())
             .map(|a| a.id)
             .filter(|id| ids.contains(id))
@@ -152,6 +150,25 @@ impl CommentStore for MemoryStorage {
             .and_then(|g| g.comments.get(&expense))
             .cloned()
             .unwrap_or_default())
+    }
+
+    async fn list_group_comments(
+        &self,
+        group: GroupId,
+        after: Option<(OffsetDateTime, CommentId)>,
+        limit: u32,
+    ) -> StorageResult<Vec<Comment>> {
+        let s = self.lock();
+        let Some(g) = s.groups.get(&group) else {
+            return Ok(Vec::new());
+        };
+        let mut items: Vec<Comment> = (g.comments.values().flatten())
+            .filter(|c| after.is_none_or(|a| (c.created_at, c.id) > a))
+            .cloned()
+            .collect();
+        items.sort_by_key(|c| (c.created_at, c.id));
+        items.truncate(limit as usize);
+        Ok(items)
     }
 
     #[tracing::instrument(skip_all)]

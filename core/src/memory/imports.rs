@@ -33,6 +33,18 @@ impl ImportStore for MemoryStorage {
                 }
             }
         }
+        for (series, _) in &write.series {
+            if series.group_id != group || g.series.contains_key(&series.id) {
+                return Err(StorageError::Conflict("id_taken"));
+            }
+        }
+        let written: std::collections::HashSet<_> =
+            write.entries.iter().map(|w| w.entry.key().id).collect();
+        for (comment, _) in &write.comments {
+            if comment.group_id != group || !written.contains(&comment.expense_id.0) {
+                return Err(StorageError::NotFound);
+            }
+        }
         let effect = Effect::sum(
             write
                 .entries
@@ -64,9 +76,20 @@ impl ImportStore for MemoryStorage {
             g.members.insert(p.membership.user_id, p.membership);
             g.activity.push(p.activity.clone());
         }
+        for (series, activity) in &write.series {
+            g.series.insert(series.id, series.clone());
+            g.activity.push(activity.clone());
+        }
         for w in &write.entries {
             g.put(&w.entry);
             g.activity.push(w.activity.clone());
+        }
+        for (comment, activity) in &write.comments {
+            g.comments
+                .entry(comment.expense_id)
+                .or_default()
+                .push(comment.clone());
+            g.activity.push(activity.clone());
         }
         g.activity.push(write.activity.clone());
         g.imports.insert(write.sha256.clone());

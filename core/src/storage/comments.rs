@@ -1,6 +1,7 @@
 //! Comments on expenses.
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 
 use super::StorageResult;
 use crate::domain::{Activity, Comment, CommentId, ExpenseId, GroupId};
@@ -23,6 +24,14 @@ pub trait CommentStore: Send + Sync + 'static {
         &self,
         group: GroupId,
         expense: ExpenseId,
+    ) -> StorageResult<Vec<Comment>>;
+    /// Up to `limit` comments of the whole group, oldest first by `(created_at, id)`,
+    /// after `after` (for exports, which read a page at a time).
+    async fn list_group_comments(
+        &self,
+        group: GroupId,
+        after: Option<(OffsetDateTime, CommentId)>,
+        limit: u32,
     ) -> StorageResult<Vec<Comment>>;
     /// Deletes a comment with its activity entry; `NotFound` if it is gone.
     async fn delete_comment(

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{EntryWrite, StorageResult};
-use crate::domain::{Activity, GroupId, Membership, UserId, UserRecord};
+use crate::domain::{Activity, Comment, GroupId, Membership, UserId, UserRecord};
+use crate::recurring::Series;
 
 /// A placeholder an import creates for a name no member has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,11 @@ pub struct ImportWrite {
     /// The entries, each with its activity entry, in file order. No idempotency keys: the
     /// file's digest is the import's.
     pub entries: Vec<EntryWrite>,
+    /// Recurring series, each with its activity entry, written before the entries (an
+    /// occurrence among the entries names its series).
+    pub series: Vec<(Series, Activity)>,
+    /// Comments, each with its activity entry, written after the entries they are about.
+    pub comments: Vec<(Comment, Activity)>,
     /// The `import.created` activity entry.
     pub activity: Activity,
 }

@@ -83,6 +83,13 @@ pub struct ImportReportBody {
     pub settlements: u64,
     /// Conversions of balances written (a splitledger export carries them).
     pub conversions: u64,
+    /// Recurring series written, as they stood (a splitledger export carries them).
+    pub series: u64,
+    /// Comments written, with their authors and times (a splitledger export carries them).
+    pub comments: u64,
+    /// Receipts the file lists but cannot carry (an export names them, without their
+    /// bytes): not imported.
+    pub attachments_skipped: u64,
     /// Every name of the file and the member it became.
     pub members: Vec<ImportedMemberBody>,
     /// The group's balances after the import, as `GET .../balances` gives them.
@@ -95,6 +102,9 @@ impl From<ImportReport> for ImportReportBody {
             expenses: r.expenses,
             settlements: r.settlements,
             conversions: r.conversions,
+            series: r.series,
+            comments: r.comments,
+            attachments_skipped: r.attachments_skipped,
             members: r
                 .members
                 .into_iter()

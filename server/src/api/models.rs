@@ -1975,8 +1975,10 @@ impl From<GroupSummary> for SummaryBody {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
 pub enum ExportFormat {
-    /// `{group, members, expenses, settlements}`.
+    /// `{comments, conversions, expenses, group, members, series, settlements}`: everything
+    /// `import?format=splitledger` needs to give the group back (receipts by name, not bytes).
     Json,
-    /// One line per expense participant and per repayment.
+    /// One line per expense participant, per side of a repayment and of a conversion, and
+    /// per comment.
     Csv,
 }

@@ -87,9 +87,11 @@ pub struct ReportsApi<S> {
 /// An export's body, in the requested format.
 #[derive(Debug, ResponseContent)]
 pub enum ExportContent {
-    /// `{group, members, expenses, settlements}`.
+    /// `{comments, conversions, expenses, group, members, series, settlements}`: everything
+    /// `import?format=splitledger` needs to give the group back (receipts by name, not bytes).
     Json(JsonStream),
-    /// One line per expense participant and per repayment.
+    /// One line per expense participant, per side of a repayment and of a conversion, and
+    /// per comment.
     #[oai(content_type = "text/csv")]
     Csv(TextStream),
 }

@@ -3,6 +3,7 @@
 //! deleting the expense (or its group) deletes its rows with it.
 
 use async_trait::async_trait;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use splitledger_core::domain::{
@@ -10,7 +11,7 @@ use splitledger_core::domain::{
 };
 use splitledger_core::storage::{CommentStore, FileStore, StorageResult};
 
-use super::{SqlStore, finish, found};
+use super::{SqlStore, finish, found, group_rows};
 use crate::dialect::{Dialect, Ids, all, exec, one};
 use crate::sql;
 
@@ -101,6 +102,17 @@ impl<D: Dialect> CommentStore for SqlStore<D> {
         expense: ExpenseId,
     ) -> StorageResult<Vec<Comment>> {
         all::<D, _>(&mut *self.conn().await?, sql::COMMENTS, (group, expense)).await
+    }
+
+    #[tracing::instrument(skip_all, fields(group = %group, limit))]
+    async fn list_group_comments(
+        &self,
+        group: GroupId,
+        after: Option<(OffsetDateTime, CommentId)>,
+        limit: u32,
+    ) -> StorageResult<Vec<Comment>> {
+        let rest = (after.map(|a| a.0), after.map(|a| a.1), limit);
+        group_rows::<D, _>(&mut *self.conn().await?, sql::GROUP_COMMENTS, group, rest).await
     }
 
     #[tracing::instrument(skip_all, fields(group = %group))]

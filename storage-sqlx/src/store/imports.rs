@@ -38,6 +38,11 @@ impl<D: Dialect> ImportStore for SqlStore<D> {
             exec::<D>(&mut tx, sql::INSERT_MEMBER, (group, &p.membership)).await?;
             exec::<D>(&mut tx, sql::INSERT_ACTIVITY, &p.activity).await?;
         }
+        // Series before the entries: an occurrence among them names its series.
+        for (series, activity) in &write.series {
+            exec::<D>(&mut tx, sql::INSERT_SERIES, (series, series.due_on())).await?;
+            exec::<D>(&mut tx, sql::INSERT_ACTIVITY, activity).await?;
+        }
         // Every participant, locked once in id order (the placeholders are rows of this
         // transaction already), so a removal cannot slip in before commit.
         let mut participants: Vec<UserId> = (write.entries.iter())
@@ -52,6 +57,11 @@ impl<D: Dialect> ImportStore for SqlStore<D> {
             }
             insert_rows::<D>(&mut tx, &w.entry).await?;
             exec::<D>(&mut tx, sql::INSERT_ACTIVITY, &w.activity).await?;
+        }
+        // Comments after the expenses they are about (the foreign key needs them).
+        for (comment, activity) in &write.comments {
+            exec::<D>(&mut tx, sql::INSERT_COMMENT, comment).await?;
+            exec::<D>(&mut tx, sql::INSERT_ACTIVITY, activity).await?;
         }
         exec::<D>(&mut tx, sql::INSERT_ACTIVITY, &write.activity).await?;
         apply::<D>(&mut tx, group, &effect).await?;
