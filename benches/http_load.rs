@@ -1,13 +1,15 @@
 //! A small HTTP/1.1 load client for `scripts/bench-http`: N keep-alive connections send one
 //! request after another for a fixed time and report the rate and latency percentiles.
 //!
-//! `cargo bench --bench http_load -- ADDR TOKEN METHOD PATH BODY CLIENTS SECONDS`
+//! `cargo bench --bench http_load -- ADDR TOKEN METHOD PATH BODY CLIENTS SECONDS [COUNT]`
 //! (`ADDR` is `host:port`; `BODY` is `-` for none, else JSON in which `{amount}` becomes a
-//! different amount per request). Prints one JSON line. Written by hand on tokio rather than
+//! different amount per request; `COUNT`, if given, stops the run after that many requests
+//! in all, so a group can be filled to an exact size). Prints one JSON line. Written by hand on tokio rather than
 //! with a load tool so the bench needs nothing that is not already built, and so each
 //! request's latency is its own (no coordinated omission within a connection is hidden: each
 //! connection waits for its answer, as a browser would).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -19,6 +21,8 @@ struct Target {
     method: String,
     path: String,
     body: Option<String>,
+    /// Requests still to send (`u64::MAX` when the run is bounded by time only).
+    budget: AtomicU64,
 }
 
 impl Target {
@@ -52,7 +56,12 @@ async fn client(target: &Target, id: u64, until: Instant) -> std::io::Result<(Ve
     let mut stream = BufReader::new(stream);
     let (mut times, mut failed, mut n) = (Vec::new(), 0u64, id << 40);
     let mut line = String::new();
-    while Instant::now() < until {
+    while Instant::now() < until
+        && target
+            .budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| b.checked_sub(1))
+            .is_ok()
+    {
         n += 1;
         let start = Instant::now();
         stream.get_mut().write_all(&target.request(n)).await?;
@@ -103,12 +112,19 @@ async fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    let [addr, token, method, path, body, clients, seconds] = &args[..] else {
-        eprintln!("usage: http_load ADDR TOKEN METHOD PATH BODY|- CLIENTS SECONDS");
+    let (fixed, count) = match &args[..] {
+        [fixed @ .., count] if args.len() == 8 => (fixed, Some(count)),
+        fixed => (fixed, None),
+    };
+    let [addr, token, method, path, body, clients, seconds] = fixed else {
+        eprintln!("usage: http_load ADDR TOKEN METHOD PATH BODY|- CLIENTS SECONDS [COUNT]");
         std::process::exit(2);
     };
-    let (Ok(clients), Ok(seconds)) = (clients.parse::<u64>(), seconds.parse::<f64>()) else {
-        eprintln!("CLIENTS and SECONDS are numbers");
+    let count = count.map_or(Ok(u64::MAX), |c| c.parse::<u64>());
+    let (Ok(clients), Ok(seconds), Ok(count)) =
+        (clients.parse::<u64>(), seconds.parse::<f64>(), count)
+    else {
+        eprintln!("CLIENTS, SECONDS and COUNT are numbers");
         std::process::exit(2);
     };
     let target = std::sync::Arc::new(Target {
@@ -117,6 +133,7 @@ async fn main() {
         method: method.clone(),
         path: path.clone(),
         body: (body != "-").then(|| body.clone()),
+        budget: AtomicU64::new(count),
     });
     let start = Instant::now();
     let until = start + Duration::from_secs_f64(seconds);
